@@ -1,0 +1,131 @@
+/**
+ * The contract between the broker's wire layer (protocol/, group/, server.ts) and its durable
+ * storage (log/). The wire layer never touches files; the log never parses Kafka requests.
+ * Offsets are bigint throughout.
+ */
+
+export interface TopicConfig {
+  /** Delete whole segments once the partition is larger than this many bytes (-1 = keep all). */
+  retentionBytes: number
+  /** Delete whole segments whose newest batch is older than this many ms (-1 = keep all). */
+  retentionMs: number
+  /** Roll to a new segment file once the active one reaches this many bytes. */
+  segmentBytes: number
+}
+
+export interface TopicInfo {
+  name: string
+  partitions: number
+  config: TopicConfig
+}
+
+export interface AppendResult {
+  /** Offset assigned to the first record of the first batch. */
+  baseOffset: bigint
+  /** Log start offset after the append. */
+  logStartOffset: bigint
+}
+
+export interface ReadResult {
+  /** Whole RecordBatches, concatenated, exactly as stored (may start before fetchOffset). */
+  records: Buffer
+  highWatermark: bigint
+  logStartOffset: bigint
+}
+
+export interface PartitionLog {
+  readonly topic: string
+  readonly partition: number
+  /** First offset still stored. */
+  logStartOffset(): bigint
+  /** Next offset to be assigned (= high watermark on a single node; only durable data is visible). */
+  highWatermark(): bigint
+  /**
+   * Appends one or more RecordBatches (v2, magic 2) as sent by a producer: validated (length,
+   * magic, CRC-32C), base offsets rewritten, stored byte for byte otherwise. Resolves once the data
+   * is durable under the fsync policy. Throws LogError('CORRUPT_MESSAGE') on a bad batch, in which
+   * case nothing is appended.
+   */
+  append(batches: Buffer): Promise<AppendResult>
+  /**
+   * Reads whole batches starting with the batch that contains `offset`, up to about `maxBytes`
+   * (always at least one whole batch if any exists at or after offset). Throws
+   * LogError('OFFSET_OUT_OF_RANGE') if offset < logStartOffset or offset > highWatermark.
+   */
+  read(offset: bigint, maxBytes: number): Promise<ReadResult>
+  /** The earliest offset whose batch maxTimestamp >= timestamp, or null if none (ListOffsets by time). */
+  offsetForTimestamp(timestamp: bigint): Promise<{ offset: bigint; timestamp: bigint } | null>
+  /** Resolves when highWatermark() > offset, or after timeoutMs, or when signal aborts. For long-poll fetch. */
+  waitForData(offset: bigint, timeoutMs: number, signal?: AbortSignal): Promise<void>
+  /** Bytes stored on disk for this partition. */
+  sizeBytes(): number
+}
+
+export interface CommittedOffset {
+  offset: bigint
+  metadata: string | null
+  commitTimestamp: number
+}
+
+export interface GroupOffsetStore {
+  commit(group: string, topic: string, partition: number, value: CommittedOffset): Promise<void>
+  /** Commits several offsets durably in one write. */
+  commitMany(
+    group: string,
+    entries: { topic: string; partition: number; value: CommittedOffset }[],
+  ): Promise<void>
+  fetch(group: string, topic: string, partition: number): CommittedOffset | undefined
+  /** Every committed (topic, partition) of a group. */
+  fetchAll(group: string): { topic: string; partition: number; value: CommittedOffset }[]
+  groups(): string[]
+  /** The last generation id handed out for a group, persisted so generations never go backwards. */
+  lastGeneration(group: string): number
+  setGeneration(group: string, generation: number): Promise<void>
+  deleteTopic(topic: string): Promise<void>
+}
+
+export type FsyncPolicy = 'always' | { intervalMs: number }
+
+export interface LogManagerOptions {
+  dataDir: string
+  fsync: FsyncPolicy
+  defaultTopicConfig?: Partial<TopicConfig>
+  /** How often retention runs (ms). */
+  retentionCheckIntervalMs?: number
+}
+
+export interface LogManager {
+  /** Topics, loaded from disk at open. */
+  topics(): TopicInfo[]
+  topic(name: string): TopicInfo | undefined
+  createTopic(name: string, partitions: number, config?: Partial<TopicConfig>): Promise<TopicInfo>
+  deleteTopic(name: string): Promise<void>
+  partition(topic: string, partition: number): PartitionLog | undefined
+  readonly offsets: GroupOffsetStore
+  /** Flushes and closes every file. */
+  close(): Promise<void>
+}
+
+export type LogErrorCode =
+  | 'CORRUPT_MESSAGE'
+  | 'OFFSET_OUT_OF_RANGE'
+  | 'UNKNOWN_TOPIC_OR_PARTITION'
+  | 'TOPIC_ALREADY_EXISTS'
+  | 'INVALID_TOPIC'
+  | 'INVALID_PARTITIONS'
+  | 'STORAGE_ERROR'
+
+export class LogError extends Error {
+  constructor(
+    readonly code: LogErrorCode,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'LogError'
+  }
+}
+
+/** Kafka's topic name rule: 1-249 chars of [a-zA-Z0-9._-], not "." or "..". */
+export function isValidTopicName(name: string): boolean {
+  return /^[a-zA-Z0-9._-]{1,249}$/.test(name) && name !== '.' && name !== '..'
+}

@@ -1,0 +1,259 @@
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { configError, ExitCode, GameError } from './errors.js'
+
+/**
+ * The one config. Precedence: flag > GAME_* environment variable > game.config.json > stack state
+ * (the addresses `game up` recorded) > defaults. Validated once, here; the rest of the code trusts it.
+ */
+export interface GameConfig {
+  /** Where the embedded stack keeps its data, state file, logs and the report cache. */
+  dataDir: string
+  /** Kafka bootstrap servers. */
+  brokers: string[]
+  /** The events topic. */
+  topic: string
+  /** Partitions for the events topic when `game up` creates it. */
+  partitions: number
+  /** The lake: hdfs://host:port/path (WebHDFS) or file:///path. */
+  lake: string
+  /** WebHDFS user.name. */
+  hdfsUser: string
+  /** Rewrite WebHDFS datanode redirects to this host[:port] (docker setups). */
+  datanodeHost?: string
+  /** The game API's base URL (what `game load` and `game doctor` talk to). */
+  apiUrl: string
+  /** Embedded stack ports and bind address. */
+  kafkaPort: number
+  hdfsPort: number
+  bind: string
+  /** Item prices in coins. */
+  prices: { sword: number; knife: number }
+  /** Embedded broker fsync policy: "always" (every batch, default) or a number of milliseconds. */
+  fsync: 'always' | number
+}
+
+export type ConfigKey = keyof GameConfig
+
+type Parse = (raw: unknown, key: string) => unknown
+
+interface KeySpec {
+  env: string
+  parse: Parse
+}
+
+const str: Parse = (raw, key) => {
+  if (typeof raw !== 'string' || raw.trim() === '') throw configError(key, raw, 'expected a non-empty string')
+  return raw.trim()
+}
+
+const port: Parse = (raw, key) => {
+  const n = typeof raw === 'number' ? raw : Number(raw)
+  if (!Number.isInteger(n) || n < 0 || n > 65_535)
+    throw configError(key, raw, 'expected a port number 0-65535')
+  return n
+}
+
+const positiveInt: Parse = (raw, key) => {
+  const n = typeof raw === 'number' ? raw : Number(raw)
+  if (!Number.isInteger(n) || n < 1) throw configError(key, raw, 'expected a positive integer')
+  return n
+}
+
+const brokerList: Parse = (raw, key) => {
+  const list = Array.isArray(raw) ? raw : String(raw).split(',')
+  const brokers = list.map((b) => String(b).trim()).filter(Boolean)
+  if (brokers.length === 0) throw configError(key, raw, 'expected host:port[,host:port...]')
+  for (const b of brokers) {
+    const m = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$/.exec(b)
+    if (!m || Number(m[2]) > 65_535) throw configError(key, raw, `"${b}" is not host:port`)
+  }
+  return brokers
+}
+
+const lakeUrl: Parse = (raw, key) => {
+  const s = str(raw, key) as string
+  let url: URL
+  try {
+    url = new URL(s)
+  } catch {
+    throw configError(key, raw, 'expected hdfs://host:port/path or file:///path')
+  }
+  if (url.protocol !== 'hdfs:' && url.protocol !== 'file:' && url.protocol !== 'webhdfs:') {
+    throw configError(key, raw, 'expected hdfs://host:port/path or file:///path')
+  }
+  return s
+}
+
+const httpUrl: Parse = (raw, key) => {
+  const s = str(raw, key) as string
+  try {
+    const u = new URL(s)
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme')
+  } catch {
+    throw configError(key, raw, 'expected an http:// URL')
+  }
+  return s.replace(/\/+$/, '')
+}
+
+const prices: Parse = (raw, key) => {
+  if (typeof raw === 'string') {
+    try {
+      raw = JSON.parse(raw)
+    } catch {
+      throw configError(key, raw, 'expected JSON like {"sword":10,"knife":10}')
+    }
+  }
+  if (typeof raw !== 'object' || raw === null) throw configError(key, raw, 'expected {"sword":N,"knife":N}')
+  const out: Record<string, number> = { sword: 10, knife: 10 }
+  for (const [k, v] of Object.entries(raw)) {
+    if (k !== 'sword' && k !== 'knife') throw configError(`${key}.${k}`, v, 'unknown item (sword, knife)')
+    if (!Number.isInteger(v) || (v as number) < 0)
+      throw configError(`${key}.${k}`, v, 'expected a whole number >= 0')
+    out[k] = v as number
+  }
+  return out
+}
+
+const fsync: Parse = (raw, key) => {
+  if (raw === 'always') return 'always'
+  const n = typeof raw === 'number' ? raw : Number(raw)
+  if (!Number.isInteger(n) || n < 1)
+    throw configError(key, raw, 'expected "always" or a flush interval in ms')
+  return n
+}
+
+const SPEC: Record<ConfigKey, KeySpec> = {
+  dataDir: { env: 'GAME_HOME', parse: str },
+  brokers: { env: 'GAME_BROKERS', parse: brokerList },
+  topic: { env: 'GAME_TOPIC', parse: str },
+  partitions: { env: 'GAME_PARTITIONS', parse: positiveInt },
+  lake: { env: 'GAME_LAKE', parse: lakeUrl },
+  hdfsUser: { env: 'GAME_HDFS_USER', parse: str },
+  datanodeHost: { env: 'GAME_DATANODE_HOST', parse: str },
+  apiUrl: { env: 'GAME_API_URL', parse: httpUrl },
+  kafkaPort: { env: 'GAME_KAFKA_PORT', parse: port },
+  hdfsPort: { env: 'GAME_HDFS_PORT', parse: port },
+  bind: { env: 'GAME_BIND', parse: str },
+  prices: { env: 'GAME_PRICES', parse: prices },
+  fsync: { env: 'GAME_FSYNC', parse: fsync },
+}
+
+export const CONFIG_ENV_VARS: Record<ConfigKey, string> = Object.fromEntries(
+  Object.entries(SPEC).map(([k, v]) => [k, v.env]),
+) as Record<ConfigKey, string>
+
+export const CONFIG_FILE = 'game.config.json'
+export const STATE_FILE = 'stack.json'
+
+/** What `game up` leaves in `<dataDir>/stack.json` so that other commands find the stack. */
+export interface StackAddresses {
+  kafka?: string
+  hdfs?: string
+  api?: string
+}
+
+export interface LoadConfigOptions {
+  /** Values given as flags (undefined = not given). */
+  flags?: Partial<Record<ConfigKey, unknown>>
+  /** The environment (the command layer passes process.env). */
+  env?: Record<string, string | undefined>
+  cwd?: string
+  /** Explicit config file (GAME_CONFIG); defaults to ./game.config.json when it exists. */
+  configFile?: string
+}
+
+function readJsonFile(file: string, optional: boolean): Record<string, unknown> | undefined {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    if (optional && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw new GameError('CONFIG_UNREADABLE', `Cannot read config file ${file}`, {
+      exitCode: ExitCode.config,
+      cause: error,
+      hint: 'Check the path in GAME_CONFIG, or remove it to use defaults.',
+    })
+  }
+  try {
+    const parsed = JSON.parse(text)
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new Error('not an object')
+    return parsed
+  } catch (error) {
+    throw new GameError(
+      'CONFIG_INVALID',
+      `Config file ${file} is not a JSON object: ${(error as Error).message}`,
+      {
+        exitCode: ExitCode.config,
+        cause: error,
+        hint: `Fix the JSON in ${file} (keys: ${Object.keys(SPEC).join(', ')}).`,
+      },
+    )
+  }
+}
+
+/** Reads the stack state file, if any, for the addresses of a running stack. */
+export function readStackAddresses(dataDir: string): StackAddresses {
+  try {
+    const state = JSON.parse(readFileSync(path.join(dataDir, STATE_FILE), 'utf8'))
+    return (state?.addresses ?? {}) as StackAddresses
+  } catch {
+    return {}
+  }
+}
+
+export function loadConfig(options: LoadConfigOptions = {}): GameConfig {
+  const env = options.env ?? {}
+  const cwd = options.cwd ?? '.'
+  const flags = options.flags ?? {}
+  const explicitFile = options.configFile ?? env.GAME_CONFIG
+  const fileValues = explicitFile
+    ? readJsonFile(path.resolve(cwd, explicitFile), false)!
+    : (readJsonFile(path.resolve(cwd, CONFIG_FILE), true) ?? {})
+
+  for (const key of Object.keys(fileValues)) {
+    if (!(key in SPEC)) {
+      throw new GameError('CONFIG_INVALID', `Unknown key "${key}" in ${explicitFile ?? CONFIG_FILE}`, {
+        exitCode: ExitCode.config,
+        hint: `Known keys: ${Object.keys(SPEC).join(', ')}.`,
+      })
+    }
+  }
+
+  const pick = (key: ConfigKey): unknown => {
+    const flag = flags[key]
+    if (flag !== undefined) return flag
+    const fromEnv = env[SPEC[key].env]
+    if (fromEnv !== undefined && fromEnv !== '') return fromEnv
+    return fileValues[key]
+  }
+  const parsed = (key: ConfigKey): unknown => {
+    const raw = pick(key)
+    return raw === undefined ? undefined : SPEC[key].parse(raw, key)
+  }
+
+  const dataDir = path.resolve(cwd, (parsed('dataDir') as string | undefined) ?? '.game')
+  const state = readStackAddresses(dataDir)
+  const kafkaPort = (parsed('kafkaPort') as number | undefined) ?? 9092
+  const hdfsPort = (parsed('hdfsPort') as number | undefined) ?? 9870
+  const hdfsAddress = state.hdfs ?? `127.0.0.1:${hdfsPort}`
+
+  return {
+    dataDir,
+    brokers: (parsed('brokers') as string[] | undefined) ?? [state.kafka ?? `127.0.0.1:${kafkaPort}`],
+    topic: (parsed('topic') as string | undefined) ?? 'game_events',
+    partitions: (parsed('partitions') as number | undefined) ?? 3,
+    lake: (parsed('lake') as string | undefined) ?? `hdfs://${hdfsAddress}/tmp`,
+    hdfsUser: (parsed('hdfsUser') as string | undefined) ?? 'game',
+    datanodeHost: parsed('datanodeHost') as string | undefined,
+    apiUrl:
+      (parsed('apiUrl') as string | undefined) ??
+      (state.api ? `http://${state.api}` : 'http://127.0.0.1:5000'),
+    kafkaPort,
+    hdfsPort,
+    bind: (parsed('bind') as string | undefined) ?? '127.0.0.1',
+    prices: (parsed('prices') as GameConfig['prices'] | undefined) ?? { sword: 10, knife: 10 },
+    fsync: (parsed('fsync') as GameConfig['fsync'] | undefined) ?? 'always',
+  }
+}

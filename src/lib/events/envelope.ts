@@ -1,0 +1,70 @@
+import { SCHEMA_VERSION } from './catalog.js'
+
+/** Headers never copied into an event: credentials and hop-by-hop noise. */
+const DROPPED_HEADERS = new Set([
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+  'x-api-key',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+])
+
+const MAX_HEADER_VALUE = 1024
+
+/** `user-agent` → `User-Agent`, the seed's (Werkzeug's) spelling. */
+export function canonicalHeaderName(name: string): string {
+  return name
+    .toLowerCase()
+    .split('-')
+    .map((part) => (part ? part[0].toUpperCase() + part.slice(1) : part))
+    .join('-')
+}
+
+/** The request headers an event keeps, canonically named, credentials dropped, values bounded. */
+export function keptHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || DROPPED_HEADERS.has(name.toLowerCase())) continue
+    const text = Array.isArray(value) ? value.join(', ') : value
+    out[canonicalHeaderName(name)] = text.length > MAX_HEADER_VALUE ? text.slice(0, MAX_HEADER_VALUE) : text
+  }
+  return out
+}
+
+export interface BuildEventInput {
+  type: string
+  fields: Record<string, string | number>
+  headers: Record<string, string>
+  eventId: string
+  receivedAt: Date
+}
+
+/** The event as produced to Kafka: flat like the seed's, but headers can never override fields or envelope. */
+export interface GameEvent {
+  event_type: string
+  event_id: string
+  schema_version: number
+  received_at: string
+  Host?: string
+  [key: string]: string | number | undefined
+}
+
+export function buildEvent(input: BuildEventInput): GameEvent {
+  return {
+    ...input.headers,
+    ...input.fields,
+    event_type: input.type,
+    event_id: input.eventId,
+    schema_version: SCHEMA_VERSION,
+    received_at: input.receivedAt.toISOString(),
+  }
+}
+
+/** The Kafka message key: the player id (Host), so each player's events stay in order. */
+export function eventKey(event: GameEvent): string {
+  return event.Host ?? ''
+}

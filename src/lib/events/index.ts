@@ -1,0 +1,4 @@
+export * from './catalog.js'
+export * from './envelope.js'
+export * from './route.js'
+export * from './validate.js'

@@ -1,0 +1,145 @@
+import { createHash } from 'node:crypto'
+import { type EventTypeSpec, eventTypeSpec, type TableName } from './catalog.js'
+
+/** Where a Kafka message came from. */
+export interface MessageMeta {
+  topic: string
+  partition: number
+  /** Kafka offset as a decimal string (kafkajs's representation). */
+  offset: string
+  /** Kafka message timestamp, ms since epoch. */
+  timestamp: number
+}
+
+/** One row for one lake table. `timestamp` is ms since epoch (UTC); `dt` is the Hive partition value. */
+export type Row = Record<string, string | number | null>
+
+export interface RoutedRow {
+  table: TableName
+  row: Row
+}
+
+export interface RouteResult {
+  rows: RoutedRow[]
+  /** Set when the message went to `rejected`. */
+  rejected?: string
+}
+
+const MAX_RAW_EVENT = 64 * 1024
+
+/** A deterministic UUID (v5-shaped) from the message's coordinates, for events that carry no event_id (seed format). */
+export function derivedEventId(meta: Pick<MessageMeta, 'topic' | 'partition' | 'offset'>): string {
+  const h = createHash('sha1').update(`${meta.topic}\u0000${meta.partition}\u0000${meta.offset}`).digest()
+  h[6] = (h[6] & 0x0f) | 0x50
+  h[8] = (h[8] & 0x3f) | 0x80
+  const hex = h.subarray(0, 16).toString('hex')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`
+}
+
+/** YYYY-MM-DD of a ms timestamp, UTC. */
+export function eventDate(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10)
+}
+
+function asText(v: unknown): string | null {
+  if (v === undefined || v === null) return null
+  return typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v)
+}
+
+function eventTime(event: Record<string, unknown>, meta: MessageMeta): number {
+  const received = event.received_at
+  if (typeof received === 'string') {
+    const ms = Date.parse(received)
+    if (Number.isFinite(ms)) return ms
+  }
+  return meta.timestamp
+}
+
+/** Parses an int field: numbers, or the seed's strings such as "-10". */
+function intValue(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? v : undefined
+  if (typeof v === 'string' && /^\s*[-+]?\d{1,16}\s*$/.test(v)) return Number(v)
+  return undefined
+}
+
+function leading(
+  raw: string,
+  event: Record<string, unknown>,
+  ms: number,
+  eventType: string | null,
+  meta: MessageMeta,
+): Row {
+  return {
+    raw_event: raw.length > MAX_RAW_EVENT ? raw.slice(0, MAX_RAW_EVENT) : raw,
+    timestamp: ms,
+    Accept: asText(event.Accept),
+    Host: asText(event.Host),
+    'User-Agent': asText(event['User-Agent']),
+    event_type: eventType,
+    dt: eventDate(ms),
+    event_id: typeof event.event_id === 'string' && event.event_id ? event.event_id : derivedEventId(meta),
+  }
+}
+
+function reject(raw: string, event: Record<string, unknown>, meta: MessageMeta, reason: string): RouteResult {
+  const eventType = asText(event.event_type)
+  const ms = eventTime(event, meta)
+  const row: Row = {
+    ...leading(raw, event, ms, eventType, meta),
+    reason,
+    kafka_topic: meta.topic,
+    kafka_partition: meta.partition,
+    kafka_offset: Number(meta.offset),
+  }
+  return { rows: [{ table: 'rejected', row }], rejected: reason }
+}
+
+function fieldsOf(spec: EventTypeSpec, event: Record<string, unknown>): Row | string {
+  const out: Row = {}
+  for (const f of spec.fields) {
+    const v = event[f.name]
+    if (f.type === 'int') {
+      const n = intValue(v)
+      if (n === undefined) return `${f.name} must be an integer, got ${JSON.stringify(v ?? null)}`
+      out[f.name] = n
+    } else {
+      out[f.name] = asText(v)
+    }
+  }
+  const required = spec.params.filter((p) => p.required).map((p) => p.name)
+  if (spec.type === 'join_guild' && required.includes('guild_name') && !out.guild_name) {
+    return 'guild_name is required'
+  }
+  if (spec.type === 'add_money' && typeof out.amount === 'number' && out.amount <= 0) {
+    return 'amount must be greater than 0'
+  }
+  return out
+}
+
+/**
+ * Routes one Kafka message to its lake tables. Pure: accepts events from `game api` (typed, with an
+ * envelope) and seed-format events (headers merged in, amount as a string, no envelope). Anything
+ * that cannot be routed goes to `rejected` with a reason; `default` events land nowhere.
+ */
+export function routeMessage(value: Buffer | string | null, meta: MessageMeta): RouteResult {
+  const raw = value === null ? '' : typeof value === 'string' ? value : value.toString('utf8')
+  let event: unknown
+  try {
+    event = JSON.parse(raw)
+  } catch {
+    return reject(raw, {}, meta, raw === '' ? 'empty message' : 'not valid JSON')
+  }
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+    return reject(raw, {}, meta, 'not a JSON object')
+  }
+  const obj = event as Record<string, unknown>
+  const type = obj.event_type
+  if (typeof type !== 'string' || type === '') return reject(raw, obj, meta, 'missing event_type')
+  const spec = eventTypeSpec(type)
+  if (!spec) return reject(raw, obj, meta, `unknown event_type "${type.slice(0, 64)}"`)
+  if (spec.tables.length === 0) return { rows: [] }
+  const fields = fieldsOf(spec, obj)
+  if (typeof fields === 'string') return reject(raw, obj, meta, fields)
+  const row: Row = { ...leading(raw, obj, eventTime(obj, meta), type, meta), ...fields }
+  return { rows: spec.tables.map((table) => ({ table, row })) }
+}
