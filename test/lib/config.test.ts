@@ -1,0 +1,87 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { loadConfig } from '../../src/lib/config.js'
+import { GameError } from '../../src/lib/errors.js'
+
+let dir: string
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'game-config-'))
+})
+afterEach(() => rmSync(dir, { recursive: true, force: true }))
+
+function expectConfigError(fn: () => unknown, key: string): GameError {
+  try {
+    fn()
+  } catch (error) {
+    expect(error).toBeInstanceOf(GameError)
+    const e = error as GameError
+    expect(e.exitCode).toBe(3)
+    expect(e.message).toContain(key)
+    expect(e.hint).toBeTruthy()
+    return e
+  }
+  throw new Error('expected a config error')
+}
+
+describe('loadConfig', () => {
+  it('uses defaults with nothing set', () => {
+    const c = loadConfig({ cwd: dir, env: {} })
+    expect(c.dataDir).toBe(path.join(dir, '.game'))
+    expect(c.brokers).toEqual(['127.0.0.1:9092'])
+    expect(c.topic).toBe('game_events')
+    expect(c.lake).toBe('hdfs://127.0.0.1:9870/tmp')
+    expect(c.partitions).toBe(3)
+    expect(c.prices).toEqual({ sword: 10, knife: 10 })
+    expect(c.fsync).toBe('always')
+  })
+
+  it('applies flag > env > file > defaults', () => {
+    writeFileSync(
+      path.join(dir, 'game.config.json'),
+      JSON.stringify({ topic: 'from_file', partitions: 5, brokers: 'f:1' }),
+    )
+    const env = { GAME_TOPIC: 'from_env', GAME_BROKERS: 'e:2' }
+    const c = loadConfig({ cwd: dir, env, flags: { topic: 'from_flag' } })
+    expect(c.topic).toBe('from_flag')
+    expect(c.brokers).toEqual(['e:2'])
+    expect(c.partitions).toBe(5)
+  })
+
+  it('finds the running stack through the state file', () => {
+    const dataDir = path.join(dir, 'home')
+    mkdirSync(dataDir)
+    writeFileSync(
+      path.join(dataDir, 'stack.json'),
+      JSON.stringify({ addresses: { kafka: '127.0.0.1:19092', hdfs: '127.0.0.1:19870' } }),
+    )
+    const c = loadConfig({ cwd: dir, env: { GAME_HOME: dataDir } })
+    expect(c.brokers).toEqual(['127.0.0.1:19092'])
+    expect(c.lake).toBe('hdfs://127.0.0.1:19870/tmp')
+  })
+
+  it('names the key, the value and the fix for bad values', () => {
+    expectConfigError(() => loadConfig({ cwd: dir, env: { GAME_BROKERS: 'nohostport' } }), 'brokers')
+    expectConfigError(() => loadConfig({ cwd: dir, env: { GAME_PARTITIONS: '0' } }), 'partitions')
+    expectConfigError(() => loadConfig({ cwd: dir, env: { GAME_LAKE: 's3://bucket' } }), 'lake')
+    expectConfigError(() => loadConfig({ cwd: dir, env: { GAME_KAFKA_PORT: '70000' } }), 'kafkaPort')
+    expectConfigError(() => loadConfig({ cwd: dir, env: { GAME_PRICES: '{"sword":-1}' } }), 'prices.sword')
+    expectConfigError(() => loadConfig({ cwd: dir, env: { GAME_FSYNC: 'sometimes' } }), 'fsync')
+  })
+
+  it('rejects broken config files with the file named', () => {
+    writeFileSync(path.join(dir, 'game.config.json'), '{ not json')
+    const e = expectConfigError(() => loadConfig({ cwd: dir, env: {} }), 'game.config.json')
+    expect(e.code).toBe('CONFIG_INVALID')
+    writeFileSync(path.join(dir, 'game.config.json'), JSON.stringify({ topik: 'x' }))
+    expectConfigError(() => loadConfig({ cwd: dir, env: {} }), 'topik')
+    expectConfigError(() => loadConfig({ cwd: dir, env: { GAME_CONFIG: 'missing.json' } }), 'missing.json')
+  })
+
+  it('accepts fsync intervals and JSON prices', () => {
+    const c = loadConfig({ cwd: dir, env: { GAME_FSYNC: '50', GAME_PRICES: '{"sword":25}' } })
+    expect(c.fsync).toBe(50)
+    expect(c.prices).toEqual({ sword: 25, knife: 10 })
+  })
+})

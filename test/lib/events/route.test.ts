@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest'
+import { derivedEventId, eventDate, routeMessage } from '../../../src/lib/events/route.js'
+
+const meta = {
+  topic: 'game_events',
+  partition: 1,
+  offset: '42',
+  timestamp: Date.parse('2019-08-09T20:49:21.542Z'),
+}
+
+describe('routeMessage', () => {
+  it('routes an API event to purchases and transactions with typed fields', () => {
+    const event = {
+      Host: 'oski.berkeley.edu',
+      'User-Agent': 'ApacheBench/2.3',
+      Accept: '*/*',
+      event_type: 'purchase_sword',
+      amount: -10,
+      description: 'Great Sword',
+      event_id: 'e-1',
+      schema_version: 1,
+      received_at: '2026-11-28T10:00:00.000Z',
+    }
+    const r = routeMessage(Buffer.from(JSON.stringify(event)), meta)
+    expect(r.rejected).toBeUndefined()
+    expect(r.rows.map((x) => x.table)).toEqual(['purchases', 'transactions'])
+    expect(r.rows[0].row).toMatchObject({
+      Host: 'oski.berkeley.edu',
+      amount: -10,
+      description: 'Great Sword',
+      event_id: 'e-1',
+      timestamp: Date.parse('2026-11-28T10:00:00.000Z'),
+      dt: '2026-11-28',
+      event_type: 'purchase_sword',
+    })
+  })
+
+  it('accepts seed-format events: headers merged, amount a string, no envelope', () => {
+    const seed =
+      '{"event_type": "add_money", "amount": "5", "Accept": "*/*", "Host": "localhost", "User-Agent": "ApacheBench/2.3"}'
+    const r = routeMessage(seed, meta)
+    expect(r.rows.map((x) => x.table)).toEqual(['add_money', 'transactions'])
+    expect(r.rows[0].row.amount).toBe(5)
+    expect(r.rows[0].row.raw_event).toBe(seed)
+    expect(r.rows[0].row.timestamp).toBe(meta.timestamp)
+    expect(r.rows[0].row.event_id).toBe(derivedEventId(meta))
+    expect(derivedEventId(meta)).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    )
+    expect(derivedEventId({ ...meta, offset: '43' })).not.toBe(derivedEventId(meta))
+  })
+
+  it('drops default events without rejecting them', () => {
+    expect(routeMessage('{"event_type":"default","Host":"h"}', meta)).toEqual({ rows: [] })
+  })
+
+  it.each([
+    ['not json', 'not valid JSON'],
+    ['', 'empty message'],
+    ['[1,2]', 'not a JSON object'],
+    ['{"Host":"h"}', 'missing event_type'],
+    ['{"event_type":"teleport"}', 'unknown event_type "teleport"'],
+    ['{"event_type":"add_money","amount":"lots"}', 'amount must be an integer, got "lots"'],
+    ['{"event_type":"add_money","amount":-3}', 'amount must be greater than 0'],
+    ['{"event_type":"join_guild","guild_name":""}', 'guild_name is required'],
+  ])('rejects %s with a reason', (raw, reason) => {
+    const r = routeMessage(raw, meta)
+    expect(r.rejected).toBe(reason)
+    expect(r.rows).toHaveLength(1)
+    expect(r.rows[0].table).toBe('rejected')
+    expect(r.rows[0].row).toMatchObject({
+      reason,
+      kafka_topic: 'game_events',
+      kafka_partition: 1,
+      kafka_offset: 42,
+    })
+  })
+
+  it('handles null values and invalid UTF-8 without throwing', () => {
+    expect(routeMessage(null, meta).rejected).toBe('empty message')
+    const bad = Buffer.from([0x7b, 0xff, 0xfe, 0x7d])
+    expect(routeMessage(bad, meta).rejected).toBe('not valid JSON')
+    expect(eventDate(0)).toBe('1970-01-01')
+  })
+})
