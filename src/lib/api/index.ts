@@ -1,0 +1,3 @@
+export * from './metrics.js'
+export * from './request.js'
+export * from './server.js'
