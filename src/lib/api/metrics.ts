@@ -29,7 +29,7 @@ export class Histogram {
   }
 }
 
-class LabeledCounter {
+export class LabeledCounter {
   private readonly values = new Map<string, { labels: Record<string, string>; value: number }>()
 
   inc(labels: Record<string, string>, by = 1): void {

@@ -1,0 +1,55 @@
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../../base-command.js'
+import { brokersFlag, topicFlag } from '../../flags.js'
+import { createKafka } from '../../lib/kafka/client.js'
+import { formatTailLine, tailEvents } from '../../lib/kafka/tail.js'
+
+export default class EventsTail extends BaseCommand {
+  static override summary = 'Print game events from Kafka as they arrive.'
+  static override description =
+    `Follows the events topic and prints one line per event: time, event_type, player (Host) and the event's fields. Uses a throw-away consumer group and commits nothing, so tailing never disturbs \`game stream\`.
+
+With --json, prints NDJSON: one JSON object per line, the event exactly as produced (plus nothing else), as each one arrives; unlike other commands there is no final document. Stops after -n matching events, or on Ctrl-C.`
+  static override examples = [
+    '<%= config.bin %> events tail',
+    '<%= config.bin %> events tail --from-beginning --type purchase_sword -n 10',
+    '<%= config.bin %> events tail --host user1.comcast.com --json | jq .amount',
+  ]
+  static override flags = {
+    brokers: brokersFlag,
+    topic: topicFlag,
+    'from-beginning': Flags.boolean({ summary: 'Start at the oldest stored event, not the newest.' }),
+    type: Flags.string({ summary: 'Only events of this event_type (e.g. purchase_sword).' }),
+    host: Flags.string({ summary: 'Only events of this player (the Host header).' }),
+    number: Flags.integer({ char: 'n', summary: 'Stop after this many matching events.', min: 0 }),
+  }
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(EventsTail)
+    const config = this.gameConfig({
+      'data-dir': flags['data-dir'],
+      brokers: flags.brokers,
+      topic: flags.topic,
+    })
+    const json = this.jsonEnabled()
+    const signal = this.interruptSignal()
+    const kafka = createKafka({ brokers: config.brokers, clientId: 'game-tail', level: 'error' })
+    const result = await tailEvents({
+      kafka,
+      brokers: config.brokers,
+      topic: config.topic,
+      fromBeginning: flags['from-beginning'],
+      filter: { type: flags.type, host: flags.host },
+      limit: flags.number,
+      signal,
+      onEvent: (t) => {
+        process.stdout.write(
+          `${json ? (t.event ? JSON.stringify(t.event) : JSON.stringify({ raw: t.raw })) : formatTailLine(t)}\n`,
+        )
+      },
+    })
+    // Ctrl-C is the normal way to end a tail.
+    this.interrupted = false
+    if (!json) this.progress(`${result.matched} event(s) shown, ${result.seen} read`)
+  }
+}
