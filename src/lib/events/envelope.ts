@@ -53,9 +53,18 @@ export interface GameEvent {
   [key: string]: string | number | undefined
 }
 
+const ENVELOPE_KEYS = ['event_type', 'event_id', 'schema_version', 'received_at']
+
 export function buildEvent(input: BuildEventInput): GameEvent {
+  // A header spelled like a field or envelope key in another case (`Amount` next to `amount`) is
+  // dropped too: case-insensitive readers (Spark SQL, DuckDB) would see two columns with one name.
+  const taken = new Set([...Object.keys(input.fields), ...ENVELOPE_KEYS].map((k) => k.toLowerCase()))
+  const headers: Record<string, string> = {}
+  for (const [name, value] of Object.entries(input.headers)) {
+    if (!taken.has(name.toLowerCase())) headers[name] = value
+  }
   return {
-    ...input.headers,
+    ...headers,
     ...input.fields,
     event_type: input.type,
     event_id: input.eventId,

@@ -47,5 +47,13 @@ describe('envelope', () => {
     expect(e.received_at).toBe('2026-11-28T12:00:00.000Z')
     expect(e.schema_version).toBe(1)
     expect(eventKey(e)).toBe('p1')
+    // Case variants of field names are dropped, not kept beside the field.
+    expect(
+      Object.keys(e)
+        .map((k) => k.toLowerCase())
+        .filter((k) => k === 'amount'),
+    ).toEqual(['amount'])
+    expect(e.Event_type).toBeUndefined()
+    expect(e.Event_id).toBeUndefined()
   })
 })
