@@ -1,0 +1,6 @@
+export * from './ledger.js'
+export * from './plan.js'
+export * from './prng.js'
+export * from './runner.js'
+export * from './scenario.js'
+export * from './stats.js'

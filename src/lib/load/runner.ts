@@ -1,0 +1,439 @@
+import { randomBytes } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import net from 'node:net'
+import autocannon from 'autocannon'
+import { ExitCode, GameError, unreachableError, usageError } from '../errors.js'
+import { emptyEntry, type Ledger, type LedgerEntry, sortEntries, writeLedger } from './ledger.js'
+import {
+  expandScenario,
+  generatedPlayers,
+  type LoadPlan,
+  type PlannedRequest,
+  type PlanPhase,
+} from './plan.js'
+import { loadScenario } from './scenario.js'
+import {
+  errorRatePct,
+  evaluateThresholds,
+  LatencyRecorder,
+  type LatencySummary,
+  type ThresholdBreach,
+  type Thresholds,
+} from './stats.js'
+
+export interface LoadOptions {
+  /** Base URL of the game API. */
+  url: string
+  /** A built-in scenario name (seed, shop, guild-churn, messages, mixed) or a YAML/JSON file. */
+  scenario: string
+  /** Players given one by one (--host). */
+  hosts?: string[]
+  /** Generate this many players, player-0.example.com … (--hosts). */
+  hostCount?: number
+  /** A file with one player per line (--hosts-file); blank lines and # comments skipped. */
+  hostsFile?: string
+  /** Total requests (weight-based scenarios). */
+  amount?: number
+  /** Seconds to run (weight-based scenarios). */
+  durationSec?: number
+  /** Concurrent connections (closed loop). Default 10. */
+  connections?: number
+  /** Overall requests per second (open model, autocannon's limiter). */
+  rate?: number
+  /** PRNG seed; a random one is drawn (and reported) when absent. */
+  seed?: string
+  /** Write the ledger here. */
+  ledgerFile?: string
+  thresholds?: Thresholds
+  /** Seconds before a request without an answer counts as a timeout. Default 10. */
+  timeoutSec?: number
+}
+
+export interface LoadProgress {
+  phase: number
+  phases: number
+  /** Requests answered so far (all phases). */
+  done: number
+  /** Requests planned in total, when known. */
+  total?: number
+  elapsedMs: number
+  durationMs?: number
+  /** Answered requests per second over the last interval. */
+  rps: number
+  /** Non-2xx answers plus requests without an answer, so far. */
+  errors: number
+}
+
+export interface LoadDeps {
+  onProgress?: (progress: LoadProgress) => void
+  signal?: AbortSignal
+  /** Progress interval in ms (default 1000). */
+  progressIntervalMs?: number
+}
+
+export interface CountRow {
+  sent: number
+  accepted: number
+  rejected: number
+  unanswered: number
+}
+
+export interface LoadResult {
+  url: string
+  scenario: string
+  seed: string
+  connections: number
+  rate?: number
+  startedAt: string
+  finishedAt: string
+  durationMs: number
+  requests: {
+    sent: number
+    /** Answered with any status. */
+    answered: number
+    /** 2xx. */
+    accepted: number
+    /** Answered non-2xx. */
+    rejected: number
+    /** Sent, no answer (timeouts, connection errors, stopped at the end of -d). */
+    unanswered: number
+    timeouts: number
+    connectionErrors: number
+  }
+  /** Answered requests per second over the whole run. */
+  rps: number
+  latency: LatencySummary
+  statusCodes: Record<string, number>
+  errorRatePct: number
+  players: ({ host: string } & CountRow)[]
+  eventTypes: ({ eventType: string } & CountRow)[]
+  thresholds: { limits: Thresholds; breaches: ThresholdBreach[]; passed: boolean }
+  ledgerFile?: string
+}
+
+const API_HINT = 'Start it with `game api` (or `game up`), or point --url / GAME_API_URL at a running API.'
+
+/** Players from --host, --hosts N and --hosts-file; 10 generated players when none is given. */
+export async function resolvePlayers(
+  options: Pick<LoadOptions, 'hosts' | 'hostCount' | 'hostsFile'>,
+): Promise<string[]> {
+  const players = [...(options.hosts ?? [])]
+  if (options.hostCount !== undefined) players.push(...generatedPlayers(options.hostCount))
+  if (options.hostsFile) {
+    let text: string
+    try {
+      text = await readFile(options.hostsFile, 'utf8')
+    } catch (error) {
+      throw usageError(
+        `Cannot read --hosts-file ${options.hostsFile}: ${(error as NodeJS.ErrnoException).code ?? error}`,
+        'Give a file with one host name per line.',
+      )
+    }
+    text.split(/\r?\n/).forEach((line, i) => {
+      const host = line.replace(/#.*/, '').trim()
+      if (!host) return
+      if (/\s/.test(host)) {
+        throw new GameError(
+          'HOSTS_FILE_INVALID',
+          `${options.hostsFile}:${i + 1}: "${host}" is not a host name`,
+          {
+            exitCode: ExitCode.usage,
+            hint: 'One host name per line; # starts a comment.',
+          },
+        )
+      }
+      players.push(host)
+    })
+  }
+  for (const p of players) {
+    if (!p || /[\s\r\n]/.test(p)) throw usageError(`"${p}" is not a host name`, 'Host names have no spaces.')
+  }
+  return players.length > 0 ? [...new Set(players)] : generatedPlayers(10)
+}
+
+/** Resolves when something accepts TCP connections at the URL's host:port (no HTTP request, so no event). */
+export async function probeApi(url: string, timeoutMs = 3000): Promise<void> {
+  const u = new URL(url)
+  const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80))
+  const host = u.hostname.replace(/^\[|\]$/g, '')
+  await new Promise<void>((resolve, reject) => {
+    const socket = net.connect({ host, port })
+    const timer = setTimeout(() => {
+      socket.destroy()
+      reject(unreachableError('The game API', url, API_HINT, new Error(`no answer within ${timeoutMs} ms`)))
+    }, timeoutMs)
+    socket.once('connect', () => {
+      clearTimeout(timer)
+      socket.end()
+      resolve()
+    })
+    socket.once('error', (error) => {
+      clearTimeout(timer)
+      reject(unreachableError('The game API', url, API_HINT, error))
+    })
+  })
+}
+
+interface Tally {
+  entries: Map<string, LedgerEntry>
+  statusCodes: Record<string, number>
+  answered: number
+  failed: number
+  timeouts: number
+  connectionErrors: number
+  /** Connection errors and timeouts seen so far (for progress). */
+  liveErrors: number
+}
+
+function entryFor(tally: Tally, r: PlannedRequest): LedgerEntry {
+  const key = `${r.host}\u0000${r.eventType}`
+  let e = tally.entries.get(key)
+  if (!e) {
+    e = emptyEntry(r.host, r.eventType)
+    tally.entries.set(key, e)
+  }
+  return e
+}
+
+interface Ctx {
+  planned?: PlannedRequest
+}
+
+async function runPhase(
+  base: URL,
+  phase: PlanPhase,
+  options: { connections: number; rate?: number; timeoutSec: number },
+  tally: Tally,
+  recorder: LatencyRecorder,
+  signal?: AbortSignal,
+): Promise<void> {
+  const connections =
+    phase.total !== undefined ? Math.min(options.connections, phase.total) : options.connections
+  const defaultHeaders = { 'user-agent': 'game-load/1', accept: '*/*' }
+  const instance = autocannon({
+    url: base.origin,
+    connections,
+    pipelining: 1,
+    timeout: options.timeoutSec,
+    ...(phase.total !== undefined ? { amount: phase.total } : { duration: (phase.durationMs ?? 0) / 1000 }),
+    // With a rate, never let autocannon apply its coordinated-omission "correction" (wrong interval);
+    // we record service time ourselves either way.
+    ...(options.rate ? { overallRate: options.rate, ignoreCoordinatedOmission: true } : {}),
+    skipAggregateResult: true,
+    requests: [
+      {
+        setupRequest: (req: Record<string, unknown>, context: Ctx) => {
+          const planned = phase.next()
+          if (!planned) return undefined
+          context.planned = planned
+          const e = entryFor(tally, planned)
+          e.sent++
+          if (planned.amount !== undefined) e.sentAmount += planned.amount
+          const headers: Record<string, string> = { ...defaultHeaders, host: planned.host }
+          if (planned.body !== undefined) headers['content-type'] = 'application/json'
+          return {
+            ...req,
+            method: planned.method,
+            path: base.pathname.replace(/\/$/, '') + planned.path,
+            headers,
+            body: planned.body ?? '',
+          }
+        },
+        onResponse: (status: number, _body: string, context: Ctx) => {
+          const planned = context.planned
+          tally.answered++
+          tally.statusCodes[status] = (tally.statusCodes[status] ?? 0) + 1
+          if (!planned) return
+          const e = entryFor(tally, planned)
+          if (status >= 200 && status < 300) {
+            e.accepted++
+            if (planned.amount !== undefined) e.acceptedAmount += planned.amount
+          } else {
+            e.rejected++
+            tally.failed++
+          }
+          context.planned = undefined
+        },
+      },
+    ],
+  } as unknown as autocannon.Options) as unknown as autocannon.Instance & Promise<autocannon.Result>
+  instance.on('reqError', () => tally.liveErrors++)
+  instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) =>
+    recorder.record(ms),
+  )
+  const onAbort = () => instance.stop()
+  signal?.addEventListener('abort', onAbort, { once: true })
+  try {
+    const result = await instance
+    tally.timeouts += result.timeouts ?? 0
+    tally.connectionErrors += Math.max(0, (result.errors ?? 0) - (result.timeouts ?? 0))
+  } finally {
+    signal?.removeEventListener('abort', onAbort)
+  }
+}
+
+function totals(rows: Iterable<LedgerEntry>): CountRow {
+  const t = { sent: 0, accepted: 0, rejected: 0, unanswered: 0 }
+  for (const e of rows) {
+    t.sent += e.sent
+    t.accepted += e.accepted
+    t.rejected += e.rejected
+    t.unanswered += e.unanswered
+  }
+  return t
+}
+
+function groupBy<K extends 'host' | 'eventType'>(
+  entries: LedgerEntry[],
+  key: K,
+): ({ [P in K]: string } & CountRow)[] {
+  const groups = new Map<string, LedgerEntry[]>()
+  for (const e of entries) {
+    const k = e[key]
+    if (!groups.has(k)) groups.set(k, [])
+    groups.get(k)!.push(e)
+  }
+  return [...groups.entries()]
+    .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+    .map(([k, list]) => ({ [key]: k, ...totals(list) }) as { [P in K]: string } & CountRow)
+}
+
+/**
+ * Runs a load scenario against the game API with autocannon and returns what happened: request rate,
+ * service-time latency, status codes, counts per player and event type, threshold verdicts. Writes the
+ * ledger when asked. Throws UNREACHABLE (exit 4) before sending anything when the API does not answer.
+ */
+export async function runLoad(options: LoadOptions, deps: LoadDeps = {}): Promise<LoadResult> {
+  const connections = options.connections ?? 10
+  if (!Number.isInteger(connections) || connections < 1) throw usageError('--connections must be >= 1')
+  if (options.rate !== undefined && !(options.rate > 0)) throw usageError('--rate must be > 0')
+  if (options.amount !== undefined && (!Number.isInteger(options.amount) || options.amount < 1))
+    throw usageError('-n/--amount must be a whole number >= 1')
+  if (options.durationSec !== undefined && !(options.durationSec > 0))
+    throw usageError('-d/--duration must be > 0')
+  let base: URL
+  try {
+    base = new URL(options.url)
+  } catch {
+    throw usageError(
+      `--url ${options.url} is not a URL`,
+      'Give http://host:port, e.g. http://127.0.0.1:5000.',
+    )
+  }
+  const scenario = await loadScenario(options.scenario)
+  const players = await resolvePlayers(options)
+  const seed = options.seed ?? randomBytes(4).toString('hex')
+  const plan: LoadPlan = expandScenario(scenario, {
+    players,
+    amount: options.amount,
+    durationSec: options.durationSec,
+    seed,
+  })
+  await probeApi(options.url)
+
+  const tally: Tally = {
+    entries: new Map(),
+    statusCodes: {},
+    answered: 0,
+    failed: 0,
+    timeouts: 0,
+    connectionErrors: 0,
+    liveErrors: 0,
+  }
+  const recorder = new LatencyRecorder()
+  const started = Date.now()
+  let phaseIndex = 0
+  let lastDone = 0
+  let lastAt = started
+  const report = () => {
+    const now = Date.now()
+    const rps = now > lastAt ? ((tally.answered - lastDone) * 1000) / (now - lastAt) : 0
+    lastDone = tally.answered
+    lastAt = now
+    deps.onProgress?.({
+      phase: phaseIndex + 1,
+      phases: plan.phases.length,
+      done: tally.answered,
+      total: plan.total,
+      elapsedMs: now - started,
+      durationMs: plan.durationMs,
+      rps: Math.round(rps),
+      errors: tally.failed + tally.liveErrors,
+    })
+  }
+  const timer = deps.onProgress ? setInterval(report, deps.progressIntervalMs ?? 1000) : undefined
+  try {
+    for (; phaseIndex < plan.phases.length; phaseIndex++) {
+      if (deps.signal?.aborted) break
+      await runPhase(
+        base,
+        plan.phases[phaseIndex],
+        { connections, rate: options.rate, timeoutSec: options.timeoutSec ?? 10 },
+        tally,
+        recorder,
+        deps.signal,
+      )
+    }
+  } finally {
+    if (timer) clearInterval(timer)
+  }
+  phaseIndex = Math.min(phaseIndex, plan.phases.length - 1)
+  const finished = Date.now()
+
+  const entries = sortEntries(tally.entries.values())
+  for (const e of entries) e.unanswered = e.sent - e.accepted - e.rejected
+  const all = totals(entries)
+  const durationMs = finished - started
+  const rps = durationMs > 0 ? Math.round(((all.accepted + all.rejected) * 100_000) / durationMs) / 100 : 0
+  const latency = recorder.summary()
+  const errRate = errorRatePct(all.sent, all.rejected + all.unanswered)
+  const limits = options.thresholds ?? {}
+  const breaches = evaluateThresholds({ p99Ms: latency.p99, errorRatePct: errRate, rps }, limits)
+  if (deps.onProgress) report()
+
+  const result: LoadResult = {
+    url: options.url,
+    scenario: scenario.name,
+    seed,
+    connections,
+    ...(options.rate ? { rate: options.rate } : {}),
+    startedAt: new Date(started).toISOString(),
+    finishedAt: new Date(finished).toISOString(),
+    durationMs,
+    requests: {
+      sent: all.sent,
+      answered: all.accepted + all.rejected,
+      accepted: all.accepted,
+      rejected: all.rejected,
+      unanswered: all.unanswered,
+      timeouts: tally.timeouts,
+      connectionErrors: tally.connectionErrors,
+    },
+    rps,
+    latency,
+    statusCodes: tally.statusCodes,
+    errorRatePct: errRate,
+    players: groupBy(entries, 'host'),
+    eventTypes: groupBy(entries, 'eventType'),
+    thresholds: { limits, breaches, passed: breaches.length === 0 },
+  }
+  if (options.ledgerFile) {
+    const ledger: Ledger = {
+      formatVersion: 1,
+      url: options.url,
+      scenario: scenario.name,
+      seed,
+      startedAt: result.startedAt,
+      finishedAt: result.finishedAt,
+      entries,
+    }
+    await writeLedger(options.ledgerFile, ledger)
+    result.ledgerFile = options.ledgerFile
+  }
+  if (deps.signal?.aborted) {
+    throw deps.signal.reason instanceof Error
+      ? deps.signal.reason
+      : new GameError('INTERRUPTED', 'Load run interrupted', { exitCode: ExitCode.interrupted })
+  }
+  return result
+}
