@@ -1,0 +1,52 @@
+import { BaseCommand } from '../base-command.js'
+import { apiUrlFlag, lakeFlag } from '../flags.js'
+import { ExitCode } from '../lib/errors.js'
+import { type DoctorResult, runDoctor } from '../lib/stack/doctor.js'
+import { nodeSpawner } from '../lib/stack/spawner.js'
+import { renderTable } from '../ui/table.js'
+import { colorEnabled } from '../ui/terminal.js'
+
+export default class Doctor extends BaseCommand {
+  static override summary = 'Check this machine and the stack, with a fix for each problem.'
+  static override description =
+    'Checks: Node version (>= 20.19), data dir writable, ports 9092/9870/5000 free or held by our stack, Docker engine (informative), stack health, API /healthz, lake readable, free disk space. Exits 1 when a check fails.'
+  static override examples = ['<%= config.bin %> doctor', '<%= config.bin %> doctor --json']
+  static override flags = { 'api-url': apiUrlFlag, lake: lakeFlag }
+
+  async run(): Promise<DoctorResult> {
+    const { flags } = await this.parse(Doctor)
+    const config = this.gameConfig({
+      'data-dir': flags['data-dir'],
+      apiUrl: flags['api-url'],
+      lake: flags.lake,
+    })
+    const apiPort = Number(new URL(config.apiUrl).port || 80)
+    const result = await runDoctor({
+      dataDir: config.dataDir,
+      nodeVersion: process.versions.node,
+      bind: config.bind,
+      ports: [
+        { name: 'kafka', port: config.kafkaPort, flag: '--kafka-port / GAME_KAFKA_PORT' },
+        { name: 'hdfs', port: config.hdfsPort, flag: '--hdfs-port / GAME_HDFS_PORT' },
+        { name: 'api', port: apiPort, flag: '--api-url / GAME_API_URL' },
+      ],
+      apiUrl: config.apiUrl,
+      lake: config.lake,
+      hdfsUser: config.hdfsUser,
+      spawner: nodeSpawner,
+    })
+    if (!this.jsonEnabled()) {
+      const rows = result.checks.map((c) => [c.ok ? 'ok' : 'FAIL', c.name, c.detail, c.fix])
+      this.log(
+        renderTable(['', 'check', 'detail', 'fix'], rows, {
+          color: colorEnabled(process.stdout, process.env),
+        }),
+      )
+      this.log(
+        result.ok ? 'All checks passed.' : `${result.checks.filter((c) => !c.ok).length} check(s) failed.`,
+      )
+    }
+    if (!result.ok) process.exitCode = ExitCode.failure
+    return result
+  }
+}

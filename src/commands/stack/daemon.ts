@@ -1,0 +1,57 @@
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../../base-command.js'
+import { runDaemon } from '../../lib/stack/daemon.js'
+import { embeddedServices } from '../../lib/stack/embedded.js'
+
+/** The hidden entry point `game up` runs in the background. */
+export default class StackDaemon extends BaseCommand {
+  static override hidden = true
+  static override summary =
+    'Run the embedded stack in the foreground (what `game up` starts in the background).'
+  static override description =
+    'Starts the Kafka broker and the WebHDFS gateway, writes <data-dir>/stack.json, and runs until SIGTERM/SIGINT, then closes both and removes the state file. Logs go to stdout.'
+  static override examples = ['<%= config.bin %> stack daemon --kafka-port 9092 --hdfs-port 9870']
+  static override flags = {
+    'kafka-port': Flags.integer({ summary: 'Kafka port.', env: 'GAME_KAFKA_PORT', min: 0, max: 65_535 }),
+    'hdfs-port': Flags.integer({ summary: 'WebHDFS port.', env: 'GAME_HDFS_PORT', min: 0, max: 65_535 }),
+    bind: Flags.string({ summary: 'Address to listen on.', env: 'GAME_BIND' }),
+    fsync: Flags.string({ summary: 'Broker fsync policy.', env: 'GAME_FSYNC' }),
+  }
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(StackDaemon)
+    const config = this.gameConfig({
+      'data-dir': flags['data-dir'],
+      kafkaPort: flags['kafka-port'],
+      hdfsPort: flags['hdfs-port'],
+      bind: flags.bind,
+      fsync: flags.fsync,
+    })
+    const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`)
+    const signal = this.interruptSignal()
+    // The parent may be gone; never die of a closed IPC channel.
+    process.on('disconnect', () => {})
+    try {
+      await runDaemon({
+        dataDir: config.dataDir,
+        pid: process.pid,
+        signal,
+        log: (line) => log(`[daemon] ${line}`),
+        notify: (message) => {
+          if (process.send && process.connected) process.send(message, () => {})
+        },
+        services: embeddedServices({
+          dataDir: config.dataDir,
+          bind: config.bind,
+          kafkaPort: config.kafkaPort,
+          hdfsPort: config.hdfsPort,
+          fsync: config.fsync,
+          hdfsUser: config.hdfsUser,
+          log: (service, line) => log(`[${service}] ${line}`),
+        }),
+      })
+    } finally {
+      if (process.connected) process.disconnect()
+    }
+  }
+}

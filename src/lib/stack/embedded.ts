@@ -1,0 +1,68 @@
+import path from 'node:path'
+import { probeKafka, webHdfsProbe } from './probes.js'
+import type { ServiceSpec } from './types.js'
+
+export interface EmbeddedStackOptions {
+  dataDir: string
+  /** Bind address (default 127.0.0.1). */
+  bind?: string
+  kafkaPort: number
+  hdfsPort: number
+  /** Broker fsync policy: 'always' or a flush interval in ms. */
+  fsync?: 'always' | number
+  hdfsUser?: string
+  /** Log lines from the services (the daemon appends them to its log). */
+  log?: (service: string, line: string) => void
+}
+
+export function kafkaDataDir(dataDir: string): string {
+  return path.join(dataDir, 'kafka')
+}
+
+export function hdfsDataDir(dataDir: string): string {
+  return path.join(dataDir, 'hdfs')
+}
+
+/** The embedded stack: our Kafka-compatible broker and our WebHDFS gateway, data under the data dir. */
+export function embeddedServices(options: EmbeddedStackOptions): ServiceSpec[] {
+  const host = options.bind ?? '127.0.0.1'
+  const log = options.log ?? (() => {})
+  return [
+    {
+      name: 'kafka',
+      address: `${host}:${options.kafkaPort}`,
+      portFlag: '--kafka-port',
+      probe: probeKafka,
+      async start() {
+        const { startBroker } = await import('../broker/index.js')
+        const broker = await startBroker({
+          host,
+          port: options.kafkaPort,
+          dataDir: kafkaDataDir(options.dataDir),
+          fsync:
+            options.fsync === undefined || options.fsync === 'always'
+              ? 'always'
+              : { intervalMs: options.fsync },
+          log: (line: unknown) => log('kafka', typeof line === 'string' ? line : JSON.stringify(line)),
+        })
+        return { address: `${broker.host}:${broker.port}`, stop: () => broker.close() }
+      },
+    },
+    {
+      name: 'hdfs',
+      address: `${host}:${options.hdfsPort}`,
+      portFlag: '--hdfs-port',
+      probe: webHdfsProbe(options.hdfsUser),
+      async start() {
+        const { startWebHdfsGateway } = await import('../hdfs/gateway.js')
+        const gateway = await startWebHdfsGateway({
+          host,
+          port: options.hdfsPort,
+          root: hdfsDataDir(options.dataDir),
+          log: (line: unknown) => log('hdfs', typeof line === 'string' ? line : JSON.stringify(line)),
+        })
+        return { address: `${gateway.host}:${gateway.port}`, stop: () => gateway.close() }
+      },
+    },
+  ]
+}

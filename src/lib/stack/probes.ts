@@ -1,0 +1,47 @@
+import { describeKafkaCluster } from '../kafka/admin.js'
+import type { Probe, ProbeResult } from './types.js'
+
+function reason(error: unknown): string {
+  const e = error as Error & { code?: string; cause?: { code?: string; message?: string } }
+  return e.cause?.code ?? e.code ?? e.cause?.message ?? e.message ?? String(error)
+}
+
+/** Kafka answers when a kafkajs admin can fetch cluster metadata. */
+export const probeKafka: Probe = async (address) => {
+  try {
+    const info = await describeKafkaCluster({ brokers: [address], connectionTimeout: 1500, retries: 0 })
+    return { ok: true, detail: `${info.brokers.length} broker(s), cluster ${info.clusterId}` }
+  } catch (error) {
+    return { ok: false, detail: reason(error) }
+  }
+}
+
+/** WebHDFS answers when GETFILESTATUS on / returns a FileStatus. */
+export function webHdfsProbe(user = 'game', timeoutMs = 3000): Probe {
+  return async (address, signal) => {
+    const url = `http://${address}/webhdfs/v1/?op=GETFILESTATUS&user.name=${encodeURIComponent(user)}`
+    try {
+      const timeout = AbortSignal.timeout(timeoutMs)
+      const res = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout })
+      const text = await res.text()
+      if (res.status !== 200) return { ok: false, detail: `HTTP ${res.status}` }
+      const body = JSON.parse(text) as { FileStatus?: { type?: string } }
+      if (body.FileStatus?.type !== 'DIRECTORY')
+        return { ok: false, detail: 'unexpected GETFILESTATUS answer' }
+      return { ok: true, detail: 'GETFILESTATUS / ok' }
+    } catch (error) {
+      return { ok: false, detail: reason(error) }
+    }
+  }
+}
+
+/** An HTTP service answers when GET <url> is 2xx (the game API's /healthz). */
+export async function probeHttp(url: string, timeoutMs = 2000): Promise<ProbeResult> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) })
+    await res.arrayBuffer()
+    return res.ok ? { ok: true, detail: `HTTP ${res.status}` } : { ok: false, detail: `HTTP ${res.status}` }
+  } catch (error) {
+    return { ok: false, detail: reason(error) }
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The stack is a list of services. Each has a name, an address, a way to probe it and, when it runs
+ * inside our own daemon (embedded mode), a way to start and stop it. Docker mode uses the same list
+ * without `start`, so status tables and probes share one code path.
+ */
+
+export type StackMode = 'embedded' | 'docker'
+
+/** What a probe found: ok or not, and one line that says why. */
+export interface ProbeResult {
+  ok: boolean
+  detail: string
+}
+
+export type Probe = (address: string, signal?: AbortSignal) => Promise<ProbeResult>
+
+/** A service started in this process; `stop` closes it. */
+export interface StartedService {
+  /** host:port it actually listens on (port 0 resolved). */
+  address: string
+  stop(): Promise<void>
+}
+
+export interface ServiceSpec {
+  name: string
+  /** host:port as configured (port 0 = ephemeral, resolved by start). */
+  address: string
+  /** The flag that sets this service's port, named in "port in use" errors. */
+  portFlag?: string
+  /** Present for services that run inside our daemon. */
+  start?: () => Promise<StartedService>
+  probe: Probe
+}
+
+export type ServiceState = 'running' | 'unreachable' | 'stopped'
+
+/** One row of the status table / one entry of `services` in --json. */
+export interface ServiceStatus {
+  name: string
+  address: string
+  state: ServiceState
+  pid?: number
+  detail?: string
+}
+
+export interface PartitionOffsets {
+  partition: number
+  earliest: string
+  latest: string
+}
+
+export interface TopicStatus {
+  name: string
+  partitions: PartitionOffsets[]
+}
+
+/** The result of `game up` and `game status` (status adds topics). */
+export interface StackStatusResult {
+  mode: StackMode
+  dataDir: string
+  /** The daemon's pid (embedded mode). */
+  pid?: number
+  /** The compose file in docker mode. */
+  composeFile?: string
+  services: ServiceStatus[]
+  /** True when `game up` found the stack already running. */
+  alreadyRunning?: boolean
+  /** Set by `game up` when it created the events topic. */
+  topicCreated?: boolean
+  topics?: TopicStatus[]
+}
