@@ -1,0 +1,183 @@
+import {
+  type DuckDBConnection,
+  DuckDBInstance,
+  type DuckDBType,
+  type DuckDBValue,
+  StatementType,
+} from '@duckdb/node-api'
+import { ExitCode, GameError } from '../errors.js'
+import { PARTITION_COLUMN, type TableName, tableColumns } from '../events/catalog.js'
+import type { Lake } from '../lake/types.js'
+import { toPlainRow } from './convert.js'
+import { type LakeSnapshot, type SnapshotProgress, snapshotLake } from './snapshot.js'
+import { refused } from './sql-guard.js'
+
+export interface LakeQueryOptions {
+  lake: Lake
+  /** Local cache directory for this lake's files (lakeCacheDir(dataDir, lake.url)). */
+  cacheDir: string
+  onProgress?: (event: SnapshotProgress) => void
+  signal?: AbortSignal
+}
+
+export interface QueryColumn {
+  name: string
+  type: string
+}
+
+export interface QueryResult {
+  columns: QueryColumn[]
+  rows: Record<string, unknown>[]
+}
+
+export interface LakeTableInfo {
+  name: TableName
+  /** Committed files in the snapshot. */
+  files: number
+  /** Rows according to the commit records. */
+  rows?: number
+  columns: QueryColumn[]
+}
+
+export type QueryParams = unknown[] | Record<string, unknown>
+
+export interface LakeQuery {
+  /**
+   * Runs one read-only statement (SELECT/WITH/EXPLAIN/DESCRIBE/SHOW/SUMMARIZE...) over the views;
+   * parameters are bound ($1 or $name), never spliced. Numbers come back as JS numbers, timestamps
+   * as ISO strings. Throws GameError: QUERY_REFUSED (exit 2) or QUERY_FAILED (exit 1, hint lists tables).
+   */
+  query(sql: string, params?: QueryParams, types?: Record<string, DuckDBType>): Promise<QueryResult>
+  /** The views: the seed's table names, their committed file and row counts and columns. */
+  tables(): LakeTableInfo[]
+  /** The snapshot the views read. */
+  readonly snapshot: LakeSnapshot
+  /** True when no table has a committed file. */
+  readonly empty: boolean
+  close(): void
+}
+
+const READ_ONLY_TYPES = new Set<StatementType>([StatementType.SELECT, StatementType.EXPLAIN])
+
+/** SQL string literal. Only for paths we produced (cache or lake-local paths), never user input. */
+function literal(s: string): string {
+  return `'${s.replaceAll("'", "''")}'`
+}
+
+function ident(s: string): string {
+  return `"${s.replaceAll('"', '""')}"`
+}
+
+/** The view of a table: its committed Parquet files, or no rows with the right columns. */
+export function viewSql(table: TableName, files: string[]): string {
+  if (files.length > 0) {
+    return `CREATE VIEW ${ident(table)} AS SELECT * FROM read_parquet([${files.map(literal).join(', ')}], hive_partitioning = true, union_by_name = true)`
+  }
+  const cols = tableColumns(table).map((c) => `CAST(NULL AS ${c.type}) AS ${ident(c.name)}`)
+  cols.push(`CAST(NULL AS DATE) AS ${ident(PARTITION_COLUMN)}`)
+  return `CREATE VIEW ${ident(table)} AS SELECT ${cols.join(', ')} WHERE false`
+}
+
+/**
+ * Opens DuckDB (in memory) over a snapshot of the lake: one view per table, then external access
+ * is switched off (only the snapshot's files stay readable) and the configuration locked.
+ */
+export async function openLakeQuery(options: LakeQueryOptions): Promise<LakeQuery> {
+  const snapshot = await snapshotLake(options)
+  const instance = await DuckDBInstance.create(':memory:', {
+    autoinstall_known_extensions: 'false',
+    autoload_known_extensions: 'false',
+  })
+  let connection: DuckDBConnection
+  try {
+    connection = await instance.connect()
+    for (const t of snapshot.tables) await connection.run(viewSql(t.name, t.files))
+    const allowed = snapshot.tables.flatMap((t) => t.files)
+    await connection.run(`SET allowed_paths = [${allowed.map(literal).join(', ')}]`)
+    await connection.run('SET enable_external_access = false')
+    await connection.run('SET lock_configuration = true')
+  } catch (error) {
+    instance.closeSync()
+    throw new GameError(
+      'LAKE_UNREADABLE',
+      `Cannot open the lake's Parquet files: ${(error as Error).message}`,
+      {
+        cause: error,
+        hint: 'A committed file may be damaged; run with --verbose for details.',
+      },
+    )
+  }
+
+  const infos: LakeTableInfo[] = []
+  for (const t of snapshot.tables) {
+    let columns: QueryColumn[]
+    try {
+      const r = await connection.runAndReadAll(`DESCRIBE ${ident(t.name)}`)
+      columns = r
+        .getRowObjectsJS()
+        .map((row) => ({ name: String(row.column_name), type: String(row.column_type) }))
+    } catch {
+      columns = []
+    }
+    infos.push({ name: t.name, files: t.files.length, rows: t.rows, columns })
+  }
+
+  const tablesHint = () =>
+    `Tables: ${infos.map((t) => `${t.name}(${t.columns.map((c) => c.name).join(', ')})`).join('; ')}`
+
+  let closed = false
+  return {
+    snapshot,
+    empty: snapshot.tables.every((t) => t.files.length === 0),
+    tables: () => infos,
+    async query(sql, params, types) {
+      let statementType: StatementType
+      let prepared: Awaited<ReturnType<DuckDBConnection['prepare']>>
+      try {
+        const extracted = await connection.extractStatements(sql)
+        if (extracted.count !== 1)
+          throw refused(extracted.count === 0 ? 'an empty statement' : 'more than one statement')
+        prepared = await extracted.prepare(0)
+        statementType = prepared.statementType
+      } catch (error) {
+        if (error instanceof GameError) throw error
+        throw queryFailed(error, tablesHint())
+      }
+      if (!READ_ONLY_TYPES.has(statementType)) {
+        prepared.destroySync()
+        throw refused(`a ${StatementType[statementType] ?? 'non-SELECT'} statement`)
+      }
+      try {
+        if (params !== undefined) prepared.bind(params as DuckDBValue[] | Record<string, DuckDBValue>, types)
+        const reader = await prepared.runAndReadAll()
+        const names = reader.columnNames()
+        const columnTypes = reader.columnTypes().map((t) => String(t))
+        const typeOf = Object.fromEntries(names.map((n, i) => [n, columnTypes[i]]))
+        return {
+          columns: names.map((name, i) => ({ name, type: columnTypes[i] })),
+          rows: reader.getRowObjectsJS().map((row) => toPlainRow(row, typeOf)),
+        }
+      } catch (error) {
+        throw queryFailed(error, tablesHint())
+      } finally {
+        prepared.destroySync()
+      }
+    },
+    close() {
+      if (closed) return
+      closed = true
+      connection.closeSync()
+      instance.closeSync()
+    },
+  }
+}
+
+function queryFailed(error: unknown, hint: string): GameError {
+  const message = (error as Error)?.message ?? String(error)
+  return new GameError('QUERY_FAILED', message.split('\n')[0], {
+    exitCode: ExitCode.failure,
+    cause: error,
+    hint,
+    details: { duckdb: message },
+  })
+}

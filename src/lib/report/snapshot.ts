@@ -1,0 +1,255 @@
+import { createHash } from 'node:crypto'
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { GameError } from '../errors.js'
+import { TABLE_NAMES, type TableName } from '../events/catalog.js'
+import {
+  COMMITS_DIR,
+  type CommitRecord,
+  type CommittedFile,
+  parseCommitRecord,
+  parseCommitRecordName,
+} from '../lake/layout.js'
+import type { Lake, LakeEntry } from '../lake/types.js'
+
+/**
+ * A consistent view of the lake for reports: the files listed in the commit records (never staging
+ * files), readable by DuckDB on this machine. file:// lakes are read in place; hdfs:// files are
+ * fetched once into a local cache keyed by path, size and modification time.
+ */
+
+export interface SnapshotTable {
+  name: TableName
+  /** Local paths DuckDB reads, in commit order. */
+  files: string[]
+  /** Rows according to the commit records. */
+  rows: number
+}
+
+export interface LakeSnapshot {
+  tables: SnapshotTable[]
+  /** Commit records seen. */
+  commits: number
+  /** Files downloaded from the lake by this call (0 for file:// lakes and warm caches). */
+  fetched: number
+  /** Files served from the local cache. */
+  cached: number
+  /** Files named by a commit record but not (yet) at their final path: skipped. */
+  missing: string[]
+}
+
+export type SnapshotProgress =
+  | { phase: 'commits'; total: number }
+  | { phase: 'fetch'; done: number; total: number; path: string }
+
+export interface SnapshotOptions {
+  lake: Lake
+  /** Local cache directory for this lake (see lakeCacheDir). */
+  cacheDir: string
+  onProgress?: (event: SnapshotProgress) => void
+  signal?: AbortSignal
+  /** Parallel downloads from hdfs:// lakes. */
+  concurrency?: number
+}
+
+interface CacheIndex {
+  version: 1
+  files: Record<string, { size: number; mtime: number }>
+}
+
+const INDEX_FILE = 'index.json'
+const RECORDS_DIR = 'commits'
+const FILES_DIR = 'files'
+
+/** The cache directory of one lake under the data dir: <dataDir>/cache/lake/<readable-name>-<hash>. */
+export function lakeCacheDir(dataDir: string, lakeUrl: string): string {
+  const readable = lakeUrl
+    .replace(/^[a-z]+:\/+/i, '')
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .slice(0, 60)
+  const hash = createHash('sha256').update(lakeUrl).digest('hex').slice(0, 10)
+  return path.join(dataDir, 'cache', 'lake', `${readable}-${hash}`)
+}
+
+/** A lake-relative data path is safe to use: under its table, no '..', a .parquet file. */
+export function isSafeDataPath(table: string, p: string): boolean {
+  if (!p.startsWith(`${table}/`) || !p.endsWith('.parquet')) return false
+  return p.split('/').every((part) => part !== '' && part !== '.' && part !== '..' && !part.startsWith('_'))
+}
+
+/** Pure: groups the files of commit records by table (first listing wins, unknown tables and unsafe paths dropped). */
+export function committedFilesByTable(records: CommitRecord[]): Map<TableName, CommittedFile[]> {
+  const out = new Map<TableName, CommittedFile[]>(TABLE_NAMES.map((t) => [t, []]))
+  const seen = new Set<string>()
+  const sorted = [...records].sort((a, b) => a.seq - b.seq)
+  for (const record of sorted) {
+    for (const file of record.files) {
+      const list = out.get(file.table)
+      if (!list || seen.has(file.path) || !isSafeDataPath(file.table, file.path)) continue
+      seen.add(file.path)
+      list.push(file)
+    }
+  }
+  return out
+}
+
+/** Reads every commit record; records already cached locally are not fetched again (they never change). */
+export async function readCommitRecords(
+  lake: Lake,
+  cacheDir: string,
+  signal?: AbortSignal,
+): Promise<CommitRecord[]> {
+  const entries = await lake.list(COMMITS_DIR)
+  const names = entries
+    .filter((e) => e.type === 'file' && parseCommitRecordName(e.name))
+    .map((e) => e.name)
+    .sort()
+  const recordsDir = path.join(cacheDir, RECORDS_DIR)
+  const records: CommitRecord[] = []
+  let made = false
+  for (const name of names) {
+    signal?.throwIfAborted()
+    const local = path.join(recordsDir, name)
+    let text = lake.kind === 'file' ? undefined : await readFile(local, 'utf8').catch(() => undefined)
+    const fromLake = text === undefined
+    if (fromLake) text = (await lake.readFile(`${COMMITS_DIR}/${name}`)).toString('utf8')
+    let record: CommitRecord
+    try {
+      record = parseCommitRecord(text!)
+    } catch (error) {
+      throw new GameError(
+        'LAKE_CORRUPT',
+        `Commit record ${COMMITS_DIR}/${name} in ${lake.url} is unreadable`,
+        {
+          cause: error,
+          hint: 'Inspect or remove that record; `game stream` recovery rewrites the lake state.',
+        },
+      )
+    }
+    if (fromLake && lake.kind !== 'file') {
+      if (!made) await mkdir(recordsDir, { recursive: true })
+      made = true
+      await writeFileAtomic(local, text!)
+    }
+    records.push(record)
+  }
+  return records
+}
+
+/** Builds the snapshot: committed files per table, fetched into the cache for hdfs:// lakes. */
+export async function snapshotLake(options: SnapshotOptions): Promise<LakeSnapshot> {
+  const { lake, cacheDir, onProgress, signal } = options
+  const records = await readCommitRecords(lake, cacheDir, signal)
+  onProgress?.({ phase: 'commits', total: records.length })
+  const byTable = committedFilesByTable(records)
+
+  // One listing per partition directory tells which committed files exist, with size and mtime.
+  const dirs = new Set<string>()
+  for (const files of byTable.values()) for (const f of files) dirs.add(path.posix.dirname(f.path))
+  const present = new Map<string, LakeEntry>()
+  for (const dir of dirs) {
+    signal?.throwIfAborted()
+    for (const entry of await lake.list(dir)) if (entry.type === 'file') present.set(entry.path, entry)
+  }
+
+  const missing: string[] = []
+  const wanted: { table: TableName; file: CommittedFile; entry: LakeEntry }[] = []
+  for (const [table, files] of byTable) {
+    for (const file of files) {
+      const entry = present.get(file.path)
+      if (entry) wanted.push({ table, file, entry })
+      else missing.push(file.path)
+    }
+  }
+
+  const local = new Map<string, string>()
+  let fetched = 0
+  let cached = 0
+  if (lake.kind === 'file') {
+    for (const { file } of wanted) local.set(file.path, lake.localPath(file.path)!)
+  } else {
+    const index = await readIndex(cacheDir)
+    const toFetch: { path: string; entry: LakeEntry; target: string }[] = []
+    for (const { file, entry } of wanted) {
+      const target = path.join(cacheDir, FILES_DIR, ...file.path.split('/'))
+      local.set(file.path, target)
+      const known = index.files[file.path]
+      if (
+        known &&
+        known.size === entry.size &&
+        known.mtime === entry.mtime &&
+        (await sizeOf(target)) === entry.size
+      ) {
+        cached++
+      } else {
+        toFetch.push({ path: file.path, entry, target })
+      }
+    }
+    let done = 0
+    const worker = async () => {
+      for (let item = toFetch.shift(); item; item = toFetch.shift()) {
+        signal?.throwIfAborted()
+        await mkdir(path.dirname(item.target), { recursive: true })
+        const tmp = `${item.target}.${process.pid}.part`
+        try {
+          await lake.getFile(item.path, tmp)
+          await rename(tmp, item.target)
+        } catch (error) {
+          await rm(tmp, { force: true })
+          throw error
+        }
+        index.files[item.path] = { size: item.entry.size, mtime: item.entry.mtime }
+        fetched++
+        done++
+        onProgress?.({ phase: 'fetch', done, total: done + toFetch.length, path: item.path })
+      }
+    }
+    const total = toFetch.length
+    if (total > 0) {
+      try {
+        await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, total) }, worker))
+      } finally {
+        if (fetched > 0) await writeIndex(cacheDir, index)
+      }
+    }
+  }
+
+  const tables: SnapshotTable[] = TABLE_NAMES.map((name) => {
+    const files = wanted.filter((w) => w.table === name)
+    return {
+      name,
+      files: files.map((w) => local.get(w.file.path)!),
+      rows: files.reduce((sum, w) => sum + (Number(w.file.rows) || 0), 0),
+    }
+  })
+  return { tables, commits: records.length, fetched, cached, missing }
+}
+
+async function sizeOf(file: string): Promise<number | undefined> {
+  try {
+    return (await stat(file)).size
+  } catch {
+    return undefined
+  }
+}
+
+async function readIndex(cacheDir: string): Promise<CacheIndex> {
+  try {
+    const parsed = JSON.parse(await readFile(path.join(cacheDir, INDEX_FILE), 'utf8')) as CacheIndex
+    if (parsed?.version === 1 && typeof parsed.files === 'object' && parsed.files) return parsed
+  } catch {
+    // no or unreadable index: start empty, files are fetched again
+  }
+  return { version: 1, files: {} }
+}
+
+async function writeIndex(cacheDir: string, index: CacheIndex): Promise<void> {
+  await mkdir(cacheDir, { recursive: true })
+  await writeFileAtomic(path.join(cacheDir, INDEX_FILE), JSON.stringify(index))
+}
+
+async function writeFileAtomic(file: string, text: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`
+  await writeFile(tmp, text)
+  await rename(tmp, file)
+}
