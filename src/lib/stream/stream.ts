@@ -1,0 +1,446 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs'
+import { ExitCode, GameError } from '../errors.js'
+import { TABLE_NAMES, type TableName } from '../events/catalog.js'
+import { routeMessage } from '../events/route.js'
+import {
+  newCommitId,
+  nextSeq,
+  type PublishStep,
+  publish,
+  readCommitRecords,
+  recover,
+  type StagedFile,
+} from '../lake/commit.js'
+import { dataFilePath, resumeOffsets } from '../lake/layout.js'
+import { createParquetWriter, type ParquetCompression, type ParquetWriter } from '../lake/parquet.js'
+import type { Lake } from '../lake/types.js'
+import { RowBuffer } from './buffer.js'
+import { caughtUp, OffsetTracker } from './offsets.js'
+import { type FlushReason, flushReason } from './triggers.js'
+
+/** Where a crash can be injected (tests): each step of publish(), and between publish and the Kafka offset commit. */
+export type CrashPoint = PublishStep | 'before-offset-commit'
+export const CRASH_POINTS: readonly CrashPoint[] = [
+  'after-staging',
+  'after-commit-record',
+  'after-publish',
+  'before-offset-commit',
+]
+
+export interface StreamOptions {
+  topic: string
+  /** Consumer group; several processes in one group split the partitions. */
+  group: string
+  /** Flush at the latest this long after the previous flush (also when no new events arrive). */
+  intervalMs: number
+  /** Flush when this many rows are buffered. */
+  maxRows: number
+  /** Flush when this many bytes of rows are buffered. */
+  maxBytes: number
+  /** Consume until caught up with the end offsets seen at start, flush, return. */
+  once: boolean
+  /** Partitions the lake has no commit for start at the earliest offset (else: group offset, else latest). */
+  fromBeginning: boolean
+  compression?: ParquetCompression
+  /** Local scratch directory (default os.tmpdir()). */
+  tempDir?: string
+  /** Uncommitted staging older than this is rolled back at start (default 10 minutes). */
+  stagingGraceMs?: number
+  /** DuckDB memory_limit (default 256MB). */
+  memoryLimit?: string
+  /** Test hook: call deps.crash at this point of the first flush that has files. */
+  crashAt?: CrashPoint
+}
+
+export const STREAM_DEFAULTS = {
+  group: 'game-stream',
+  intervalMs: 30_000,
+  maxRows: 250_000,
+  maxBytes: 64 * 1024 * 1024,
+  stagingGraceMs: 10 * 60_000,
+} as const
+
+export interface FlushInfo {
+  commitId: string
+  at: string
+  reason: FlushReason
+  rows: number
+  files: number
+  bytes: number
+  durationMs: number
+}
+
+export interface StreamProgress {
+  phase: 'starting' | 'consuming' | 'stopping' | 'done'
+  events: number
+  eventsPerSec: number
+  rejected: number
+  /** Rows published per table. */
+  rows: Record<TableName, number>
+  buffered: number
+  lag: Record<string, number>
+  assigned: number[]
+  flushes: number
+  lastFlush?: FlushInfo
+}
+
+export interface StreamResult {
+  topic: string
+  group: string
+  /** Kafka messages processed (duplicates skipped are not counted). */
+  events: number
+  /** Rows published per table. */
+  rows: Record<TableName, number>
+  rejected: number
+  flushes: number
+  /** Per partition, the next offset to consume, as the lake's commit records say after this run. */
+  offsets: Record<string, string>
+  durationMs: number
+  commits: string[]
+  recovered: { rolledForward: string[]; rolledBack: string[] }
+  /** Why the stream stopped. */
+  stoppedBy: 'caught-up' | 'signal'
+  /** Non-fatal problems (e.g. a Kafka offset commit that failed; the lake stays the truth). */
+  warnings: string[]
+}
+
+export interface Clock {
+  now(): number
+}
+
+export interface StreamDeps {
+  kafka: Kafka
+  lake: Lake
+  clock?: Clock
+  onProgress?: (progress: StreamProgress) => void
+  /** Called at options.crashAt; the command layer kills the process there. */
+  crash?: (point: CrashPoint) => void
+}
+
+function emptyCounts(): Record<TableName, number> {
+  return Object.fromEntries(TABLE_NAMES.map((t) => [t, 0])) as Record<TableName, number>
+}
+
+/**
+ * The streaming job: consume the topic in a consumer group, route every message to its lake
+ * tables, buffer, and flush micro-batches through the lake commit protocol (exactly once).
+ * Resumes each partition after the offsets the lake's commit records cover.
+ */
+export async function streamToLake(
+  options: StreamOptions,
+  deps: StreamDeps,
+  signal?: AbortSignal,
+): Promise<StreamResult> {
+  const clock = deps.clock ?? { now: () => Date.now() }
+  const { lake, kafka } = deps
+  const { topic, group } = options
+  const started = clock.now()
+  const warnings: string[] = []
+
+  const recovered = await recover(lake, { staleMs: options.stagingGraceMs ?? STREAM_DEFAULTS.stagingGraceMs })
+  let seq = nextSeq(recovered.records)
+  const tracker = new OffsetTracker()
+  for (const [p, o] of resumeOffsets(recovered.records, topic)) tracker.setCommitted(p, o)
+
+  const admin = kafka.admin()
+  await admin.connect()
+  let low = new Map<number, bigint>()
+  const targets = new Map<number, bigint>()
+  try {
+    const topics = await admin.listTopics()
+    if (!topics.includes(topic)) {
+      throw new GameError('TOPIC_NOT_FOUND', `Topic "${topic}" does not exist`, {
+        exitCode: ExitCode.failure,
+        hint: 'Start the stack with `game up` (it creates the topic), or pass --topic.',
+      })
+    }
+    const offsets = await admin.fetchTopicOffsets(topic)
+    low = new Map(offsets.map((o) => [o.partition, BigInt(o.low)]))
+    for (const o of offsets) {
+      targets.set(o.partition, BigInt(o.high))
+      tracker.setHighWatermark(o.partition, BigInt(o.high))
+    }
+  } finally {
+    await admin.disconnect()
+  }
+
+  const scratch = await mkdtemp(path.join(options.tempDir ?? os.tmpdir(), 'game-stream-'))
+  let writer: ParquetWriter | undefined
+  let consumer: Consumer | undefined
+  let ticker: NodeJS.Timeout | undefined
+  try {
+    writer = await createParquetWriter({ compression: options.compression, memoryLimit: options.memoryLimit })
+    const w = writer
+    const buffer = new RowBuffer()
+    const published = emptyCounts()
+    const commits: string[] = []
+    let events = 0
+    let rejected = 0
+    let flushes = 0
+    let lastFlushAt = clock.now()
+    let lastFlush: FlushInfo | undefined
+    let crashArmed = options.crashAt !== undefined
+    let assigned = new Set<number>()
+    let joined = false
+    let ready: Promise<void> = Promise.resolve()
+    let stopping = false
+    let fatal: unknown
+    let inFlight: Promise<void> | undefined
+    let finish!: (by: StreamResult['stoppedBy']) => void
+    const finished = new Promise<StreamResult['stoppedBy']>((resolve) => {
+      finish = resolve
+    })
+
+    const crashHook = (point: CrashPoint) => {
+      if (crashArmed && options.crashAt === point) {
+        crashArmed = false
+        deps.crash?.(point)
+      }
+    }
+
+    const c = kafka.consumer({
+      groupId: group,
+      allowAutoTopicCreation: false,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      maxBytes: 16 * 1024 * 1024,
+      retry: { retries: 5 },
+    })
+    consumer = c
+
+    const doFlush = async (reason: FlushReason): Promise<void> => {
+      const batches = buffer.drain()
+      const offsets = tracker.pending()
+      lastFlushAt = clock.now()
+      if (batches.length === 0 && Object.keys(offsets).length === 0) return
+      const t0 = clock.now()
+      const commitId = newCommitId(t0)
+      const dir = path.join(scratch, commitId)
+      await mkdir(dir, { recursive: true })
+      try {
+        const files: StagedFile[] = []
+        const perTable = new Map<TableName, number>()
+        for (const b of batches) {
+          const n = perTable.get(b.table) ?? 0
+          perTable.set(b.table, n + 1)
+          const localPath = path.join(dir, `${b.table}-${b.dt}-${n}.parquet`)
+          const written = await w.writeRows(b.table, b.lines, localPath)
+          files.push({
+            table: b.table,
+            path: dataFilePath(b.table, b.dt, commitId, n),
+            localPath,
+            rows: written.rows,
+            bytes: written.bytes,
+          })
+        }
+        const thisSeq = seq++
+        const arm = files.length > 0
+        await publish(
+          lake,
+          { commitId, seq: thisSeq, topic, group, offsets, files },
+          { onStep: (step) => (arm ? crashHook(step) : undefined) },
+        )
+        tracker.markCommitted(offsets)
+        for (const f of files) published[f.table] += f.rows
+        commits.push(commitId)
+        flushes += 1
+        lastFlush = {
+          commitId,
+          at: new Date(clock.now()).toISOString(),
+          reason,
+          rows: files.reduce((s, f) => s + f.rows, 0),
+          files: files.length,
+          bytes: files.reduce((s, f) => s + f.bytes, 0),
+          durationMs: clock.now() - t0,
+        }
+        if (arm) crashHook('before-offset-commit')
+        try {
+          await c.commitOffsets(
+            Object.entries(offsets).map(([partition, offset]) => ({
+              topic,
+              partition: Number(partition),
+              offset,
+            })),
+          )
+        } catch (error) {
+          // The lake is the source of truth; a restart resumes from the commit record anyway.
+          warnings.push(`Kafka offset commit failed (the lake has the offsets): ${(error as Error).message}`)
+        }
+      } finally {
+        await rm(dir, { recursive: true, force: true })
+      }
+    }
+
+    /** Starts a flush after any in-flight one; a failed flush stops the stream (its rows are not in the lake). */
+    const flush = (reason: FlushReason): Promise<void> => {
+      const prev = inFlight ?? Promise.resolve()
+      const run = prev.then(() => (fatal ? undefined : doFlush(reason)))
+      const tracked = run.catch((error) => {
+        fatal ??= error
+        finish('signal')
+      })
+      inFlight = tracked
+      void tracked.finally(() => {
+        if (inFlight === tracked) inFlight = undefined
+      })
+      return tracked
+    }
+
+    const limits = { intervalMs: options.intervalMs, maxRows: options.maxRows, maxBytes: options.maxBytes }
+    const dueReason = (): FlushReason | undefined =>
+      flushReason(
+        {
+          rows: buffer.rows,
+          bytes: buffer.bytes,
+          pendingOffsets: Object.keys(tracker.pending()).length > 0,
+          lastFlushAt,
+        },
+        limits,
+        clock.now(),
+      )
+
+    const startOffset = (p: number): bigint =>
+      options.fromBeginning ? (low.get(p) ?? 0n) : (targets.get(p) ?? 0n)
+    const isCaughtUp = () =>
+      joined && caughtUp([...assigned], targets, (p) => tracker.nextOffset(p), startOffset)
+
+    c.on(c.events.GROUP_JOIN, (e) => {
+      const parts = e.payload.memberAssignment[topic] ?? []
+      const next = new Set(parts)
+      for (const p of assigned) {
+        if (!next.has(p)) {
+          buffer.dropPartition(p)
+          tracker.reset(p)
+        }
+      }
+      assigned = next
+      if (parts.length > 0) c.pause([{ topic, partitions: parts }])
+      const previous = ready
+      ready = (async () => {
+        await previous
+        const records = await readCommitRecords(lake)
+        const resume = resumeOffsets(records, topic)
+        for (const p of parts) {
+          const fromLake = resume.get(p)
+          if (fromLake !== undefined) tracker.setCommitted(p, fromLake)
+          const at = tracker.nextOffset(p) ?? (options.fromBeginning ? low.get(p) : undefined)
+          if (at !== undefined) c.seek({ topic, partition: p, offset: at.toString() })
+        }
+        if (parts.length > 0) c.resume([{ topic, partitions: parts }])
+        joined = true
+      })().catch((error) => {
+        fatal ??= error
+        finish('signal')
+      })
+    })
+    c.on(c.events.CRASH, (e) => {
+      if (!e.payload.restart) {
+        fatal ??= e.payload.error
+        finish('signal')
+      }
+    })
+
+    const eachBatch = async ({ batch, isRunning, isStale }: EachBatchPayload) => {
+      await ready
+      if (stopping || fatal || !isRunning() || isStale()) return
+      const partition = batch.partition
+      if (!assigned.has(partition)) return
+      const meta = { topic, partition, offset: '', timestamp: 0 }
+      for (const m of batch.messages) {
+        const offset = BigInt(m.offset)
+        if (!tracker.accept(partition, offset)) continue
+        meta.offset = m.offset
+        meta.timestamp = Number(m.timestamp)
+        const routed = routeMessage(m.value, meta)
+        events += 1
+        if (routed.rejected) rejected += 1
+        buffer.add(partition, routed.rows)
+      }
+      tracker.setHighWatermark(partition, BigInt(batch.highWatermark))
+      const reason = dueReason()
+      if (reason && reason !== 'interval') {
+        // Overlap: the first flush runs while we keep consuming; a second one waits (backpressure).
+        if (inFlight) await inFlight
+        void flush(reason)
+      }
+      if (options.once && isCaughtUp()) finish('caught-up')
+    }
+
+    await c.connect()
+    await c.subscribe({ topic, fromBeginning: options.fromBeginning })
+    await c.run({
+      autoCommit: false,
+      eachBatch,
+      eachBatchAutoResolve: true,
+      partitionsConsumedConcurrently: 1,
+    })
+
+    let lastEvents = 0
+    let lastTick = clock.now()
+    let lastReport = 0
+    let eventsPerSec = 0
+    const snapshot = (phase: StreamProgress['phase']): StreamProgress => ({
+      phase,
+      events,
+      eventsPerSec,
+      rejected,
+      rows: { ...published },
+      buffered: buffer.rows,
+      lag: tracker.lag(),
+      assigned: [...assigned].sort((a, b) => a - b),
+      flushes,
+      lastFlush,
+    })
+    const tickMs = Math.max(10, Math.min(250, Math.floor(options.intervalMs / 4)))
+    ticker = setInterval(() => {
+      const now = clock.now()
+      if (!stopping && !inFlight && dueReason() === 'interval') void flush('interval')
+      if (options.once && isCaughtUp()) finish('caught-up')
+      if (now - lastReport >= 1000) {
+        eventsPerSec = Math.round(((events - lastEvents) * 1000) / Math.max(1, now - lastTick))
+        lastEvents = events
+        lastTick = now
+        lastReport = now
+        deps.onProgress?.(snapshot('consuming'))
+      }
+    }, tickMs)
+
+    const onAbort = () => finish('signal')
+    if (signal?.aborted) finish('signal')
+    signal?.addEventListener('abort', onAbort, { once: true })
+    const stoppedBy = await finished
+    signal?.removeEventListener('abort', onAbort)
+    stopping = true
+    clearInterval(ticker)
+    ticker = undefined
+    deps.onProgress?.(snapshot('stopping'))
+    c.pause([{ topic }])
+    if (inFlight) await inFlight
+    if (!fatal) await flush('final')
+    await c.disconnect().catch(() => undefined)
+    consumer = undefined
+    if (fatal) throw fatal
+    deps.onProgress?.(snapshot('done'))
+    return {
+      topic,
+      group,
+      events,
+      rows: published,
+      rejected,
+      flushes,
+      offsets: tracker.committedOffsets(),
+      durationMs: clock.now() - started,
+      commits,
+      recovered: { rolledForward: recovered.rolledForward, rolledBack: recovered.rolledBack },
+      stoppedBy,
+      warnings,
+    }
+  } finally {
+    if (ticker) clearInterval(ticker)
+    if (consumer) await consumer.disconnect().catch(() => undefined)
+    writer?.close()
+    await rm(scratch, { recursive: true, force: true })
+  }
+}
