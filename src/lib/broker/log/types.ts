@@ -90,8 +90,14 @@ export interface LogManagerOptions {
   dataDir: string
   fsync: FsyncPolicy
   defaultTopicConfig?: Partial<TopicConfig>
-  /** How often retention runs (ms). */
+  /** How often retention runs (ms; default 5 minutes, 0 = only at open). */
   retentionCheckIntervalMs?: number
+  /** Most file handles the log keeps open at once (default 256). */
+  maxOpenFiles?: number
+  /** Compact the group offsets log once it exceeds this many bytes (default 4 MiB). */
+  offsetsCompactBytes?: number
+  /** Clock for retention by age (default Date.now). */
+  now?: () => number
 }
 
 export interface LogManager {
@@ -114,6 +120,8 @@ export type LogErrorCode =
   | 'INVALID_TOPIC'
   | 'INVALID_PARTITIONS'
   | 'STORAGE_ERROR'
+  /** A topic config value out of range (Kafka INVALID_CONFIG, 40). */
+  | 'INVALID_CONFIG'
 
 export class LogError extends Error {
   constructor(

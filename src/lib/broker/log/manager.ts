@@ -1,0 +1,310 @@
+/**
+ * The broker's durable storage: topics.json (tmp -> fsync -> rename), one Partition per
+ * `<dataDir>/<topic>-<p>/`, the group offsets log under `<dataDir>/__groups/`, retention on an
+ * interval and at open, and the interval fsync timer when the policy is {intervalMs}.
+ */
+import { mkdir, readFile, rm } from 'node:fs/promises'
+import path from 'node:path'
+import { FileCache, writeFileDurable } from './files.js'
+import { FileGroupOffsetStore } from './offsets.js'
+import { IndexCache, Partition } from './partition.js'
+import {
+  isValidTopicName,
+  LogError,
+  type LogManager,
+  type LogManagerOptions,
+  type PartitionLog,
+  type TopicConfig,
+  type TopicInfo,
+} from './types.js'
+
+export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
+  retentionBytes: -1,
+  retentionMs: -1,
+  segmentBytes: 64 * 1024 * 1024,
+}
+export const MAX_PARTITIONS = 10000
+const DEFAULT_RETENTION_CHECK_MS = 5 * 60 * 1000
+const MAX_SEGMENT_BYTES = 0x7fffffff
+
+export interface RetentionResult {
+  /** Segments deleted across all partitions. */
+  deletedSegments: number
+}
+
+/** What openLogManager returns: the LogManager contract plus a few operational extras. */
+export interface DurableLogManager extends LogManager {
+  /** Runs retention now on every partition. */
+  enforceRetention(): Promise<RetentionResult>
+  /** Makes every written byte durable now (matters under the interval fsync policy). */
+  flush(): Promise<void>
+  /** Open file handles held by the log (bounded by maxOpenFiles). */
+  openFiles(): number
+}
+
+interface TopicEntry {
+  info: TopicInfo
+  partitions: Partition[]
+}
+
+/** Validates and completes a topic config over the defaults. */
+export function resolveTopicConfig(base: TopicConfig, override?: Partial<TopicConfig>): TopicConfig {
+  const c: TopicConfig = { ...base }
+  for (const k of ['retentionBytes', 'retentionMs', 'segmentBytes'] as const) {
+    const v = override?.[k]
+    if (v !== undefined) c[k] = v
+  }
+  for (const k of ['retentionBytes', 'retentionMs'] as const) {
+    if (!Number.isSafeInteger(c[k]) || c[k] < -1)
+      throw new LogError(
+        'INVALID_CONFIG',
+        `${k} must be -1 (keep all) or a non-negative integer, got ${c[k]}`,
+      )
+  }
+  if (!Number.isSafeInteger(c.segmentBytes) || c.segmentBytes < 1 || c.segmentBytes > MAX_SEGMENT_BYTES)
+    throw new LogError(
+      'INVALID_CONFIG',
+      `segmentBytes must be 1..${MAX_SEGMENT_BYTES}, got ${c.segmentBytes}`,
+    )
+  return c
+}
+
+class FileLogManager implements DurableLogManager {
+  private readonly topicMap = new Map<string, TopicEntry>()
+  private readonly busyNames = new Set<string>()
+  private readonly files: FileCache
+  private readonly indexes = new IndexCache(16)
+  private readonly defaults: TopicConfig
+  private readonly now: () => number
+  private topicsWrite: Promise<void> = Promise.resolve()
+  private retentionTimer: NodeJS.Timeout | undefined
+  private flushTimer: NodeJS.Timeout | undefined
+  private retentionRun: Promise<RetentionResult> | null = null
+  private closing: Promise<void> | null = null
+  offsets!: FileGroupOffsetStore
+
+  constructor(private readonly options: LogManagerOptions) {
+    this.files = new FileCache(options.maxOpenFiles ?? 256)
+    this.defaults = resolveTopicConfig(DEFAULT_TOPIC_CONFIG, options.defaultTopicConfig)
+    this.now = options.now ?? Date.now
+  }
+
+  async open(): Promise<void> {
+    const { dataDir } = this.options
+    await mkdir(dataDir, { recursive: true })
+    let stored: TopicInfo[] = []
+    try {
+      stored = JSON.parse(await readFile(this.topicsFile(), 'utf8')) as TopicInfo[]
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new LogError('STORAGE_ERROR', `cannot read ${this.topicsFile()}: ${(err as Error).message}`)
+    }
+    for (const t of stored) {
+      const info: TopicInfo = {
+        name: t.name,
+        partitions: t.partitions,
+        config: resolveTopicConfig(this.defaults, t.config),
+      }
+      const partitions: Partition[] = []
+      for (let p = 0; p < info.partitions; p++) partitions.push(await this.openPartition(info, p))
+      this.topicMap.set(info.name, { info, partitions })
+    }
+    this.offsets = await FileGroupOffsetStore.open(path.join(dataDir, '__groups'), {
+      compactBytes: this.options.offsetsCompactBytes,
+    })
+    await this.enforceRetention()
+    const every = this.options.retentionCheckIntervalMs ?? DEFAULT_RETENTION_CHECK_MS
+    if (every > 0) {
+      this.retentionTimer = setInterval(() => void this.enforceRetention().catch(() => undefined), every)
+      this.retentionTimer.unref()
+    }
+    const { fsync } = this.options
+    if (fsync !== 'always') {
+      this.flushTimer = setInterval(() => void this.flush().catch(() => undefined), fsync.intervalMs)
+      this.flushTimer.unref()
+    }
+  }
+
+  topics(): TopicInfo[] {
+    return [...this.topicMap.values()].map((t) => copyInfo(t.info))
+  }
+
+  topic(name: string): TopicInfo | undefined {
+    const t = this.topicMap.get(name)
+    return t ? copyInfo(t.info) : undefined
+  }
+
+  async createTopic(name: string, partitions: number, config?: Partial<TopicConfig>): Promise<TopicInfo> {
+    this.checkOpen()
+    if (!isValidTopicName(name))
+      throw new LogError(
+        'INVALID_TOPIC',
+        `invalid topic name ${JSON.stringify(name)}: use 1-249 characters of [a-zA-Z0-9._-], not "." or ".."`,
+      )
+    if (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_PARTITIONS)
+      throw new LogError('INVALID_PARTITIONS', `partitions must be 1..${MAX_PARTITIONS}, got ${partitions}`)
+    const resolved = resolveTopicConfig(this.defaults, config)
+    if (this.topicMap.has(name) || this.busyNames.has(name))
+      throw new LogError('TOPIC_ALREADY_EXISTS', `topic ${name} already exists`)
+    this.busyNames.add(name)
+    try {
+      const info: TopicInfo = { name, partitions, config: resolved }
+      const parts: Partition[] = []
+      for (let p = 0; p < partitions; p++) {
+        // Leftovers of an earlier topic of the same name (deleted, crash before cleanup) go first.
+        await rm(this.partitionDir(name, p), { recursive: true, force: true })
+        parts.push(await this.openPartition(info, p))
+      }
+      this.topicMap.set(name, { info, partitions: parts })
+      try {
+        await this.persistTopics()
+      } catch (err) {
+        this.topicMap.delete(name)
+        throw err
+      }
+      return copyInfo(info)
+    } finally {
+      this.busyNames.delete(name)
+    }
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    this.checkOpen()
+    const t = this.topicMap.get(name)
+    if (!t || this.busyNames.has(name))
+      throw new LogError('UNKNOWN_TOPIC_OR_PARTITION', `topic ${name} does not exist`)
+    this.busyNames.add(name)
+    try {
+      this.topicMap.delete(name)
+      await this.persistTopics()
+      for (const p of t.partitions) {
+        await p.close()
+        for (const f of p.segmentFiles()) await this.files.forget(f)
+        await rm(p.dir, { recursive: true, force: true })
+      }
+      await this.offsets.deleteTopic(name)
+    } finally {
+      this.busyNames.delete(name)
+    }
+  }
+
+  partition(topic: string, partition: number): PartitionLog | undefined {
+    return this.topicMap.get(topic)?.partitions[partition]
+  }
+
+  enforceRetention(): Promise<RetentionResult> {
+    if (this.retentionRun) return this.retentionRun
+    const run = (async () => {
+      let deletedSegments = 0
+      const now = this.now()
+      for (const t of [...this.topicMap.values()])
+        for (const p of t.partitions) deletedSegments += await p.enforceRetention(now)
+      return { deletedSegments }
+    })()
+    this.retentionRun = run
+    const clear = () => {
+      this.retentionRun = null
+    }
+    run.then(clear, clear)
+    return run
+  }
+
+  async flush(): Promise<void> {
+    const all = [...this.topicMap.values()].flatMap((t) => t.partitions)
+    await Promise.all(all.map((p) => p.flush()))
+  }
+
+  openFiles(): number {
+    return this.files.openCount
+  }
+
+  close(): Promise<void> {
+    if (!this.closing) this.closing = this.doClose()
+    return this.closing
+  }
+
+  private async doClose(): Promise<void> {
+    clearInterval(this.retentionTimer)
+    clearInterval(this.flushTimer)
+    await this.retentionRun?.catch(() => undefined)
+    const all = [...this.topicMap.values()].flatMap((t) => t.partitions)
+    await Promise.all(all.map((p) => p.close()))
+    await this.topicsWrite.catch(() => undefined)
+    await this.offsets?.close()
+    await this.files.closeAll()
+  }
+
+  private checkOpen(): void {
+    if (this.closing) throw new LogError('STORAGE_ERROR', 'the log manager is closed')
+  }
+
+  private topicsFile(): string {
+    return path.join(this.options.dataDir, 'topics.json')
+  }
+
+  private partitionDir(topic: string, partition: number): string {
+    return path.join(this.options.dataDir, `${topic}-${partition}`)
+  }
+
+  private openPartition(info: TopicInfo, p: number): Promise<Partition> {
+    return Partition.open(info.name, p, this.partitionDir(info.name, p), info.config, {
+      files: this.files,
+      indexes: this.indexes,
+      fsync: this.options.fsync,
+    })
+  }
+
+  /** Writes topics.json (serialized: each write sees the latest map). */
+  private persistTopics(): Promise<void> {
+    const next = this.topicsWrite
+      .catch(() => undefined)
+      .then(() => {
+        const list = [...this.topicMap.values()].map((t) => t.info)
+        return writeFileDurable(this.topicsFile(), `${JSON.stringify(list, null, 2)}\n`)
+      })
+    this.topicsWrite = next
+    return next.catch((err) => {
+      throw new LogError('STORAGE_ERROR', `cannot write ${this.topicsFile()}: ${(err as Error).message}`)
+    })
+  }
+}
+
+function copyInfo(info: TopicInfo): TopicInfo {
+  return { name: info.name, partitions: info.partitions, config: { ...info.config } }
+}
+
+function validateOptions(options: LogManagerOptions): void {
+  const { fsync } = options
+  if (fsync !== 'always') {
+    if (typeof fsync !== 'object' || !Number.isInteger(fsync.intervalMs) || fsync.intervalMs < 1)
+      throw new LogError(
+        'INVALID_CONFIG',
+        `fsync must be 'always' or {intervalMs >= 1}, got ${JSON.stringify(fsync)}`,
+      )
+  }
+  if (
+    options.maxOpenFiles !== undefined &&
+    (!Number.isInteger(options.maxOpenFiles) || options.maxOpenFiles < 4)
+  )
+    throw new LogError('INVALID_CONFIG', `maxOpenFiles must be an integer >= 4, got ${options.maxOpenFiles}`)
+}
+
+/**
+ * Opens (creating if needed) the broker's durable storage under options.dataDir, recovering every
+ * partition (torn tails truncated, indexes rebuilt) and replaying committed group offsets.
+ */
+export async function openLogManager(options: LogManagerOptions): Promise<DurableLogManager> {
+  validateOptions(options)
+  const m = new FileLogManager(options)
+  try {
+    await m.open()
+  } catch (err) {
+    await m.close().catch(() => undefined)
+    if (err instanceof LogError) throw err
+    throw new LogError(
+      'STORAGE_ERROR',
+      `cannot open the broker log in ${options.dataDir}: ${(err as Error).message}`,
+    )
+  }
+  return m
+}

@@ -1,0 +1,719 @@
+/**
+ * One partition's log: a sorted list of segments, the last one active. Appends are validated and
+ * given offsets synchronously, then written by a single per-partition writer that takes everything
+ * queued since its last write (group commit: one writev + one fdatasync for all of it). The high
+ * watermark moves only after the data is written (and synced under fsync 'always').
+ */
+import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises'
+import path from 'node:path'
+import {
+  assignOffsets,
+  BATCH_LOG_OVERHEAD,
+  BATCH_SCAN_PREFIX,
+  type BatchSpan,
+  splitBatches,
+} from './batch.js'
+import { type FileCache, readAt, removeFile, syncDir, writeAll, writeFileDurable } from './files.js'
+import {
+  IndexBuilder,
+  lookupPosition,
+  lookupTimePosition,
+  offsetIndexLooksValid,
+  parseSegmentName,
+  scanSegment,
+  segmentPaths,
+  timeIndexEnd,
+} from './segment.js'
+import {
+  type AppendResult,
+  type FsyncPolicy,
+  LogError,
+  type PartitionLog,
+  type ReadResult,
+  type TopicConfig,
+} from './types.js'
+
+/** Keeps the indexes of a few closed segments in memory (each at most ~200 KiB for 64 MiB). */
+export class IndexCache {
+  private readonly entries = new Map<Segment, Promise<{ offsets: Buffer; times: Buffer }>>()
+  constructor(private readonly max: number) {}
+
+  get(seg: Segment): Promise<{ offsets: Buffer; times: Buffer }> {
+    let e = this.entries.get(seg)
+    if (e) this.entries.delete(seg)
+    else {
+      e = Promise.all([readFile(seg.paths.index), readFile(seg.paths.timeindex)]).then(
+        ([offsets, times]) => ({
+          offsets,
+          times,
+        }),
+      )
+      e.catch(() => this.entries.delete(seg))
+    }
+    this.entries.set(seg, e)
+    while (this.entries.size > this.max) {
+      const oldest = this.entries.keys().next().value as Segment
+      this.entries.delete(oldest)
+    }
+    return e
+  }
+
+  forget(seg: Segment): void {
+    this.entries.delete(seg)
+  }
+}
+
+export interface PartitionContext {
+  files: FileCache
+  indexes: IndexCache
+  fsync: FsyncPolicy
+}
+
+export class Segment {
+  readonly paths: { log: string; index: string; timeindex: string }
+  /** Bytes written (the active segment may hold bytes not yet visible). */
+  size = 0
+  /** Bytes readers may see. */
+  visibleSize = 0
+  /** Offset after the last visible batch. */
+  nextOffset: bigint
+  /** Max batch timestamp over visible batches (-1 if none). */
+  maxTimestamp = -1n
+  /** In-memory indexes while active; null once closed (then read from the index files). */
+  builder: IndexBuilder | null = null
+  deleted = false
+
+  constructor(
+    dir: string,
+    readonly baseOffset: bigint,
+  ) {
+    this.paths = segmentPaths(dir, baseOffset)
+    this.nextOffset = baseOffset
+  }
+}
+
+interface PendingAppend {
+  payload: Buffer
+  spans: BatchSpan[]
+  baseOffset: bigint
+  nextOffset: bigint
+  resolve: (r: AppendResult) => void
+  reject: (e: unknown) => void
+  /** Filled by the writer: where the append ended. */
+  segment?: Segment
+  endPosition?: number
+  maxTimestamp?: bigint
+}
+
+interface Waiter {
+  offset: bigint
+  done: () => void
+}
+
+const MAX_REL_OFFSET = 0x7fffffff
+const LOCATE_CHUNK = 16 * 1024
+
+export class Partition implements PartitionLog {
+  private segments: Segment[] = []
+  private logStart = 0n
+  /** Next offset to assign (log end offset, includes appends not yet durable). */
+  private leo = 0n
+  private hw = 0n
+  private totalSize = 0
+  private pending: PendingAppend[] = []
+  private writing = false
+  private idleWaiters: (() => void)[] = []
+  private syncRequested = false
+  private unsynced = false
+  private failure: Error | null = null
+  private closed = false
+  private retaining = false
+  private waiters = new Set<Waiter>()
+
+  private constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly dir: string,
+    private config: TopicConfig,
+    private readonly ctx: PartitionContext,
+  ) {}
+
+  /** Opens (creating if needed) and recovers the partition directory. */
+  static async open(
+    topic: string,
+    partition: number,
+    dir: string,
+    config: TopicConfig,
+    ctx: PartitionContext,
+  ): Promise<Partition> {
+    const p = new Partition(topic, partition, dir, config, ctx)
+    await p.load()
+    return p
+  }
+
+  setConfig(config: TopicConfig): void {
+    this.config = config
+  }
+
+  logStartOffset(): bigint {
+    return this.logStart
+  }
+
+  highWatermark(): bigint {
+    return this.hw
+  }
+
+  sizeBytes(): number {
+    return this.totalSize
+  }
+
+  /** Every .log file of the partition (to close handles before removing the directory). */
+  segmentFiles(): string[] {
+    return this.segments.map((s) => s.paths.log)
+  }
+
+  /** Segment base offsets, oldest first (for tests and status). */
+  segmentBaseOffsets(): bigint[] {
+    return this.segments.map((s) => s.baseOffset)
+  }
+
+  append(payload: Buffer): Promise<AppendResult> {
+    if (this.closed) return Promise.reject(new LogError('STORAGE_ERROR', `${this.name()} is closed`))
+    if (this.failure)
+      return Promise.reject(
+        new LogError(
+          'STORAGE_ERROR',
+          `${this.name()} is read-only after a write failure: ${this.failure.message}`,
+        ),
+      )
+    let spans: BatchSpan[]
+    try {
+      spans = splitBatches(payload)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    const baseOffset = this.leo
+    const nextOffset = assignOffsets(payload, spans, baseOffset)
+    this.leo = nextOffset
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.pending.push({ payload, spans, baseOffset, nextOffset, resolve, reject })
+      this.kick()
+    })
+  }
+
+  async read(offset: bigint, maxBytes: number): Promise<ReadResult> {
+    this.checkRange(offset)
+    const hw = this.hw
+    const empty = { records: Buffer.alloc(0), highWatermark: hw, logStartOffset: this.logStart }
+    if (offset === hw) return empty
+    const segments = this.segments
+    let i = findSegment(segments, offset)
+    const parts: Buffer[] = []
+    let budget = Math.max(0, maxBytes)
+    let target = offset
+    try {
+      for (; i < segments.length; i++) {
+        const seg = segments[i]
+        const limit = seg.visibleSize
+        if (limit === 0) continue
+        const start = await this.locate(seg, target, limit)
+        if (start === null) continue
+        const got = await this.readBatches(seg, start.position, limit, budget, parts.length === 0, start.size)
+        if (got.length > 0) {
+          parts.push(got)
+          budget -= got.length
+        }
+        // Stop when out of budget or the segment was not read to its end.
+        if (budget <= 0 || start.position + got.length < limit) break
+        target = seg.nextOffset
+        if (target >= hw) break
+      }
+    } catch (err) {
+      if (offset < this.logStart)
+        throw new LogError(
+          'OFFSET_OUT_OF_RANGE',
+          `offset ${offset} was deleted by retention (log start ${this.logStart})`,
+        )
+      throw storageError(err, `read ${this.name()}`)
+    }
+    return {
+      records: parts.length === 1 ? parts[0] : Buffer.concat(parts),
+      highWatermark: hw,
+      logStartOffset: this.logStart,
+    }
+  }
+
+  async offsetForTimestamp(timestamp: bigint): Promise<{ offset: bigint; timestamp: bigint } | null> {
+    const segments = this.segments
+    for (const seg of segments) {
+      if (seg.visibleSize === 0 || seg.maxTimestamp < timestamp) continue
+      const times = seg.builder ? seg.builder.timeIndex() : (await this.ctx.indexes.get(seg)).times
+      let pos = lookupTimePosition(times, timestamp)
+      const lease = await this.ctx.files.acquire(seg.paths.log)
+      try {
+        while (pos < seg.visibleSize) {
+          const head = await readAt(lease.fh, pos, Math.min(LOCATE_CHUNK, seg.visibleSize - pos))
+          let p = 0
+          while (p + 43 <= head.length) {
+            const maxTs = head.readBigInt64BE(p + 35)
+            if (maxTs >= timestamp) return { offset: head.readBigInt64BE(p), timestamp: maxTs }
+            p += BATCH_LOG_OVERHEAD + head.readInt32BE(p + 8)
+          }
+          if (p === 0) break
+          pos += p
+        }
+      } finally {
+        lease.release()
+      }
+    }
+    return null
+  }
+
+  waitForData(offset: bigint, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    if (this.hw > offset || this.closed || signal?.aborted || timeoutMs <= 0) return Promise.resolve()
+    return new Promise<void>((resolve) => {
+      const finish = () => {
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', finish)
+        this.waiters.delete(waiter)
+        resolve()
+      }
+      const waiter: Waiter = { offset, done: finish }
+      const timer = setTimeout(finish, timeoutMs)
+      signal?.addEventListener('abort', finish, { once: true })
+      this.waiters.add(waiter)
+    })
+  }
+
+  /** Makes everything written so far durable (used by the interval fsync policy and close). */
+  async flush(): Promise<void> {
+    if (!this.unsynced && !this.writing && this.pending.length === 0) return
+    this.syncRequested = true
+    this.kick()
+    await this.idle()
+  }
+
+  /**
+   * Deletes whole closed segments that are beyond retention (size, then age), advances and
+   * persists the log start offset. Returns the number of segments deleted.
+   */
+  async enforceRetention(now: number): Promise<number> {
+    const { retentionBytes, retentionMs } = this.config
+    if ((retentionBytes < 0 && retentionMs < 0) || this.retaining || this.closed) return 0
+    const doomed: Segment[] = []
+    let size = this.totalSize
+    for (let i = 0; i < this.segments.length - 1; i++) {
+      const seg = this.segments[i]
+      if (seg.nextOffset > this.hw || seg.visibleSize !== seg.size) break
+      const bySize = retentionBytes >= 0 && size - seg.size >= retentionBytes
+      const byAge = retentionMs >= 0 && seg.maxTimestamp < BigInt(now - retentionMs)
+      if (!bySize && !byAge) break
+      doomed.push(seg)
+      size -= seg.size
+    }
+    if (doomed.length === 0) return 0
+    this.retaining = true
+    try {
+      await this.deleteSegments(doomed)
+    } finally {
+      this.retaining = false
+    }
+    return doomed.length
+  }
+
+  /** Stops appends, drains the writer, syncs, wakes waiters. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.syncRequested = true
+    this.kick()
+    await this.idle()
+    for (const w of [...this.waiters]) w.done()
+  }
+
+  private name(): string {
+    return `${this.topic}-${this.partition}`
+  }
+
+  private checkRange(offset: bigint): void {
+    if (offset < this.logStart || offset > this.hw)
+      throw new LogError(
+        'OFFSET_OUT_OF_RANGE',
+        `offset ${offset} is outside ${this.name()} [${this.logStart}, ${this.hw}]`,
+      )
+  }
+
+  // ---- reads ------------------------------------------------------------------------------
+
+  /** Position and size of the visible batch holding `offset` (or the first after it), or null. */
+  private async locate(
+    seg: Segment,
+    offset: bigint,
+    limit: number,
+  ): Promise<{ position: number; size: number } | null> {
+    const rel = offset <= seg.baseOffset ? 0 : Number(offset - seg.baseOffset)
+    const index = seg.builder ? seg.builder.offsetIndex() : (await this.ctx.indexes.get(seg)).offsets
+    let pos = lookupPosition(index, rel)
+    const lease = await this.ctx.files.acquire(seg.paths.log)
+    try {
+      while (pos < limit) {
+        const head = await readAt(lease.fh, pos, Math.min(LOCATE_CHUNK, limit - pos))
+        let p = 0
+        while (p + BATCH_SCAN_PREFIX <= head.length) {
+          const size = BATCH_LOG_OVERHEAD + head.readInt32BE(p + 8)
+          const last = head.readBigInt64BE(p) + BigInt(head.readInt32BE(p + 23))
+          if (last >= offset) return { position: pos + p, size }
+          p += size
+        }
+        if (p === 0) return null
+        pos += p
+      }
+      return null
+    } finally {
+      lease.release()
+    }
+  }
+
+  /**
+   * Whole batches from `position` up to `budget` bytes (at least one batch when `atLeastOne`).
+   */
+  private async readBatches(
+    seg: Segment,
+    position: number,
+    limit: number,
+    budget: number,
+    atLeastOne: boolean,
+    firstSize: number,
+  ): Promise<Buffer> {
+    let want = Math.min(budget, limit - position)
+    if (want < firstSize) {
+      if (!atLeastOne) return Buffer.alloc(0)
+      want = firstSize
+    }
+    const lease = await this.ctx.files.acquire(seg.paths.log)
+    let buf: Buffer
+    try {
+      buf = await readAt(lease.fh, position, want)
+    } finally {
+      lease.release()
+    }
+    // Cut at the last whole batch.
+    let p = 0
+    while (p + BATCH_SCAN_PREFIX <= buf.length) {
+      const size = BATCH_LOG_OVERHEAD + buf.readInt32BE(p + 8)
+      if (p + size > buf.length) break
+      p += size
+    }
+    return p === buf.length ? buf : buf.subarray(0, p)
+  }
+
+  // ---- the writer -------------------------------------------------------------------------
+
+  private kick(): void {
+    if (this.writing) return
+    this.writing = true
+    void this.drain()
+  }
+
+  private idle(): Promise<void> {
+    if (!this.writing) return Promise.resolve()
+    return new Promise((resolve) => this.idleWaiters.push(resolve))
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.pending.length > 0 || this.syncRequested) {
+        const group = this.pending
+        this.pending = []
+        const sync = this.ctx.fsync === 'always' || this.syncRequested
+        this.syncRequested = false
+        if (this.failure) {
+          this.rejectAll(group, this.failure)
+          continue
+        }
+        try {
+          if (group.length > 0) await this.writeGroup(group)
+          if (sync && this.unsynced) {
+            const lease = await this.ctx.files.acquire(this.active().paths.log)
+            try {
+              await lease.fh.datasync()
+            } finally {
+              lease.release()
+            }
+            this.unsynced = false
+          }
+        } catch (err) {
+          this.failure = storageError(err, `append to ${this.name()}`)
+          this.rejectAll(group, this.failure)
+          this.rejectAll(this.pending, this.failure)
+          this.pending = []
+          continue
+        }
+        this.publish(group)
+      }
+    } finally {
+      this.writing = false
+      const w = this.idleWaiters
+      this.idleWaiters = []
+      for (const f of w) f()
+    }
+  }
+
+  private rejectAll(group: PendingAppend[], err: Error): void {
+    for (const e of group) e.reject(err)
+  }
+
+  private active(): Segment {
+    return this.segments[this.segments.length - 1]
+  }
+
+  /** Writes a group of appends to the active segment, rolling when it is full. */
+  private async writeGroup(group: PendingAppend[]): Promise<void> {
+    let seg = this.active()
+    let buffers: Buffer[] = []
+    let writeAt = seg.size
+    let pos = seg.size
+    for (const e of group) {
+      const rel = e.nextOffset - seg.baseOffset
+      if (pos > 0 && (pos + e.payload.length > this.config.segmentBytes || rel > BigInt(MAX_REL_OFFSET))) {
+        await this.writeTo(seg, buffers, writeAt)
+        buffers = []
+        seg = await this.roll(seg, e.baseOffset, pos)
+        writeAt = 0
+        pos = 0
+      }
+      const builder = seg.builder!
+      let maxTs = -1n
+      let base = e.baseOffset
+      for (const s of e.spans) {
+        builder.add(Number(base - seg.baseOffset), pos + s.position, s.size, s.maxTimestamp)
+        if (s.maxTimestamp > maxTs) maxTs = s.maxTimestamp
+        base += BigInt(s.lastOffsetDelta) + 1n
+      }
+      buffers.push(e.payload)
+      pos += e.payload.length
+      seg.size = pos
+      this.totalSize += e.payload.length
+      e.segment = seg
+      e.endPosition = pos
+      e.maxTimestamp = maxTs
+    }
+    await this.writeTo(seg, buffers, writeAt)
+  }
+
+  private async writeTo(seg: Segment, buffers: Buffer[], position: number): Promise<void> {
+    if (buffers.length === 0) return
+    const lease = await this.ctx.files.acquire(seg.paths.log)
+    try {
+      await writeAll(lease.fh, buffers, position)
+    } finally {
+      lease.release()
+    }
+    this.unsynced = true
+  }
+
+  /**
+   * Closes `seg` (sync its log, write and sync its indexes) and starts a new active segment at
+   * `baseOffset`. Closed segments are always durable, so recovery only scans the active one.
+   */
+  private async roll(seg: Segment, baseOffset: bigint, size: number): Promise<Segment> {
+    const lease = await this.ctx.files.acquire(seg.paths.log)
+    try {
+      await lease.fh.datasync()
+    } finally {
+      lease.release()
+    }
+    const { offsets, times } = seg.builder!.finish(Number(baseOffset - seg.baseOffset), size)
+    await writeIndexFile(seg.paths.index, offsets)
+    await writeIndexFile(seg.paths.timeindex, times)
+    const next = new Segment(this.dir, baseOffset)
+    next.builder = new IndexBuilder()
+    await (await open(next.paths.log, 'w')).close()
+    await syncDir(this.dir)
+    seg.builder = null
+    this.segments = [...this.segments, next]
+    return next
+  }
+
+  /** Makes a written group visible: segment sizes, high watermark, resolves, wakes fetchers. */
+  private publish(group: PendingAppend[]): void {
+    for (const e of group) {
+      const seg = e.segment!
+      seg.visibleSize = e.endPosition!
+      seg.nextOffset = e.nextOffset
+      if (e.maxTimestamp! > seg.maxTimestamp) seg.maxTimestamp = e.maxTimestamp!
+      this.hw = e.nextOffset
+    }
+    for (const e of group) e.resolve({ baseOffset: e.baseOffset, logStartOffset: this.logStart })
+    if (this.waiters.size > 0) {
+      for (const w of [...this.waiters]) if (this.hw > w.offset) w.done()
+    }
+  }
+
+  // ---- retention --------------------------------------------------------------------------
+
+  private async deleteSegments(doomed: Segment[]): Promise<void> {
+    const newStart = this.segments[doomed.length].baseOffset
+    await writeFileDurable(
+      path.join(this.dir, 'state.json'),
+      JSON.stringify({ logStartOffset: newStart.toString() }),
+    )
+    this.logStart = newStart
+    // Only retention removes segments (one run at a time), so the doomed ones are still first.
+    this.segments = this.segments.slice(doomed.length)
+    for (const seg of doomed) {
+      seg.deleted = true
+      this.totalSize -= seg.size
+      this.ctx.indexes.forget(seg)
+      await this.ctx.files.forget(seg.paths.log)
+      await removeFile(seg.paths.log)
+      await removeFile(seg.paths.index)
+      await removeFile(seg.paths.timeindex)
+    }
+    await syncDir(this.dir)
+  }
+
+  // ---- open / recovery --------------------------------------------------------------------
+
+  private async load(): Promise<void> {
+    await mkdir(this.dir, { recursive: true })
+    const names = await readdir(this.dir)
+    const bases: bigint[] = []
+    for (const n of names) {
+      const b = parseSegmentName(n)
+      if (b !== null) bases.push(b)
+      else if (n.endsWith('.tmp')) await removeFile(path.join(this.dir, n))
+    }
+    bases.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    let logStart = bases.length > 0 ? bases[0] : 0n
+    try {
+      const state = JSON.parse(await readFile(path.join(this.dir, 'state.json'), 'utf8')) as {
+        logStartOffset?: string
+      }
+      if (state.logStartOffset !== undefined && BigInt(state.logStartOffset) > logStart)
+        logStart = BigInt(state.logStartOffset)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw storageError(err, `read ${this.name()} state`)
+    }
+    // Segments wholly below the log start (a retention run interrupted after persisting it).
+    while (bases.length > 1 && bases[1] <= logStart) {
+      const gone = segmentPaths(this.dir, bases.shift()!)
+      await removeFile(gone.log)
+      await removeFile(gone.index)
+      await removeFile(gone.timeindex)
+    }
+    if (bases.length === 0) {
+      bases.push(logStart)
+      await (await open(segmentPaths(this.dir, logStart).log, 'w')).close()
+      await syncDir(this.dir)
+    }
+    const segments: Segment[] = []
+    for (let i = 0; i < bases.length; i++) {
+      const seg = new Segment(this.dir, bases[i])
+      const isActive = i === bases.length - 1
+      const size = (await stat(seg.paths.log)).size
+      if (isActive) await this.recoverActive(seg, size)
+      else await this.loadClosed(seg, size, bases[i + 1])
+      segments.push(seg)
+    }
+    this.segments = segments
+    this.totalSize = segments.reduce((n, s) => n + s.size, 0)
+    const active = segments[segments.length - 1]
+    this.logStart = logStart < segments[0].baseOffset ? segments[0].baseOffset : logStart
+    this.leo = active.nextOffset
+    this.hw = active.nextOffset
+    if (this.logStart > this.hw) this.logStart = this.hw
+  }
+
+  /** Scans the active segment, truncates a torn tail, rebuilds its indexes in memory. */
+  private async recoverActive(seg: Segment, size: number): Promise<void> {
+    const fh = await open(seg.paths.log, 'r+')
+    try {
+      const scan = await scanSegment(fh, seg.baseOffset, size)
+      if (scan.validSize < size) {
+        await fh.truncate(scan.validSize)
+        await fh.sync()
+      }
+      seg.size = seg.visibleSize = scan.validSize
+      seg.nextOffset = scan.nextOffset
+      seg.builder = scan.builder
+      seg.maxTimestamp = scan.builder.maxTimestamp
+    } finally {
+      await fh.close()
+    }
+    // Stale index files of the active segment are rebuilt when it rolls.
+    await removeFile(seg.paths.index)
+    await removeFile(seg.paths.timeindex)
+  }
+
+  /** Trusts a closed segment's index files if they are complete; rebuilds them otherwise. */
+  private async loadClosed(seg: Segment, size: number, nextBase: bigint): Promise<void> {
+    const [index, times] = await Promise.all([
+      readFile(seg.paths.index).catch(() => null),
+      readFile(seg.paths.timeindex).catch(() => null),
+    ])
+    const end = times ? timeIndexEnd(times) : null
+    if (
+      index &&
+      end &&
+      end.size === size &&
+      BigInt(end.nextRelOffset) === nextBase - seg.baseOffset &&
+      offsetIndexLooksValid(index, size)
+    ) {
+      seg.size = seg.visibleSize = size
+      seg.nextOffset = nextBase
+      seg.maxTimestamp = end.maxTimestamp
+      return
+    }
+    const fh = await open(seg.paths.log, 'r+')
+    try {
+      const scan = await scanSegment(fh, seg.baseOffset, size)
+      if (scan.validSize < size) {
+        await fh.truncate(scan.validSize)
+        await fh.sync()
+      }
+      seg.size = seg.visibleSize = scan.validSize
+      // A gap (a corrupt closed segment cut short) is skipped by reads.
+      seg.nextOffset = nextBase
+      seg.maxTimestamp = scan.builder.maxTimestamp
+      const { offsets, times: t } = scan.builder.finish(Number(nextBase - seg.baseOffset), scan.validSize)
+      await writeIndexFile(seg.paths.index, offsets)
+      await writeIndexFile(seg.paths.timeindex, t)
+    } finally {
+      await fh.close()
+    }
+  }
+}
+
+async function writeIndexFile(file: string, data: Buffer): Promise<void> {
+  const fh = await open(file, 'w')
+  try {
+    await fh.writeFile(data)
+    await fh.datasync()
+  } finally {
+    await fh.close()
+  }
+}
+
+/** Index of the last segment whose base offset <= offset (0 if none). */
+function findSegment(segments: Segment[], offset: bigint): number {
+  let lo = 0
+  let hi = segments.length - 1
+  let found = 0
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1
+    if (segments[mid].baseOffset <= offset) {
+      found = mid
+      lo = mid + 1
+    } else hi = mid - 1
+  }
+  return found
+}
+
+function storageError(err: unknown, what: string): Error {
+  if (err instanceof LogError) return err
+  const e = new LogError('STORAGE_ERROR', `${what} failed: ${(err as Error).message}`)
+  ;(e as Error).cause = err
+  return e
+}
