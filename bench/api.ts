@@ -1,0 +1,181 @@
+// bench/api.ts — `npx tsx bench/api.ts [--duration 10] [--connections 50]`
+// (a) a bare node:http server answering a constant string, (b) `game api` producing to the embedded
+// broker (broker and API each in their own child process), both under autocannon with the same
+// connections and duration. Then checks that every request answered 2xx has exactly one event in Kafka.
+import { type ChildProcess, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+import { createKafka } from '../src/lib/kafka/client.js'
+import { tailEvents } from '../src/lib/kafka/tail.js'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i === -1 ? fallback : Number(process.argv[i + 1])
+}
+const DURATION = arg('duration', 10)
+const CONNECTIONS = arg('connections', 50)
+const EXTRA = (() => {
+  const i = process.argv.indexOf('--')
+  return i === -1 ? [] : process.argv.slice(i + 1)
+})()
+
+const BARE = `
+const http = require('node:http')
+const server = http.createServer((req, res) => {
+  res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': 17 })
+  res.end('Sword Purchased!\\n')
+})
+server.listen(0, '127.0.0.1', () => process.stdout.write('http://127.0.0.1:' + server.address().port + '\\n'))
+process.on('SIGTERM', () => server.close(() => process.exit(0)))
+`
+
+/** Spawns a child and resolves with the first stdout line matching `pattern`. */
+function spawnUntil(
+  cmd: string,
+  args: string[],
+  pattern: RegExp,
+): Promise<{ child: ChildProcess; match: string }> {
+  const child = spawn(cmd, args, {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, CI: '1' },
+  })
+  let out = ''
+  return new Promise((resolve, reject) => {
+    child.stdout?.on('data', (d) => {
+      out += d
+      const m = pattern.exec(out)
+      if (m) resolve({ child, match: m[1] })
+    })
+    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}`)))
+  })
+}
+
+function peakRssMb(pid: number | undefined): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    return Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1]) / 1024)
+  } catch {
+    return Number.NaN
+  }
+}
+
+async function stop(child: ChildProcess) {
+  if (child.exitCode !== null) return
+  const exited = new Promise((r) => child.once('exit', r))
+  child.kill('SIGTERM')
+  await exited
+}
+
+interface Run {
+  reqPerSec: number
+  p50: number
+  p99: number
+  non2xx: number
+  errors: number
+  total2xx: number
+  rssMb: number
+}
+
+async function load(url: string, pid: number | undefined, acked?: Set<string>): Promise<Run> {
+  let n = 0
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: DURATION,
+    requests: [
+      {
+        setupRequest: (req, context) => {
+          const id = `b${n++}`
+          ;(context as { id?: string }).id = id
+          return {
+            ...req,
+            path: `/messages?message=${id}`,
+            headers: { ...req.headers, host: `player${n % 97}` },
+          }
+        },
+        onResponse: (status, _body, context) => {
+          if (status >= 200 && status < 300) acked?.add((context as { id?: string }).id as string)
+        },
+      },
+    ],
+  })
+  return {
+    reqPerSec: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    total2xx: result['2xx'],
+    rssMb: peakRssMb(pid),
+  }
+}
+
+const dataDir = await mkdtemp(path.join(os.tmpdir(), 'game-bench-api-'))
+try {
+  const bare = await spawnUntil(process.execPath, ['-e', BARE], /^(http:\S+)\n/)
+  const a = await load(bare.match, bare.child.pid)
+  await stop(bare.child)
+
+  const broker = await spawnUntil(
+    process.execPath,
+    ['--import', 'tsx', 'bench/api-broker.ts', dataDir],
+    /^(\S+:\d+)\n/,
+  )
+  const brokers = broker.match
+  const kafka = createKafka({ brokers: [brokers] })
+  const admin = kafka.admin()
+  await admin.connect()
+  await admin.createTopics({ topics: [{ topic: 'game_events', numPartitions: 3 }] })
+  const api = await spawnUntil(
+    process.execPath,
+    ['bin/run.js', 'api', '--port', '0', '--brokers', brokers, ...EXTRA],
+    /^(http:\S+)\n/,
+  )
+  const acked = new Set<string>()
+  const b = await load(api.match, api.child.pid, acked)
+  await stop(api.child)
+
+  // Every 2xx has exactly one event; nothing else is in the topic.
+  const offsets = await admin.fetchTopicOffsets('game_events')
+  const inTopic = offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0)
+  await admin.disconnect()
+  const seen = new Map<string, number>()
+  await tailEvents({
+    kafka,
+    brokers: [brokers],
+    topic: 'game_events',
+    fromBeginning: true,
+    limit: inTopic,
+    onEvent: (e) => {
+      const id = String(e.event?.message_post)
+      seen.set(id, (seen.get(id) ?? 0) + 1)
+    },
+  })
+  const missing = [...acked].filter((id) => !seen.has(id)).length
+  const duplicated = [...seen.values()].filter((c) => c > 1).length
+  await stop(broker.child)
+
+  const row = (name: string, r: Run) =>
+    `| ${name} | ${r.reqPerSec} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} | ${r.rssMb} |`
+  const lines = [
+    `autocannon ${CONNECTIONS} connections, ${DURATION} s, ${os.cpus().length} CPUs, node ${process.version}${EXTRA.length ? `, api flags: ${EXTRA.join(' ')}` : ''}`,
+    '',
+    '| server | req/s | p50 ms | p99 ms | non-2xx | errors | peak RSS MB |',
+    '|---|---|---|---|---|---|---|',
+    row('(a) bare node:http', a),
+    row('(b) game api → embedded broker', b),
+    '',
+    `ratio (b)/(a): ${(b.reqPerSec / a.reqPerSec).toFixed(2)} (target >= 0.6); p99 (b): ${b.p99} ms (target <= 25)`,
+    `check: ${acked.size} answered 2xx, ${inTopic} events in Kafka, ${missing} acked but missing, ${duplicated} duplicated`,
+  ]
+  process.stdout.write(`${lines.join('\n')}\n`)
+  if (missing > 0 || duplicated > 0) process.exitCode = 1
+} finally {
+  await rm(dataDir, { recursive: true, force: true })
+}
