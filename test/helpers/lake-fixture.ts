@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -13,7 +13,8 @@ import {
   dataFilePath,
   parseCommitRecordName,
 } from '../../src/lib/lake/layout.js'
-import type { Lake, LakeEntry } from '../../src/lib/lake/types.js'
+import { openLake } from '../../src/lib/lake/open.js'
+import type { Lake } from '../../src/lib/lake/types.js'
 
 /**
  * Test lakes built from known events: Parquet files written by DuckDB with the catalog's columns,
@@ -32,69 +33,9 @@ export interface FixtureEvent {
   message_post?: string
 }
 
-/** A minimal file:// Lake over a local directory (tests only; the product's adapter is src/lib/lake/open.ts). */
-export function createFsLake(root: string): Lake {
-  const abs = (p: string) => path.join(root, ...p.split('/').filter(Boolean))
-  const entry = async (p: string): Promise<LakeEntry | undefined> => {
-    try {
-      const s = await stat(abs(p))
-      return {
-        name: path.posix.basename(p),
-        path: p,
-        type: s.isDirectory() ? 'dir' : 'file',
-        size: s.isDirectory() ? 0 : s.size,
-        mtime: Math.floor(s.mtimeMs),
-      }
-    } catch {
-      return undefined
-    }
-  }
-  return {
-    url: pathToFileURL(root).href,
-    kind: 'file',
-    async writeFile(p, data, options) {
-      if (!options?.overwrite && (await entry(p))) throw new Error(`exists: ${p}`)
-      await mkdir(path.dirname(abs(p)), { recursive: true })
-      await writeFile(abs(p), data)
-    },
-    async putFile(local, p, options) {
-      if (!options?.overwrite && (await entry(p))) throw new Error(`exists: ${p}`)
-      await mkdir(path.dirname(abs(p)), { recursive: true })
-      await copyFile(local, abs(p))
-    },
-    readFile: (p) => readFile(abs(p)),
-    async getFile(p, local) {
-      await copyFile(abs(p), local)
-    },
-    async list(dir) {
-      let names: string[]
-      try {
-        names = await readdir(abs(dir))
-      } catch {
-        return []
-      }
-      const out: LakeEntry[] = []
-      for (const n of names.sort()) {
-        const e = await entry(dir ? `${dir}/${n}` : n)
-        if (e) out.push(e)
-      }
-      return out
-    },
-    stat: entry,
-    async mkdirs(dir) {
-      await mkdir(abs(dir), { recursive: true })
-    },
-    async rename(from, to) {
-      await mkdir(path.dirname(abs(to)), { recursive: true })
-      await rename(abs(from), abs(to))
-    },
-    async delete(p, recursive) {
-      if (!(await entry(p))) return false
-      await rm(abs(p), { recursive: Boolean(recursive) })
-      return true
-    },
-    localPath: (p) => abs(p),
-  }
+/** A file:// lake over a local directory, through the product's adapter. */
+export function fileLake(root: string): Lake {
+  return openLake(pathToFileURL(root).href, { hdfsUser: 'game' })
 }
 
 export async function tempDir(prefix = 'game-report-'): Promise<string> {

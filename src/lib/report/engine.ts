@@ -10,7 +10,7 @@ import { PARTITION_COLUMN, type TableName, tableColumns } from '../events/catalo
 import type { Lake } from '../lake/types.js'
 import { toPlainRow } from './convert.js'
 import { type LakeSnapshot, type SnapshotProgress, snapshotLake } from './snapshot.js'
-import { refused } from './sql-guard.js'
+import { assertReadOnlySql, refused } from './sql-guard.js'
 
 export interface LakeQueryOptions {
   lake: Lake
@@ -133,6 +133,7 @@ export async function openLakeQuery(options: LakeQueryOptions): Promise<LakeQuer
     async query(sql, params, types) {
       let statementType: StatementType
       let prepared: Awaited<ReturnType<DuckDBConnection['prepare']>>
+      assertReadOnlySql(sql)
       try {
         const extracted = await connection.extractStatements(sql)
         if (extracted.count !== 1)

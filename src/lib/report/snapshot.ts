@@ -1,20 +1,14 @@
 import { createHash } from 'node:crypto'
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { GameError } from '../errors.js'
 import { TABLE_NAMES, type TableName } from '../events/catalog.js'
-import {
-  COMMITS_DIR,
-  type CommitRecord,
-  type CommittedFile,
-  parseCommitRecord,
-  parseCommitRecordName,
-} from '../lake/layout.js'
+import { readCommitRecords } from '../lake/commit.js'
+import type { CommitRecord, CommittedFile } from '../lake/layout.js'
 import type { Lake, LakeEntry } from '../lake/types.js'
 
 /**
  * A consistent view of the lake for reports: the files listed in the commit records (never staging
- * files), readable by DuckDB on this machine. file:// lakes are read in place; hdfs:// files are
+ * files; records read with lake/commit.ts readCommitRecords), readable by DuckDB on this machine. file:// lakes are read in place; hdfs:// files are
  * fetched once into a local cache keyed by path, size and modification time.
  */
 
@@ -58,7 +52,6 @@ interface CacheIndex {
 }
 
 const INDEX_FILE = 'index.json'
-const RECORDS_DIR = 'commits'
 const FILES_DIR = 'files'
 
 /** The cache directory of one lake under the data dir: <dataDir>/cache/lake/<readable-name>-<hash>. */
@@ -93,53 +86,10 @@ export function committedFilesByTable(records: CommitRecord[]): Map<TableName, C
   return out
 }
 
-/** Reads every commit record; records already cached locally are not fetched again (they never change). */
-export async function readCommitRecords(
-  lake: Lake,
-  cacheDir: string,
-  signal?: AbortSignal,
-): Promise<CommitRecord[]> {
-  const entries = await lake.list(COMMITS_DIR)
-  const names = entries
-    .filter((e) => e.type === 'file' && parseCommitRecordName(e.name))
-    .map((e) => e.name)
-    .sort()
-  const recordsDir = path.join(cacheDir, RECORDS_DIR)
-  const records: CommitRecord[] = []
-  let made = false
-  for (const name of names) {
-    signal?.throwIfAborted()
-    const local = path.join(recordsDir, name)
-    let text = lake.kind === 'file' ? undefined : await readFile(local, 'utf8').catch(() => undefined)
-    const fromLake = text === undefined
-    if (fromLake) text = (await lake.readFile(`${COMMITS_DIR}/${name}`)).toString('utf8')
-    let record: CommitRecord
-    try {
-      record = parseCommitRecord(text!)
-    } catch (error) {
-      throw new GameError(
-        'LAKE_CORRUPT',
-        `Commit record ${COMMITS_DIR}/${name} in ${lake.url} is unreadable`,
-        {
-          cause: error,
-          hint: 'Inspect or remove that record; `game stream` recovery rewrites the lake state.',
-        },
-      )
-    }
-    if (fromLake && lake.kind !== 'file') {
-      if (!made) await mkdir(recordsDir, { recursive: true })
-      made = true
-      await writeFileAtomic(local, text!)
-    }
-    records.push(record)
-  }
-  return records
-}
-
 /** Builds the snapshot: committed files per table, fetched into the cache for hdfs:// lakes. */
 export async function snapshotLake(options: SnapshotOptions): Promise<LakeSnapshot> {
   const { lake, cacheDir, onProgress, signal } = options
-  const records = await readCommitRecords(lake, cacheDir, signal)
+  const records = await readCommitRecords(lake)
   onProgress?.({ phase: 'commits', total: records.length })
   const byTable = committedFilesByTable(records)
 

@@ -3,14 +3,14 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type LakeQuery, openLakeQuery } from '../../../src/lib/report/engine.js'
 import { runReport } from '../../../src/lib/report/reports.js'
-import { commitEvents, createFsLake, seedEvents, tempDir } from '../../helpers/lake-fixture.js'
+import { commitEvents, fileLake, seedEvents, tempDir } from '../../helpers/lake-fixture.js'
 
 let dir: string
 let q: LakeQuery
 
 beforeAll(async () => {
   dir = await tempDir()
-  const lake = createFsLake(path.join(dir, 'lake'))
+  const lake = fileLake(path.join(dir, 'lake'))
   const events = seedEvents()
   // Two commits, as two stream flushes would publish them.
   await commitEvents(lake, events.slice(0, 60))
