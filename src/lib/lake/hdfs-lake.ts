@@ -45,7 +45,8 @@ export class HdfsLake implements Lake {
     return this.root === '/' ? `/${rel}` : `${this.root}/${rel}`
   }
 
-  localPath(): undefined {
+  localPath(p: string): undefined {
+    normalizeLakePath(p)
     return undefined
   }
 

@@ -1,0 +1,754 @@
+import { randomUUID } from 'node:crypto'
+import { createReadStream, createWriteStream, type Stats } from 'node:fs'
+import fs from 'node:fs/promises'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import path from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { GameError } from '../errors.js'
+
+/**
+ * An embedded WebHDFS-compatible server (namenode and datanode roles on one node:http listener)
+ * that keeps the HDFS namespace as plain files under `root`:
+ *
+ *   hdfs:/tmp/purchases/x.parquet  <->  <root>/tmp/purchases/x.parquet
+ *
+ * CREATE/APPEND/OPEN answer 307 to the same server with `datanode=true` (or 200 {"Location"} with
+ * noredirect=true); the data step streams the body into <root>/.webhdfs-tmp and renames it into
+ * place when complete, so a half-uploaded file is never visible. Like an unsecured namenode with
+ * default settings (dfs.permissions.enabled=false, anonymous allowed), user.name is optional
+ * (missing = dr.who) and permissions are recorded but not enforced.
+ */
+export interface WebHdfsGatewayOptions {
+  /** Bind address; default 127.0.0.1. */
+  host?: string
+  /** 0 = ephemeral. */
+  port: number
+  /** Local directory holding the HDFS namespace (created if missing). */
+  root: string
+  log?: (level: 'error' | 'warn' | 'info' | 'debug', message: string, extra?: Record<string, unknown>) => void
+  /** Entries per LISTSTATUS_BATCH page (dfs.ls.limit); default 1000. */
+  listBatchSize?: number
+  /** Answer 401 SecurityException when user.name is missing (a namenode with anonymous access off). Default false. */
+  requireUser?: boolean
+  /** Reported as the group of every file; default supergroup. */
+  group?: string
+}
+
+export interface WebHdfsGateway {
+  host: string
+  port: number
+  /** http://host:port */
+  url: string
+  close(): Promise<void>
+}
+
+/** Where in-flight uploads live (inside root so the final rename is atomic); hidden from the namespace. */
+export const GATEWAY_TMP_DIR = '.webhdfs-tmp'
+const DEFAULT_BLOCK_SIZE = 134_217_728
+const PREFIX = '/webhdfs/v1'
+
+class RemoteError extends Error {
+  constructor(
+    readonly status: number,
+    readonly exception: string,
+    readonly javaClassName: string,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+const fnf = (m: string) => new RemoteError(404, 'FileNotFoundException', 'java.io.FileNotFoundException', m)
+const fae = (m: string) =>
+  new RemoteError(403, 'FileAlreadyExistsException', 'org.apache.hadoop.fs.FileAlreadyExistsException', m)
+const iae = (m: string) =>
+  new RemoteError(400, 'IllegalArgumentException', 'java.lang.IllegalArgumentException', m)
+const ace = (m: string) =>
+  new RemoteError(403, 'AccessControlException', 'org.apache.hadoop.security.AccessControlException', m)
+const ioe = (m: string) => new RemoteError(403, 'IOException', 'java.io.IOException', m)
+const unsupported = (m: string) =>
+  new RemoteError(400, 'UnsupportedOperationException', 'java.lang.UnsupportedOperationException', m)
+const notDir = (m: string) =>
+  new RemoteError(403, 'ParentNotDirectoryException', 'org.apache.hadoop.fs.ParentNotDirectoryException', m)
+
+const OPS: Record<string, { method: string; supported: boolean }> = {}
+for (const op of [
+  'OPEN',
+  'GETFILESTATUS',
+  'LISTSTATUS',
+  'LISTSTATUS_BATCH',
+  'GETCONTENTSUMMARY',
+  'GETHOMEDIRECTORY',
+])
+  OPS[op] = { method: 'GET', supported: true }
+for (const op of [
+  'GETFILECHECKSUM',
+  'GETDELEGATIONTOKEN',
+  'GETXATTRS',
+  'LISTXATTRS',
+  'GETACLSTATUS',
+  'CHECKACCESS',
+  'GETTRASHROOT',
+  'GETSTORAGEPOLICY',
+  'GETALLSTORAGEPOLICY',
+  'GETQUOTAUSAGE',
+  'GETSNAPSHOTDIFF',
+  'GETSNAPSHOTTABLEDIRECTORYLIST',
+  'GETFILEBLOCKLOCATIONS',
+  'GETSERVERDEFAULTS',
+  'GETSTATUS',
+])
+  OPS[op] = { method: 'GET', supported: false }
+for (const op of ['CREATE', 'MKDIRS', 'RENAME']) OPS[op] = { method: 'PUT', supported: true }
+for (const op of [
+  'CREATESYMLINK',
+  'SETREPLICATION',
+  'SETOWNER',
+  'SETPERMISSION',
+  'SETTIMES',
+  'RENEWDELEGATIONTOKEN',
+  'CANCELDELEGATIONTOKEN',
+  'MODIFYACLENTRIES',
+  'REMOVEACLENTRIES',
+  'REMOVEDEFAULTACL',
+  'REMOVEACL',
+  'SETACL',
+  'SETXATTR',
+  'REMOVEXATTR',
+  'CREATESNAPSHOT',
+  'RENAMESNAPSHOT',
+  'SETSTORAGEPOLICY',
+  'SATISFYSTORAGEPOLICY',
+  'ALLOWSNAPSHOT',
+  'DISALLOWSNAPSHOT',
+  'SETQUOTA',
+  'SETQUOTABYSTORAGETYPE',
+])
+  OPS[op] = { method: 'PUT', supported: false }
+OPS.APPEND = { method: 'POST', supported: true }
+for (const op of ['CONCAT', 'TRUNCATE', 'UNSETSTORAGEPOLICY', 'UNSETECPOLICY'])
+  OPS[op] = { method: 'POST', supported: false }
+OPS.DELETE = { method: 'DELETE', supported: true }
+OPS.DELETESNAPSHOT = { method: 'DELETE', supported: false }
+
+const METHOD_CLASS: Record<string, string> = {
+  GET: 'GetOpParam',
+  PUT: 'PutOpParam',
+  POST: 'PostOpParam',
+  DELETE: 'DeleteOpParam',
+}
+
+interface Resolved {
+  /** Normalised absolute HDFS path, e.g. /tmp/a. */
+  hdfs: string
+  /** Path segments under root. */
+  segments: string[]
+  /** Absolute local path. */
+  local: string
+}
+
+function errnoOf(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException)?.code
+}
+
+async function statOrUndefined(p: string): Promise<Stats | undefined> {
+  try {
+    return await fs.stat(p)
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ENOTDIR') return undefined
+    throw e
+  }
+}
+
+function boolParam(q: URLSearchParams, name: string, dflt: boolean): boolean {
+  const v = q.get(name)
+  if (v === null || v === '') return dflt
+  const l = v.toLowerCase()
+  if (l === 'true') return true
+  if (l === 'false') return false
+  throw iae(`Invalid value for webhdfs parameter "${name}": Failed to parse "${v}" to Boolean.`)
+}
+
+function longParam(q: URLSearchParams, name: string): number | undefined {
+  const v = q.get(name)
+  if (v === null || v === '') return undefined
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v)))
+    throw iae(`Invalid value for webhdfs parameter "${name}": ${v} (expected a non-negative integer)`)
+  return Number(v)
+}
+
+function permissionParam(q: URLSearchParams, dflt: number): number {
+  const v = q.get('permission')
+  if (v === null || v === '') return dflt
+  if (!/^[01]?[0-7]{1,3}$/.test(v)) throw iae(`Invalid value for webhdfs parameter "permission": ${v}`)
+  return Number.parseInt(v, 8) & 0o777
+}
+
+/** Starts the embedded WebHDFS gateway. */
+export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promise<WebHdfsGateway> {
+  const log = options.log ?? (() => {})
+  const batchSize = Math.max(1, options.listBatchSize ?? 1000)
+  const group = options.group ?? 'supergroup'
+  await fs.mkdir(options.root, { recursive: true })
+  const root = await fs.realpath(options.root)
+  const tmpDir = path.join(root, GATEWAY_TMP_DIR)
+  // Leftovers of uploads cut short by a crash: never visible, removed at start.
+  await fs.rm(tmpDir, { recursive: true, force: true })
+  await fs.mkdir(tmpDir, { recursive: true })
+  const owners = new Map<string, string>()
+  const appendLocks = new Map<string, Promise<unknown>>()
+
+  /** Parses and confines a raw (still percent-encoded) HDFS path. */
+  async function resolve(raw: string): Promise<Resolved> {
+    let decoded: string
+    try {
+      decoded = decodeURIComponent(raw)
+    } catch {
+      throw iae(`Invalid path name ${raw}: bad percent-encoding`)
+    }
+    return resolveDecoded(decoded)
+  }
+
+  async function resolveDecoded(decoded: string): Promise<Resolved> {
+    if (decoded.includes('\0')) throw iae('Invalid path name: contains NUL')
+    if (decoded !== '' && !decoded.startsWith('/')) throw iae(`Invalid path name ${decoded}: not absolute`)
+    const segments = decoded.split('/').filter((s) => s !== '' && s !== '.')
+    if (segments.includes('..')) throw ace(`Permission denied: path ${decoded} escapes the root`)
+    if (segments[0] === GATEWAY_TMP_DIR) throw ace(`Permission denied: ${decoded} is reserved`)
+    const local = path.join(root, ...segments)
+    // Symlinks must not lead out of root: check the real path of the deepest existing ancestor.
+    let probe = local
+    for (;;) {
+      try {
+        const real = await fs.realpath(probe)
+        if (real !== root && !real.startsWith(root + path.sep))
+          throw ace(`Permission denied: ${decoded} resolves outside the root`)
+        break
+      } catch (e) {
+        if (e instanceof RemoteError) throw e
+        if (errnoOf(e) !== 'ENOENT' && errnoOf(e) !== 'ENOTDIR') throw e
+        if (probe === root) break
+        probe = path.dirname(probe)
+      }
+    }
+    return { hdfs: `/${segments.join('/')}`, segments, local }
+  }
+
+  async function fileStatus(local: string, suffix: string, st?: Stats): Promise<Record<string, unknown>> {
+    st ??= await fs.stat(local)
+    const dir = st.isDirectory()
+    let childrenNum = 0
+    if (dir) {
+      const names = await fs.readdir(local)
+      childrenNum = names.filter((n) => !(local === root && n === GATEWAY_TMP_DIR)).length
+    }
+    return {
+      accessTime: dir ? 0 : Math.floor(st.atimeMs),
+      blockSize: dir ? 0 : DEFAULT_BLOCK_SIZE,
+      childrenNum,
+      fileId: Number(st.ino),
+      group,
+      length: dir ? 0 : st.size,
+      modificationTime: Math.floor(st.mtimeMs),
+      owner: owners.get(local) ?? 'game',
+      pathSuffix: suffix,
+      permission: (st.mode & 0o777).toString(8),
+      replication: dir ? 0 : 1,
+      storagePolicy: 0,
+      type: dir ? 'DIRECTORY' : 'FILE',
+    }
+  }
+
+  async function listing(r: Resolved): Promise<{ names: string[]; self?: Record<string, unknown> }> {
+    const st = await statOrUndefined(r.local)
+    if (!st) throw fnf(`File ${r.hdfs} does not exist.`)
+    if (!st.isDirectory()) return { names: [], self: await fileStatus(r.local, '', st) }
+    const names = (await fs.readdir(r.local)).filter((n) => !(r.local === root && n === GATEWAY_TMP_DIR))
+    names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+    return { names }
+  }
+
+  async function statuses(r: Resolved, names: string[]): Promise<Record<string, unknown>[]> {
+    const out: Record<string, unknown>[] = []
+    for (const n of names) {
+      const p = path.join(r.local, n)
+      const st = await statOrUndefined(p)
+      if (st) out.push(await fileStatus(p, n, st)) // gone meanwhile: skip, like a listing taken a moment later
+    }
+    return out
+  }
+
+  /** Makes every missing directory of segments (mkdir -p); a file on the way is ParentNotDirectory. */
+  async function mkdirs(segments: string[], mode: number, user: string): Promise<void> {
+    let cur = root
+    for (const s of segments) {
+      cur = path.join(cur, s)
+      const st = await statOrUndefined(cur)
+      if (st) {
+        if (!st.isDirectory())
+          throw notDir(`/${path.relative(root, cur).split(path.sep).join('/')} (is not a directory)`)
+        continue
+      }
+      try {
+        await fs.mkdir(cur, { mode })
+        await fs.chmod(cur, mode)
+        owners.set(cur, user)
+      } catch (e) {
+        if (errnoOf(e) === 'EEXIST') {
+          if (!(await fs.stat(cur)).isDirectory()) throw notDir(`${cur} is not a directory`)
+          continue
+        }
+        throw e
+      }
+    }
+  }
+
+  function locationFor(req: http.IncomingMessage, r: Resolved, q: URLSearchParams): string {
+    const host = req.headers.host ?? `${address.address}:${address.port}`
+    const params = new URLSearchParams(q)
+    params.delete('noredirect')
+    params.set('datanode', 'true')
+    const encoded = r.segments.map((s) => encodeURIComponent(s)).join('/')
+    return `http://${host}${PREFIX}/${encoded}?${params.toString()}`
+  }
+
+  function redirect(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    r: Resolved,
+    q: URLSearchParams,
+  ): void {
+    const location = locationFor(req, r, q)
+    req.resume()
+    if (boolParam(q, 'noredirect', false)) {
+      sendJson(res, 200, { Location: location })
+      return
+    }
+    res.writeHead(307, {
+      Location: location,
+      'Content-Type': 'application/octet-stream',
+      'Content-Length': '0',
+    })
+    res.end()
+  }
+
+  async function create(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    r: Resolved,
+    q: URLSearchParams,
+    user: string,
+  ) {
+    const overwrite = boolParam(q, 'overwrite', false)
+    const mode = permissionParam(q, 0o644)
+    if (r.segments.length === 0) throw fae('/ already exists as a directory')
+    const existing = await statOrUndefined(r.local)
+    if (existing?.isDirectory()) throw fae(`${r.hdfs} already exists as a directory`)
+    if (existing && !overwrite) throw fae(`${r.hdfs} for client ${req.socket.remoteAddress} already exists`)
+    await mkdirs(r.segments.slice(0, -1), 0o755, user)
+    const tmp = path.join(tmpDir, randomUUID())
+    try {
+      await pipeline(req, createWriteStream(tmp, { mode }))
+      await fs.chmod(tmp, mode)
+      if (overwrite) {
+        await fs.rename(tmp, r.local)
+      } else {
+        try {
+          await fs.link(tmp, r.local) // no-clobber publish: fails if a concurrent CREATE won
+        } catch (e) {
+          if (errnoOf(e) === 'EEXIST')
+            throw fae(`${r.hdfs} for client ${req.socket.remoteAddress} already exists`)
+          throw e
+        }
+        await fs.rm(tmp, { force: true })
+      }
+    } catch (e) {
+      await fs.rm(tmp, { force: true }).catch(() => {})
+      if (errnoOf(e) === 'EISDIR' || errnoOf(e) === 'ENOTEMPTY')
+        throw fae(`${r.hdfs} already exists as a directory`)
+      throw e
+    }
+    owners.set(r.local, user)
+    const host = req.headers.host ?? `${address.address}:${address.port}`
+    res.writeHead(201, { Location: `hdfs://${host}${r.hdfs}`, 'Content-Length': '0' })
+    res.end()
+  }
+
+  async function append(req: http.IncomingMessage, res: http.ServerResponse, r: Resolved) {
+    const run = async () => {
+      const st = await statOrUndefined(r.local)
+      if (!st) throw fnf(`File ${r.hdfs} does not exist.`)
+      if (st.isDirectory()) throw fnf(`Failed to append to ${r.hdfs}: it is a directory`)
+      // Copy, append, rename: readers see the old or the new file, never a half append.
+      const tmp = path.join(tmpDir, randomUUID())
+      try {
+        await fs.copyFile(r.local, tmp)
+        await pipeline(req, createWriteStream(tmp, { flags: 'a' }))
+        await fs.chmod(tmp, st.mode & 0o777)
+        await fs.rename(tmp, r.local)
+      } catch (e) {
+        await fs.rm(tmp, { force: true }).catch(() => {})
+        throw e
+      }
+    }
+    const prev = appendLocks.get(r.local) ?? Promise.resolve()
+    const mine = prev.catch(() => {}).then(run)
+    appendLocks.set(r.local, mine)
+    try {
+      await mine
+    } finally {
+      if (appendLocks.get(r.local) === mine) appendLocks.delete(r.local)
+    }
+    res.writeHead(200, { 'Content-Length': '0' })
+    res.end()
+  }
+
+  async function open(res: http.ServerResponse, r: Resolved, q: URLSearchParams) {
+    const offset = longParam(q, 'offset') ?? 0
+    const length = longParam(q, 'length')
+    const st = await statOrUndefined(r.local)
+    if (!st) throw fnf(`File ${r.hdfs} does not exist.`)
+    if (st.isDirectory()) throw fnf(`Path is not a file: ${r.hdfs}`)
+    if (offset > st.size) throw ioe(`Offset=${offset} out of the range [0, ${st.size}]`)
+    const count = Math.min(length ?? st.size - offset, st.size - offset)
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(count) })
+    if (count === 0) {
+      res.end()
+      return
+    }
+    await pipeline(createReadStream(r.local, { start: offset, end: offset + count - 1 }), res)
+  }
+
+  async function rename(r: Resolved, q: URLSearchParams): Promise<boolean> {
+    const destination = q.get('destination')
+    if (!destination) throw iae('Required param destination for op: RENAME is null or empty')
+    if (!destination.startsWith('/'))
+      throw iae(`Invalid value for webhdfs parameter "destination": ${destination} is not absolute`)
+    const d = await resolveDecoded(destination)
+    if (r.segments.length === 0 || d.segments.length === 0) return false
+    const src = await statOrUndefined(r.local)
+    if (!src) return false
+    if (d.hdfs === r.hdfs) return src.isFile()
+    if (d.hdfs.startsWith(`${r.hdfs}/`)) return false
+    let target = d.local
+    const dst = await statOrUndefined(d.local)
+    if (dst?.isDirectory()) {
+      // HDFS moves the source into an existing destination directory.
+      target = path.join(d.local, r.segments[r.segments.length - 1])
+      if (await statOrUndefined(target)) return false
+    } else if (dst) {
+      return false
+    } else {
+      const parent = await statOrUndefined(path.dirname(d.local))
+      if (!parent?.isDirectory()) return false
+    }
+    try {
+      await fs.rename(r.local, target)
+    } catch (e) {
+      const code = errnoOf(e)
+      if (
+        code === 'ENOENT' ||
+        code === 'ENOTEMPTY' ||
+        code === 'EEXIST' ||
+        code === 'ENOTDIR' ||
+        code === 'EISDIR'
+      )
+        return false
+      throw e
+    }
+    const owner = owners.get(r.local)
+    if (owner) owners.set(target, owner)
+    return true
+  }
+
+  async function remove(r: Resolved, q: URLSearchParams): Promise<boolean> {
+    const recursive = boolParam(q, 'recursive', false)
+    if (r.segments.length === 0) return false
+    let st: Stats
+    try {
+      st = await fs.lstat(r.local)
+    } catch (e) {
+      if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ENOTDIR') return false
+      throw e
+    }
+    if (st.isDirectory()) {
+      if (!recursive) {
+        const names = await fs.readdir(r.local)
+        if (names.length > 0)
+          throw new RemoteError(
+            403,
+            'PathIsNotEmptyDirectoryException',
+            'org.apache.hadoop.fs.PathIsNotEmptyDirectoryException',
+            `\`${r.hdfs} is non empty': Directory is not empty`,
+          )
+        await fs.rmdir(r.local)
+      } else {
+        await fs.rm(r.local, { recursive: true, force: true })
+      }
+    } else {
+      await fs.unlink(r.local)
+    }
+    owners.delete(r.local)
+    return true
+  }
+
+  async function contentSummary(r: Resolved): Promise<Record<string, unknown>> {
+    const st = await statOrUndefined(r.local)
+    if (!st) throw fnf(`File does not exist: ${r.hdfs}`)
+    let directoryCount = 0
+    let fileCount = 0
+    let length = 0
+    const walk = async (p: string, s: Stats) => {
+      if (s.isDirectory()) {
+        directoryCount++
+        for (const n of await fs.readdir(p)) {
+          if (p === root && n === GATEWAY_TMP_DIR) continue
+          const c = path.join(p, n)
+          const cs = await statOrUndefined(c)
+          if (cs) await walk(c, cs)
+        }
+      } else {
+        fileCount++
+        length += s.size
+      }
+    }
+    await walk(r.local, st)
+    return {
+      ContentSummary: {
+        directoryCount,
+        ecPolicy: '',
+        fileCount,
+        length,
+        quota: -1,
+        spaceConsumed: length,
+        spaceQuota: -1,
+        typeQuota: {},
+      },
+    }
+  }
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const raw = req.url ?? '/'
+    const qi = raw.indexOf('?')
+    const rawPath = qi < 0 ? raw : raw.slice(0, qi)
+    const q = new URLSearchParams(qi < 0 ? '' : raw.slice(qi + 1))
+    if (rawPath !== PREFIX && !rawPath.startsWith(`${PREFIX}/`)) {
+      req.resume()
+      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' })
+      res.end(`Not found: ${rawPath} (this is a WebHDFS gateway; use ${PREFIX}/<path>?op=...)\n`)
+      return
+    }
+    const method = req.method ?? 'GET'
+    const opName = (q.get('op') ?? '').toUpperCase()
+    const methodClass = METHOD_CLASS[method]
+    if (!methodClass) {
+      req.resume()
+      throw new RemoteError(
+        405,
+        'IllegalArgumentException',
+        'java.lang.IllegalArgumentException',
+        `HTTP method ${method} is not supported`,
+      )
+    }
+    const op = OPS[opName]
+    if (!op || op.method !== method) {
+      throw iae(
+        `Invalid value for webhdfs parameter "op": No enum constant org.apache.hadoop.hdfs.web.resources.${methodClass}.Op.${q.get('op') ?? 'null'}`,
+      )
+    }
+    if (!op.supported) throw unsupported(`Operation ${opName} is not supported by the game WebHDFS gateway`)
+    let user = q.get('user.name')
+    if (!user) {
+      if (options.requireUser)
+        throw new RemoteError(
+          401,
+          'SecurityException',
+          'java.lang.SecurityException',
+          'Failed to obtain user group information: user.name is missing',
+        )
+      user = 'dr.who'
+    }
+    const r = await resolve(rawPath.slice(PREFIX.length))
+    const datanode = q.get('datanode') === 'true'
+    log('debug', `${method} ${opName} ${r.hdfs}${datanode ? ' (datanode)' : ''}`, { user })
+
+    switch (opName) {
+      case 'CREATE':
+        if (!datanode) {
+          // Check early (a real namenode leaves this to the datanode step, which checks again).
+          const overwrite = boolParam(q, 'overwrite', false)
+          permissionParam(q, 0o644)
+          const st = await statOrUndefined(r.local)
+          if (st?.isDirectory() || r.segments.length === 0)
+            throw fae(`${r.hdfs} already exists as a directory`)
+          if (st && !overwrite) throw fae(`${r.hdfs} for client ${req.socket.remoteAddress} already exists`)
+          return redirect(req, res, r, q)
+        }
+        return create(req, res, r, q, user)
+      case 'APPEND':
+        if (!datanode) {
+          const st = await statOrUndefined(r.local)
+          if (!st) throw fnf(`File ${r.hdfs} does not exist.`)
+          return redirect(req, res, r, q)
+        }
+        return append(req, res, r)
+      case 'OPEN':
+        if (!datanode) {
+          longParam(q, 'offset')
+          longParam(q, 'length')
+          const st = await statOrUndefined(r.local)
+          if (!st) throw fnf(`File ${r.hdfs} does not exist.`)
+          if (st.isDirectory()) throw fnf(`Path is not a file: ${r.hdfs}`)
+          return redirect(req, res, r, q)
+        }
+        return open(res, r, q)
+    }
+    req.resume()
+    switch (opName) {
+      case 'GETFILESTATUS': {
+        const st = await statOrUndefined(r.local)
+        if (!st) throw fnf(`File does not exist: ${r.hdfs}`)
+        return sendJson(res, 200, { FileStatus: await fileStatus(r.local, '', st) })
+      }
+      case 'LISTSTATUS': {
+        const l = await listing(r)
+        const list = l.self ? [l.self] : await statuses(r, l.names)
+        return sendJson(res, 200, { FileStatuses: { FileStatus: list } })
+      }
+      case 'LISTSTATUS_BATCH': {
+        const l = await listing(r)
+        if (l.self) {
+          return sendJson(res, 200, {
+            DirectoryListing: {
+              partialListing: { FileStatuses: { FileStatus: [l.self] } },
+              remainingEntries: 0,
+            },
+          })
+        }
+        const after = q.get('startAfter')
+        const rest = after
+          ? l.names.filter((n) => Buffer.compare(Buffer.from(n), Buffer.from(after)) > 0)
+          : l.names
+        const page = rest.slice(0, batchSize)
+        return sendJson(res, 200, {
+          DirectoryListing: {
+            partialListing: { FileStatuses: { FileStatus: await statuses(r, page) } },
+            remainingEntries: rest.length - page.length,
+          },
+        })
+      }
+      case 'GETCONTENTSUMMARY':
+        return sendJson(res, 200, await contentSummary(r))
+      case 'GETHOMEDIRECTORY':
+        return sendJson(res, 200, { Path: `/user/${user}` })
+      case 'MKDIRS': {
+        const mode = permissionParam(q, 0o755)
+        const st = await statOrUndefined(r.local)
+        if (st && !st.isDirectory()) throw fae(`Path is not a directory: ${r.hdfs}`)
+        await mkdirs(r.segments, mode, user)
+        return sendJson(res, 200, { boolean: true })
+      }
+      case 'RENAME':
+        return sendJson(res, 200, { boolean: await rename(r, q) })
+      case 'DELETE':
+        return sendJson(res, 200, { boolean: await remove(r, q) })
+    }
+    throw unsupported(`Operation ${opName} is not supported by the game WebHDFS gateway`)
+  }
+
+  function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+    const text = JSON.stringify(body)
+    res.writeHead(status, {
+      'Content-Type': 'application/json',
+      'Content-Length': String(Buffer.byteLength(text)),
+    })
+    res.end(text)
+  }
+
+  function sendError(req: http.IncomingMessage, res: http.ServerResponse, error: unknown): void {
+    const remote =
+      error instanceof RemoteError
+        ? error
+        : errnoOf(error) === 'ENOSPC'
+          ? ioe(`No space left on device: ${(error as Error).message}`)
+          : errnoOf(error) === 'EACCES' || errnoOf(error) === 'EPERM'
+            ? ace(`Permission denied: ${(error as Error).message}`)
+            : new RemoteError(
+                500,
+                'RuntimeException',
+                'java.lang.RuntimeException',
+                (error as Error)?.message ?? String(error),
+              )
+    if (remote.status >= 500) log('error', `WebHDFS ${req.method} ${req.url} failed: ${remote.message}`)
+    else log('debug', `WebHDFS ${req.method} ${req.url} -> ${remote.status} ${remote.exception}`)
+    if (res.headersSent || res.destroyed) {
+      res.destroy()
+      return
+    }
+    // The body may still be coming: answer now and close, rather than reading gigabytes to reject them.
+    const text = JSON.stringify({
+      RemoteException: {
+        exception: remote.exception,
+        javaClassName: remote.javaClassName,
+        message: remote.message,
+      },
+    })
+    res.writeHead(remote.status, {
+      'Content-Type': 'application/json',
+      'Content-Length': String(Buffer.byteLength(text)),
+      ...(req.complete ? {} : { Connection: 'close' }),
+    })
+    res.end(text)
+    if (!req.complete) req.resume()
+  }
+
+  const server = http.createServer((req, res) => {
+    req.on('error', () => {}) // aborted uploads surface through the pipeline
+    handle(req, res).catch((error) => {
+      try {
+        sendError(req, res, error)
+      } catch {
+        res.destroy()
+      }
+    })
+  })
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
+    else socket.destroy()
+  })
+
+  const host = options.host ?? '127.0.0.1'
+  await new Promise<void>((resolveListen, reject) => {
+    const onError = (e: NodeJS.ErrnoException) => {
+      reject(
+        e.code === 'EADDRINUSE'
+          ? new GameError('PORT_IN_USE', `WebHDFS gateway port ${host}:${options.port} is already in use`, {
+              hint: 'Stop what uses it, or pick another port with --hdfs-port / GAME_HDFS_PORT.',
+              cause: e,
+              details: { host, port: options.port },
+            })
+          : e,
+      )
+    }
+    server.once('error', onError)
+    server.listen(options.port, host, () => {
+      server.off('error', onError)
+      resolveListen()
+    })
+  })
+  server.on('error', (e) => log('error', `WebHDFS gateway error: ${e.message}`))
+  const address = server.address() as AddressInfo
+  log('info', `WebHDFS gateway on http://${address.address}:${address.port} serving ${root}`)
+
+  return {
+    host: address.address,
+    port: address.port,
+    url: `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`,
+    close: () =>
+      new Promise<void>((done) => {
+        server.close(() => done())
+        server.closeAllConnections()
+      }),
+  }
+}
