@@ -121,6 +121,7 @@ export async function startApi(options: ApiOptions, deps: ApiDeps = {}): Promise
       retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
       log: (line) => log.debug?.(`kafka ${line.namespace}: ${line.message}`),
     })
+  let probeCache: { at: number; ok: boolean } | undefined
   const producer = createEventProducer({
     kafka,
     topic: options.topic,
@@ -131,11 +132,14 @@ export async function startApi(options: ApiOptions, deps: ApiDeps = {}): Promise
     onBatch: ({ size, latencyMs, ok, error }) => {
       metrics.batchSize.observe(size)
       metrics.produceLatency.observe(latencyMs / 1000)
-      if (!ok) log.warn(`produce of ${size} event(s) failed: ${error?.message}`)
+      if (!ok) {
+        // A failed produce makes the next /healthz probe again rather than trust the cached answer.
+        probeCache = undefined
+        log.warn(`produce of ${size} event(s) failed: ${error?.message}`)
+      }
     },
   })
 
-  let probeCache: { at: number; ok: boolean } | undefined
   const probeBroker =
     deps.probeBroker ??
     (async () => {
