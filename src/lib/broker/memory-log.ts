@@ -1,0 +1,291 @@
+import {
+  type AppendResult,
+  type CommittedOffset,
+  type GroupOffsetStore,
+  isValidTopicName,
+  LogError,
+  type LogManager,
+  type PartitionLog,
+  type ReadResult,
+  type TopicConfig,
+  type TopicInfo,
+} from './log/types.js'
+
+/**
+ * An in-memory LogManager: the same contract as the disk log (validation, offsets, waits), no
+ * files. For unit tests and as a stand-in; nothing survives close().
+ */
+
+const CRC32C_TABLE = (() => {
+  const table = new Int32Array(256)
+  for (let n = 0; n < 256; n++) {
+    let c = n
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1
+    table[n] = c
+  }
+  return table
+})()
+
+/** CRC-32C (Castagnoli), as used by RecordBatch v2. */
+export function crc32c(buf: Buffer, start = 0, end = buf.length): number {
+  let crc = -1
+  for (let i = start; i < end; i++) crc = CRC32C_TABLE[(crc ^ buf[i]) & 0xff] ^ (crc >>> 8)
+  return (crc ^ -1) >>> 0
+}
+
+export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
+  retentionBytes: -1,
+  retentionMs: -1,
+  segmentBytes: 64 * 1024 * 1024,
+}
+
+interface StoredBatch {
+  baseOffset: bigint
+  lastOffset: bigint
+  maxTimestamp: bigint
+  data: Buffer
+}
+
+interface BatchHeader {
+  start: number
+  length: number
+  lastOffsetDelta: number
+  maxTimestamp: bigint
+}
+
+/** Splits and validates concatenated RecordBatches (length, magic 2, CRC-32C, record count). */
+export function parseBatches(buf: Buffer): BatchHeader[] {
+  const out: BatchHeader[] = []
+  let at = 0
+  while (at < buf.length) {
+    if (buf.length - at < 61) throw new LogError('CORRUPT_MESSAGE', 'truncated record batch header')
+    const batchLength = buf.readInt32BE(at + 8)
+    const length = 12 + batchLength
+    if (batchLength < 49 || at + length > buf.length) {
+      throw new LogError('CORRUPT_MESSAGE', `record batch length ${batchLength} does not fit`)
+    }
+    const magic = buf.readInt8(at + 16)
+    if (magic !== 2) throw new LogError('CORRUPT_MESSAGE', `unsupported record batch magic ${magic}`)
+    const crc = buf.readUInt32BE(at + 17)
+    if (crc32c(buf, at + 21, at + length) !== crc) {
+      throw new LogError('CORRUPT_MESSAGE', 'record batch CRC-32C mismatch')
+    }
+    const lastOffsetDelta = buf.readInt32BE(at + 23)
+    const count = buf.readInt32BE(at + 57)
+    if (count <= 0 || lastOffsetDelta < count - 1) {
+      throw new LogError('CORRUPT_MESSAGE', 'record count and last offset delta disagree')
+    }
+    out.push({ start: at, length, lastOffsetDelta, maxTimestamp: buf.readBigInt64BE(at + 35) })
+    at += length
+  }
+  if (out.length === 0) throw new LogError('CORRUPT_MESSAGE', 'empty record set')
+  return out
+}
+
+class Waiters {
+  private list = new Set<{ offset: bigint; done: () => void }>()
+
+  wait(hw: () => bigint, offset: bigint, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    if (hw() > offset || timeoutMs <= 0 || signal?.aborted) return Promise.resolve()
+    return new Promise((resolve) => {
+      const entry = {
+        offset,
+        done: () => {
+          clearTimeout(timer)
+          signal?.removeEventListener('abort', entry.done)
+          this.list.delete(entry)
+          resolve()
+        },
+      }
+      const timer = setTimeout(entry.done, timeoutMs)
+      signal?.addEventListener('abort', entry.done, { once: true })
+      this.list.add(entry)
+    })
+  }
+
+  wake(hw: bigint): void {
+    for (const w of this.list) if (hw > w.offset) w.done()
+  }
+
+  wakeAll(): void {
+    for (const w of this.list) w.done()
+  }
+}
+
+class MemoryPartition implements PartitionLog {
+  private batches: StoredBatch[] = []
+  private next = 0n
+  private start = 0n
+  private bytes = 0
+  readonly waiters = new Waiters()
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    private readonly config: TopicConfig,
+  ) {}
+
+  logStartOffset(): bigint {
+    return this.start
+  }
+
+  highWatermark(): bigint {
+    return this.next
+  }
+
+  async append(batches: Buffer): Promise<AppendResult> {
+    const headers = parseBatches(batches)
+    const baseOffset = this.next
+    for (const h of headers) {
+      const data = Buffer.allocUnsafe(h.length)
+      batches.copy(data, 0, h.start, h.start + h.length)
+      data.writeBigInt64BE(this.next, 0)
+      data.writeInt32BE(0, 12)
+      const lastOffset = this.next + BigInt(h.lastOffsetDelta)
+      this.batches.push({ baseOffset: this.next, lastOffset, maxTimestamp: h.maxTimestamp, data })
+      this.bytes += h.length
+      this.next = lastOffset + 1n
+    }
+    this.retain()
+    this.waiters.wake(this.next)
+    return { baseOffset, logStartOffset: this.start }
+  }
+
+  private retain(): void {
+    const { retentionBytes } = this.config
+    while (retentionBytes >= 0 && this.bytes > retentionBytes && this.batches.length > 1) {
+      const dropped = this.batches.shift()!
+      this.bytes -= dropped.data.length
+      this.start = this.batches[0].baseOffset
+    }
+  }
+
+  private indexOf(offset: bigint): number {
+    let lo = 0
+    let hi = this.batches.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (this.batches[mid].lastOffset < offset) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
+
+  async read(offset: bigint, maxBytes: number): Promise<ReadResult> {
+    if (offset < this.start || offset > this.next) {
+      throw new LogError('OFFSET_OUT_OF_RANGE', `offset ${offset} outside [${this.start}, ${this.next}]`)
+    }
+    const parts: Buffer[] = []
+    let size = 0
+    if (offset < this.next) {
+      for (let i = this.indexOf(offset); i < this.batches.length; i++) {
+        const b = this.batches[i].data
+        if (parts.length > 0 && size + b.length > maxBytes) break
+        parts.push(b)
+        size += b.length
+      }
+    }
+    const records = parts.length === 1 ? parts[0] : Buffer.concat(parts, size)
+    return { records, highWatermark: this.next, logStartOffset: this.start }
+  }
+
+  async offsetForTimestamp(timestamp: bigint): Promise<{ offset: bigint; timestamp: bigint } | null> {
+    for (const b of this.batches) {
+      if (b.maxTimestamp >= timestamp) return { offset: b.baseOffset, timestamp: b.maxTimestamp }
+    }
+    return null
+  }
+
+  waitForData(offset: bigint, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    return this.waiters.wait(() => this.next, offset, timeoutMs, signal)
+  }
+
+  sizeBytes(): number {
+    return this.bytes
+  }
+}
+
+class MemoryOffsets implements GroupOffsetStore {
+  private offsets = new Map<
+    string,
+    Map<string, { topic: string; partition: number; value: CommittedOffset }>
+  >()
+  private generations = new Map<string, number>()
+
+  async commit(group: string, topic: string, partition: number, value: CommittedOffset): Promise<void> {
+    await this.commitMany(group, [{ topic, partition, value }])
+  }
+
+  async commitMany(
+    group: string,
+    entries: { topic: string; partition: number; value: CommittedOffset }[],
+  ): Promise<void> {
+    let g = this.offsets.get(group)
+    if (!g) this.offsets.set(group, (g = new Map()))
+    for (const e of entries) g.set(`${e.topic}\u0000${e.partition}`, { ...e })
+  }
+
+  fetch(group: string, topic: string, partition: number): CommittedOffset | undefined {
+    return this.offsets.get(group)?.get(`${topic}\u0000${partition}`)?.value
+  }
+
+  fetchAll(group: string): { topic: string; partition: number; value: CommittedOffset }[] {
+    return [...(this.offsets.get(group)?.values() ?? [])]
+  }
+
+  groups(): string[] {
+    return [...this.offsets.keys()]
+  }
+
+  lastGeneration(group: string): number {
+    return this.generations.get(group) ?? 0
+  }
+
+  async setGeneration(group: string, generation: number): Promise<void> {
+    this.generations.set(group, generation)
+  }
+
+  async deleteTopic(topic: string): Promise<void> {
+    for (const g of this.offsets.values()) {
+      for (const [k, e] of g) if (e.topic === topic) g.delete(k)
+    }
+  }
+}
+
+export interface MemoryLogOptions {
+  defaultTopicConfig?: Partial<TopicConfig>
+}
+
+/** An in-memory LogManager with the disk log's contract. */
+export function openMemoryLogManager(options: MemoryLogOptions = {}): LogManager {
+  const defaults: TopicConfig = { ...DEFAULT_TOPIC_CONFIG, ...options.defaultTopicConfig }
+  const topics = new Map<string, { info: TopicInfo; partitions: MemoryPartition[] }>()
+  const offsets = new MemoryOffsets()
+  return {
+    topics: () => [...topics.values()].map((t) => t.info),
+    topic: (name) => topics.get(name)?.info,
+    async createTopic(name, partitions, config) {
+      if (!isValidTopicName(name)) throw new LogError('INVALID_TOPIC', `invalid topic name "${name}"`)
+      if (!Number.isInteger(partitions) || partitions <= 0) {
+        throw new LogError('INVALID_PARTITIONS', `invalid partition count ${partitions}`)
+      }
+      if (topics.has(name)) throw new LogError('TOPIC_ALREADY_EXISTS', `topic "${name}" already exists`)
+      const info: TopicInfo = { name, partitions, config: { ...defaults, ...config } }
+      const parts = Array.from({ length: partitions }, (_, i) => new MemoryPartition(name, i, info.config))
+      topics.set(name, { info, partitions: parts })
+      return info
+    },
+    async deleteTopic(name) {
+      const t = topics.get(name)
+      if (!t) throw new LogError('UNKNOWN_TOPIC_OR_PARTITION', `unknown topic "${name}"`)
+      topics.delete(name)
+      for (const p of t.partitions) p.waiters.wakeAll()
+      await offsets.deleteTopic(name)
+    },
+    partition: (topic, partition) => topics.get(topic)?.partitions[partition],
+    offsets,
+    async close() {
+      for (const t of topics.values()) for (const p of t.partitions) p.waiters.wakeAll()
+    },
+  }
+}

@@ -1,0 +1,54 @@
+import { type ApiRange, apiVersionsHandler } from './api-versions.js'
+import { fetchHandler } from './fetch.js'
+import {
+  describeGroupsHandler,
+  findCoordinatorHandler,
+  heartbeatHandler,
+  initProducerIdHandler,
+  joinGroupHandler,
+  leaveGroupHandler,
+  listGroupsHandler,
+  offsetCommitHandler,
+  offsetFetchHandler,
+  syncGroupHandler,
+} from './groups.js'
+import { listOffsetsHandler } from './list-offsets.js'
+import { metadataHandler } from './metadata.js'
+import { produceHandler } from './produce.js'
+import { createTopicsHandler, deleteTopicsHandler } from './topics.js'
+import type { ApiHandler } from './types.js'
+
+export { type ApiRange, encodeApiVersions, unsupportedApiVersionsResponse } from './api-versions.js'
+export { ProtocolDecodeError, Reader, Writer } from './codec.js'
+export { ErrorCode, kafkaErrorCode } from './errors.js'
+export type { ApiHandler, BrokerContext, HandlerResult, RequestContext } from './types.js'
+
+const HANDLERS: ApiHandler[] = [
+  produceHandler,
+  fetchHandler,
+  listOffsetsHandler,
+  metadataHandler,
+  offsetCommitHandler,
+  offsetFetchHandler,
+  findCoordinatorHandler,
+  joinGroupHandler,
+  heartbeatHandler,
+  leaveGroupHandler,
+  syncGroupHandler,
+  describeGroupsHandler,
+  listGroupsHandler,
+  createTopicsHandler,
+  deleteTopicsHandler,
+  initProducerIdHandler,
+]
+
+/** The advertised version ranges: exactly what the handlers implement. */
+export const SUPPORTED_APIS: readonly ApiRange[] = [
+  ...HANDLERS.map((h) => ({ key: h.key, minVersion: h.minVersion, maxVersion: h.maxVersion })),
+  { key: 18, minVersion: 0, maxVersion: 2 },
+].sort((a, b) => a.key - b.key)
+
+/** Handlers by API key (ApiVersions included). */
+export const API_HANDLERS: ReadonlyMap<number, ApiHandler> = new Map(
+  [...HANDLERS, apiVersionsHandler(() => SUPPORTED_APIS)].map((h) => [h.key, h]),
+)

@@ -1,0 +1,397 @@
+import net from 'node:net'
+import { ExitCode, GameError } from '../errors.js'
+import { GroupCoordinator } from './group/coordinator.js'
+import type { FsyncPolicy, LogManager, TopicConfig } from './log/types.js'
+import { LogError } from './log/types.js'
+import { openMemoryLogManager } from './memory-log.js'
+import {
+  API_HANDLERS,
+  type BrokerContext,
+  ProtocolDecodeError,
+  Reader,
+  type RequestContext,
+  SUPPORTED_APIS,
+  unsupportedApiVersionsResponse,
+  type Writer,
+} from './protocol/index.js'
+
+export type BrokerLogLevel = 'error' | 'warn' | 'info' | 'debug'
+
+export interface BrokerOptions {
+  /** Bind address (default 127.0.0.1). */
+  host?: string
+  /** 0 = ephemeral. */
+  port: number
+  dataDir: string
+  fsync?: FsyncPolicy
+  /** Host written into Metadata/FindCoordinator (default: host, or 127.0.0.1 for a wildcard bind). */
+  advertisedHost?: string
+  autoCreateTopics?: boolean
+  defaultPartitions?: number
+  defaultTopicConfig?: Partial<TopicConfig>
+  /** Largest request frame accepted (default 100 MiB); a bigger one closes that connection. */
+  maxFrameBytes?: number
+  log?: (level: BrokerLogLevel, message: string, extra?: Record<string, unknown>) => void
+  /** 'disk' (default, under dataDir) or 'memory' (nothing survives close; for tests). */
+  storage?: 'disk' | 'memory'
+  /** Kafka's group.initial.rebalance.delay.ms (default 0). */
+  initialRebalanceDelayMs?: number
+}
+
+export interface BrokerStats {
+  /** Open connections now. */
+  connections: number
+  /** Connections accepted since start. */
+  connectionsTotal: number
+  /** Requests handled, by API name. */
+  requests: Record<string, number>
+  /** Connections closed because of a bad frame, unknown API or version. */
+  rejectedConnections: number
+  bytesIn: number
+  bytesOut: number
+}
+
+export interface BrokerHandle {
+  host: string
+  port: number
+  close(): Promise<void>
+  stats(): BrokerStats
+}
+
+const DEFAULT_MAX_FRAME = 100 * 1024 * 1024
+
+async function openLogs(options: BrokerOptions): Promise<LogManager> {
+  if (options.storage === 'memory')
+    return openMemoryLogManager({ defaultTopicConfig: options.defaultTopicConfig })
+  const disk = await loadDiskLog()
+  if (!disk) return openMemoryLogManager({ defaultTopicConfig: options.defaultTopicConfig })
+  return disk({
+    dataDir: options.dataDir,
+    fsync: options.fsync ?? 'always',
+    defaultTopicConfig: options.defaultTopicConfig,
+  })
+}
+
+type OpenLogManager = (o: {
+  dataDir: string
+  fsync: FsyncPolicy
+  defaultTopicConfig?: Partial<TopicConfig>
+}) => Promise<LogManager>
+
+async function loadDiskLog(): Promise<OpenLogManager | undefined> {
+  try {
+    const specifier = './log/index.js'
+    const mod = (await import(specifier)) as { openLogManager?: OpenLogManager }
+    return mod.openLogManager
+  } catch {
+    return undefined
+  }
+}
+
+/** Starts the embedded Kafka-wire-compatible broker; resolves once it listens. */
+export async function startBroker(options: BrokerOptions): Promise<BrokerHandle> {
+  const host = options.host ?? '127.0.0.1'
+  const maxFrame = options.maxFrameBytes ?? DEFAULT_MAX_FRAME
+  const log = options.log ?? (() => {})
+  const logs = await openLogs(options)
+  const groups = new GroupCoordinator({
+    offsets: logs.offsets,
+    initialRebalanceDelayMs: options.initialRebalanceDelayMs,
+    log,
+  })
+  const stats: BrokerStats = {
+    connections: 0,
+    connectionsTotal: 0,
+    requests: {},
+    rejectedConnections: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+  }
+  let boundPort = options.port
+  const creating = new Map<string, Promise<void>>()
+  const wildcard = host === '0.0.0.0' || host === '::' || host === ''
+  const broker: BrokerContext = {
+    logs,
+    groups,
+    nodeId: 0,
+    clusterId: 'game-embedded-kafka',
+    advertisedHost: options.advertisedHost ?? (wildcard ? '127.0.0.1' : host),
+    port: () => boundPort,
+    autoCreateTopics: options.autoCreateTopics ?? true,
+    defaultPartitions: options.defaultPartitions ?? 3,
+    defaultTopicConfig: options.defaultTopicConfig ?? {},
+    async ensureTopic(name, partitions, config) {
+      if (logs.topic(name)) return
+      let p = creating.get(name)
+      if (!p) {
+        p = logs
+          .createTopic(name, partitions, { ...options.defaultTopicConfig, ...config })
+          .then(
+            () => {},
+            (error: unknown) => {
+              if (!(error instanceof LogError && error.code === 'TOPIC_ALREADY_EXISTS')) throw error
+            },
+          )
+          .finally(() => creating.delete(name))
+        creating.set(name, p)
+      }
+      await p
+    },
+    log,
+  }
+
+  const connections = new Set<Connection>()
+  const server = net.createServer((socket) => {
+    const conn = new Connection(socket, broker, stats, maxFrame)
+    connections.add(conn)
+    socket.once('close', () => connections.delete(conn))
+  })
+  server.on('error', (error) => log('error', `broker server error: ${error.message}`))
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(options.port, host, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+  } catch (error) {
+    await logs.close().catch(() => {})
+    groups.close()
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EADDRINUSE') {
+      throw new GameError('PORT_IN_USE', `Port ${options.port} on ${host} is already in use`, {
+        exitCode: ExitCode.failure,
+        hint: 'Stop whatever listens there, or start the broker on another port with `--kafka-port` (GAME_KAFKA_PORT).',
+        cause: error,
+        details: { host, port: options.port },
+      })
+    }
+    throw new GameError(
+      'BROKER_LISTEN_FAILED',
+      `Could not listen on ${host}:${options.port}: ${String(error)}`,
+      {
+        cause: error,
+        hint: 'Check the bind address (--host) and the port (`--kafka-port`).',
+      },
+    )
+  }
+  const address = server.address() as net.AddressInfo
+  boundPort = address.port
+  log('info', `broker listening on ${host}:${boundPort}`, {
+    advertised: `${broker.advertisedHost}:${boundPort}`,
+  })
+
+  let closing: Promise<void> | undefined
+  return {
+    host,
+    port: boundPort,
+    stats: () => ({ ...stats, requests: { ...stats.requests } }),
+    close() {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
+        groups.close()
+        const drains = [...connections].map((c) => c.close())
+        await Promise.all(drains)
+        await stopped
+        await logs.close()
+        log('info', 'broker stopped')
+      })()
+      return closing
+    },
+  }
+}
+
+const API_NAMES = new Map([...API_HANDLERS.values()].map((h) => [h.key, h.name]))
+
+/** One client connection: frames in, one request at a time, responses in order. */
+class Connection {
+  private chunks: Buffer[] = []
+  private buffered = 0
+  private queue: Buffer[] = []
+  private running: Promise<void> | null = null
+  private closed = false
+  private readonly abort = new AbortController()
+  private readonly clientHost: string
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly broker: BrokerContext,
+    private readonly stats: BrokerStats,
+    private readonly maxFrame: number,
+  ) {
+    this.clientHost = `/${socket.remoteAddress ?? 'unknown'}`
+    stats.connections++
+    stats.connectionsTotal++
+    socket.setNoDelay(true)
+    socket.on('data', (chunk: Buffer) => this.onData(chunk))
+    socket.on('error', () => {})
+    socket.once('close', () => {
+      this.closed = true
+      this.abort.abort()
+      this.stats.connections--
+    })
+  }
+
+  /** Drops the connection and waits for its in-flight request to finish. */
+  async close(): Promise<void> {
+    this.closed = true
+    this.abort.abort()
+    this.socket.destroy()
+    await this.running
+  }
+
+  private reject(reason: string): void {
+    if (this.closed) return
+    this.stats.rejectedConnections++
+    this.broker.log('debug', `closing connection from ${this.clientHost}: ${reason}`)
+    this.closed = true
+    this.queue.length = 0
+    this.abort.abort()
+    this.socket.destroy()
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return
+    this.stats.bytesIn += chunk.length
+    this.chunks.push(chunk)
+    this.buffered += chunk.length
+    while (this.buffered >= 4) {
+      const size = this.peekSize()
+      if (size < 0 || size > this.maxFrame) {
+        this.reject(`frame size ${size} outside [0, ${this.maxFrame}]`)
+        return
+      }
+      if (this.buffered < 4 + size) break
+      const frame = this.take(4 + size)
+      this.queue.push(frame.subarray(4))
+    }
+    if (!this.running && this.queue.length > 0) this.running = this.pump()
+  }
+
+  private peekSize(): number {
+    const first = this.chunks[0]
+    if (first.length >= 4) return first.readInt32BE(0)
+    return Buffer.concat(this.chunks, 4).readInt32BE(0)
+  }
+
+  private take(n: number): Buffer {
+    const first = this.chunks[0]
+    let out: Buffer
+    if (first.length >= n) {
+      out = first.subarray(0, n)
+      if (first.length === n) this.chunks.shift()
+      else this.chunks[0] = first.subarray(n)
+    } else {
+      out = Buffer.allocUnsafe(n)
+      let at = 0
+      while (at < n) {
+        const c = this.chunks[0]
+        const k = Math.min(c.length, n - at)
+        c.copy(out, at, 0, k)
+        at += k
+        if (k === c.length) this.chunks.shift()
+        else this.chunks[0] = c.subarray(k)
+      }
+    }
+    this.buffered -= n
+    return out
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      while (this.queue.length > 0 && !this.closed) {
+        const frame = this.queue.shift()!
+        await this.handle(frame)
+        if (this.socket.writableNeedDrain && !this.closed) {
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              this.socket.off('drain', done)
+              this.socket.off('close', done)
+              resolve()
+            }
+            this.socket.on('drain', done)
+            this.socket.on('close', done)
+          })
+        }
+      }
+    } finally {
+      this.running = null
+    }
+  }
+
+  private async handle(frame: Buffer): Promise<void> {
+    let apiKey = -1
+    let apiVersion = -1
+    try {
+      const r = new Reader(frame)
+      apiKey = r.int16()
+      apiVersion = r.int16()
+      const correlationId = r.int32()
+      const handler = API_HANDLERS.get(apiKey)
+      if (!handler) {
+        this.reject(`unknown API key ${apiKey}`)
+        return
+      }
+      if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
+        if (apiKey === 18 && apiVersion > handler.maxVersion) {
+          this.count(handler.name)
+          this.respond(correlationId, unsupportedApiVersionsResponse(SUPPORTED_APIS))
+          return
+        }
+        this.reject(`unsupported ${handler.name} version ${apiVersion}`)
+        return
+      }
+      const clientId = r.nullableString() ?? ''
+      const ctx: RequestContext = {
+        broker: this.broker,
+        apiKey,
+        apiVersion,
+        correlationId,
+        clientId,
+        clientHost: this.clientHost,
+        signal: this.abort.signal,
+      }
+      this.count(handler.name)
+      const pending = handler.handle(ctx, r)
+      const result = pending instanceof Promise ? await pending : pending
+      if (result && !this.closed) this.respond(correlationId, result)
+    } catch (error) {
+      if (error instanceof ProtocolDecodeError || error instanceof RangeError) {
+        this.reject(
+          `malformed ${API_NAMES.get(apiKey) ?? `API ${apiKey}`} v${apiVersion} request: ${error.message}`,
+        )
+      } else {
+        this.broker.log(
+          'error',
+          `request ${API_NAMES.get(apiKey) ?? apiKey} v${apiVersion} failed: ${String(error)}`,
+          {
+            stack: error instanceof Error ? error.stack : undefined,
+          },
+        )
+        this.reject('internal error')
+      }
+    }
+  }
+
+  private count(name: string): void {
+    this.stats.requests[name] = (this.stats.requests[name] ?? 0) + 1
+  }
+
+  private respond(correlationId: number, body: Writer): void {
+    if (this.closed) return
+    const chunks = body.toChunks()
+    const head = Buffer.allocUnsafe(8)
+    head.writeInt32BE(4 + body.length, 0)
+    head.writeInt32BE(correlationId, 4)
+    this.stats.bytesOut += 8 + body.length
+    if (chunks.length === 1 && chunks[0].length < 4096) {
+      this.socket.write(Buffer.concat([head, chunks[0]]))
+      return
+    }
+    this.socket.cork()
+    this.socket.write(head)
+    for (const c of chunks) this.socket.write(c)
+    this.socket.uncork()
+  }
+}

@@ -1,0 +1,38 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type TestBroker, testBroker } from './helpers.js'
+
+describe('kafkajs round trip (memory storage)', () => {
+  let t: TestBroker
+  beforeAll(async () => {
+    t = await testBroker({ storage: 'memory' })
+  })
+  afterAll(async () => {
+    await t?.close()
+  })
+
+  it('produces and consumes through a consumer group', async () => {
+    const kafka = t.kafka()
+    const producer = kafka.producer()
+    await producer.connect()
+    const messages = Array.from({ length: 30 }, (_, i) => ({ key: `k${i}`, value: `v${i}` }))
+    await producer.send({ topic: 'rt', acks: -1, messages })
+    await producer.disconnect()
+
+    const consumer = kafka.consumer({ groupId: 'g1', heartbeatInterval: 100, maxWaitTimeInMs: 100 })
+    await consumer.connect()
+    await consumer.subscribe({ topic: 'rt', fromBeginning: true })
+    const seen: string[] = []
+    await new Promise<void>((resolve, reject) => {
+      consumer
+        .run({
+          eachMessage: async ({ message }) => {
+            seen.push(String(message.value))
+            if (seen.length === messages.length) resolve()
+          },
+        })
+        .catch(reject)
+    })
+    await consumer.disconnect()
+    expect(seen.sort()).toEqual(messages.map((m) => m.value).sort())
+  })
+})
