@@ -74,7 +74,7 @@ async function waitForAny(topics: FetchTopic[], timeoutMs: number, signal: Abort
     for (const t of topics) {
       for (const p of t.partitions) {
         if (!p.log) continue
-        const from = Math.max(p.highWatermark, p.fetchOffset)
+        const from = p.highWatermark > p.fetchOffset ? p.highWatermark : p.fetchOffset
         waits.push(p.log.waitForData(from, timeoutMs, ac.signal))
       }
     }
