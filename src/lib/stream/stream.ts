@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs'
-import { ExitCode, GameError } from '../errors.js'
+import { ExitCode, GameError, unreachableError } from '../errors.js'
 import { TABLE_NAMES, type TableName } from '../events/catalog.js'
 import { routeMessage } from '../events/route.js'
 import {
@@ -51,6 +51,8 @@ export interface StreamOptions {
   stagingGraceMs?: number
   /** DuckDB memory_limit (default 256MB). */
   memoryLimit?: string
+  /** Kafka bootstrap servers, for error messages only (the client comes in deps). */
+  brokers?: string[]
   /** Test hook: call deps.crash at this point of the first flush that has files. */
   crashAt?: CrashPoint
 }
@@ -120,6 +122,16 @@ export interface StreamDeps {
   crash?: (point: CrashPoint) => void
 }
 
+/** Kafka did not answer: exit 4 with what to do. */
+export function kafkaUnreachable(brokers: string[] | undefined, cause: unknown): GameError {
+  return unreachableError(
+    'Kafka',
+    (brokers ?? []).join(',') || 'the configured brokers',
+    'Start the stack with `game up`, or set --brokers / GAME_BROKERS.',
+    cause,
+  )
+}
+
 function emptyCounts(): Record<TableName, number> {
   return Object.fromEntries(TABLE_NAMES.map((t) => [t, 0])) as Record<TableName, number>
 }
@@ -146,7 +158,12 @@ export async function streamToLake(
   for (const [p, o] of resumeOffsets(recovered.records, topic)) tracker.setCommitted(p, o)
 
   const admin = kafka.admin()
-  await admin.connect()
+  try {
+    await admin.connect()
+  } catch (error) {
+    await admin.disconnect().catch(() => undefined)
+    throw kafkaUnreachable(options.brokers, error)
+  }
   let low = new Map<number, bigint>()
   const targets = new Map<number, bigint>()
   try {
@@ -368,7 +385,11 @@ export async function streamToLake(
       if (options.once && isCaughtUp()) finish('caught-up')
     }
 
-    await c.connect()
+    try {
+      await c.connect()
+    } catch (error) {
+      throw kafkaUnreachable(options.brokers, error)
+    }
     await c.subscribe({ topic, fromBeginning: options.fromBeginning })
     await c.run({
       autoCommit: false,

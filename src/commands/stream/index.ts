@@ -1,0 +1,149 @@
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../../base-command.js'
+import { brokersFlag, datanodeHostFlag, hdfsUserFlag, lakeFlag, topicFlag } from '../../flags.js'
+import { configError } from '../../lib/errors.js'
+import { createKafka } from '../../lib/kafka/client.js'
+import { openLake } from '../../lib/lake/open.js'
+import {
+  CRASH_POINTS,
+  type CrashPoint,
+  STREAM_DEFAULTS,
+  type StreamProgress,
+  type StreamResult,
+  streamToLake,
+} from '../../lib/stream/stream.js'
+import { parseBytes, parseDuration } from '../../lib/stream/units.js'
+import { renderStreamResult, streamProgressLine } from '../../ui/stream-summary.js'
+import { colorEnabled } from '../../ui/terminal.js'
+
+export default class Stream extends BaseCommand {
+  static override summary = 'Stream game events from Kafka into the lake as Parquet tables, exactly once.'
+  static override description =
+    `Consumes the events topic in a consumer group, routes every event to its tables (purchases, add_money, transactions, guild_membership, cancel_membership, messages, and rejected for events that do not validate), and flushes micro-batches as Hive-partitioned Parquet (<table>/dt=YYYY-MM-DD/part-*.parquet).
+
+A flush happens every --interval, at --max-rows or at --max-bytes, whichever comes first; the interval also fires when traffic stops, so data never waits in the buffer. Each flush is published atomically with a commit record of the Kafka offsets it covers, and only then are the offsets committed to Kafka. On start the stream finishes or rolls back any interrupted flush and resumes each partition after the offsets the lake's commit records cover, whatever the consumer group says: every event lands exactly once even if the process is killed.
+
+Several processes with the same --group split the partitions. Partitions the lake has no commit for start at the earliest offset (--no-from-beginning: the group's offset, else the newest).
+
+Ctrl-C or SIGTERM flushes what is buffered, commits, and exits 0.`
+  static override examples = [
+    '<%= config.bin %> stream',
+    '<%= config.bin %> stream --once --json',
+    '<%= config.bin %> stream --interval 10s --max-rows 100000 --lake file:///tmp/lake',
+    'GAME_BROKERS=kafka:9092 GAME_LAKE=hdfs://namenode:9870/tmp <%= config.bin %> stream --group game-stream',
+  ]
+  static override flags = {
+    brokers: brokersFlag,
+    topic: topicFlag,
+    lake: lakeFlag,
+    'hdfs-user': hdfsUserFlag,
+    'datanode-host': datanodeHostFlag,
+    group: Flags.string({
+      summary: 'Consumer group; processes in one group split the partitions.',
+      default: STREAM_DEFAULTS.group,
+      env: 'GAME_STREAM_GROUP',
+    }),
+    interval: Flags.string({
+      summary: 'Flush at least this often, also when no events arrive (500ms, 30s, 2m).',
+      default: '30s',
+      env: 'GAME_STREAM_INTERVAL',
+    }),
+    'max-rows': Flags.integer({
+      summary: 'Flush when this many rows are buffered.',
+      default: STREAM_DEFAULTS.maxRows,
+      min: 1,
+      env: 'GAME_STREAM_MAX_ROWS',
+    }),
+    'max-bytes': Flags.string({
+      summary: 'Flush when this much row data is buffered (bytes, or 512KB, 64MB).',
+      default: '64MB',
+      env: 'GAME_STREAM_MAX_BYTES',
+    }),
+    once: Flags.boolean({
+      summary: 'Consume until caught up with the end offsets seen at start, flush, and exit.',
+    }),
+    'from-beginning': Flags.boolean({
+      summary: 'Partitions with nothing in the lake start at the earliest offset (default).',
+      default: true,
+      allowNo: true,
+    }),
+  }
+
+  async run(): Promise<StreamResult> {
+    const { flags } = await this.parse(Stream)
+    const config = this.gameConfig({
+      'data-dir': flags['data-dir'],
+      brokers: flags.brokers,
+      topic: flags.topic,
+      lake: flags.lake,
+      hdfsUser: flags['hdfs-user'],
+      datanodeHost: flags['datanode-host'],
+    })
+    const intervalMs = parseDuration(flags.interval)
+    if (intervalMs === undefined)
+      throw configError('interval', flags.interval, 'expected a duration like 30s')
+    const maxBytes = parseBytes(flags['max-bytes'])
+    if (maxBytes === undefined)
+      throw configError('max-bytes', flags['max-bytes'], 'expected a size like 64MB')
+    const crashAt = process.env.GAME_STREAM_CRASH_AT as CrashPoint | undefined
+    if (crashAt && !CRASH_POINTS.includes(crashAt)) {
+      throw configError('GAME_STREAM_CRASH_AT', crashAt, `one of ${CRASH_POINTS.join(', ')}`)
+    }
+
+    const signal = this.interruptSignal()
+    const kafka = createKafka({
+      brokers: config.brokers,
+      clientId: 'game-stream',
+      level: 'error',
+      retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 },
+      log: flags.verbose ? (l) => this.progress(`kafka ${l.level}: ${l.message}`) : undefined,
+    })
+    const lake = openLake(config.lake, { hdfsUser: config.hdfsUser, datanodeHost: config.datanodeHost })
+    const onProgress = await this.progressRenderer()
+
+    const result = await streamToLake(
+      {
+        topic: config.topic,
+        group: flags.group,
+        brokers: config.brokers,
+        intervalMs,
+        maxRows: flags['max-rows'],
+        maxBytes,
+        once: flags.once,
+        fromBeginning: flags['from-beginning'],
+        crashAt,
+      },
+      {
+        kafka,
+        lake,
+        onProgress: onProgress.update,
+        // Test hook (GAME_STREAM_CRASH_AT): die like a kill -9 would, mid-protocol.
+        crash: () => process.kill(process.pid, 'SIGKILL'),
+      },
+      signal,
+    ).finally(() => onProgress.done())
+    // A signal is the normal way to stop a long-running stream: it flushed and committed, so exit 0.
+    this.interrupted = false
+    if (!this.jsonEnabled())
+      this.log(renderStreamResult(result, { color: colorEnabled(process.stdout, process.env) }))
+    return result
+  }
+
+  /** Ink on a TTY, plain lines on stderr otherwise, nothing in --json mode. */
+  private async progressRenderer(): Promise<{ update: (p: StreamProgress) => void; done: () => void }> {
+    if (this.jsonEnabled()) return { update: () => undefined, done: () => undefined }
+    if (!this.interactive) {
+      return { update: (p) => this.progress(streamProgressLine(p)), done: () => undefined }
+    }
+    const [{ render }, React, { StreamProgressView }] = await Promise.all([
+      import('ink'),
+      import('react'),
+      import('../../ui/stream-progress.js'),
+    ])
+    const app = render(React.createElement(StreamProgressView, {}), { stdout: process.stderr })
+    return {
+      update: (progress) => app.rerender(React.createElement(StreamProgressView, { progress })),
+      done: () => app.unmount(),
+    }
+  }
+}

@@ -1,0 +1,134 @@
+import type { Kafka } from 'kafkajs'
+import { TABLE_NAMES, type TableName } from '../events/catalog.js'
+import { listCommittedFiles, readCommitRecords } from '../lake/commit.js'
+import { type CommitRecord, resumeOffsets, STAGING_DIR } from '../lake/layout.js'
+import type { Lake } from '../lake/types.js'
+
+export interface StreamStatusOptions {
+  topic: string
+  group: string
+  brokers?: string[]
+}
+
+export interface PartitionStatus {
+  partition: number
+  /** Next offset according to the lake's commit records (what the stream resumes from). */
+  lakeOffset: string | null
+  /** The consumer group's committed offset (informational: the lake wins). */
+  groupOffset: string | null
+  /** The partition's end offset (high watermark). */
+  endOffset: string | null
+  /** endOffset − lakeOffset (or − the earliest offset when the lake has nothing). */
+  lag: number | null
+}
+
+export interface TableStatus {
+  table: TableName
+  files: number
+  rows: number
+  bytes: number
+  lastCommitAt: string | null
+}
+
+export interface StreamStatusResult {
+  topic: string
+  group: string
+  lake: string
+  partitions: PartitionStatus[]
+  tables: TableStatus[]
+  commits: number
+  lastCommit: { commitId: string; seq: number; createdAt: string } | null
+  /** Staging entries in the lake (a flush in progress, or leftovers the next start cleans). */
+  staging: number
+  /** Set when Kafka could not be asked; the lake part is still there. */
+  kafkaError?: string
+}
+
+/** Per-table totals from commit records and the files actually published. Pure. */
+export function tableStatus(records: CommitRecord[], present: Set<string>): TableStatus[] {
+  const out = new Map<TableName, TableStatus>(
+    TABLE_NAMES.map((t) => [t, { table: t, files: 0, rows: 0, bytes: 0, lastCommitAt: null }]),
+  )
+  for (const r of records) {
+    for (const f of r.files) {
+      if (!present.has(f.path)) continue
+      const s = out.get(f.table)
+      if (!s) continue
+      s.files += 1
+      s.rows += f.rows
+      s.bytes += f.bytes
+      if (!s.lastCommitAt || r.createdAt > s.lastCommitAt) s.lastCommitAt = r.createdAt
+    }
+  }
+  return [...out.values()]
+}
+
+/** Per partition: lake offset, group offset, end offset and lag. Pure. */
+export function partitionStatus(
+  lake: Map<number, bigint>,
+  group: Map<number, bigint>,
+  ends: Map<number, { low: bigint; high: bigint }>,
+): PartitionStatus[] {
+  const parts = new Set([...lake.keys(), ...group.keys(), ...ends.keys()])
+  return [...parts]
+    .sort((a, b) => a - b)
+    .map((partition) => {
+      const l = lake.get(partition)
+      const g = group.get(partition)
+      const e = ends.get(partition)
+      const from = l ?? e?.low
+      return {
+        partition,
+        lakeOffset: l?.toString() ?? null,
+        groupOffset: g?.toString() ?? null,
+        endOffset: e?.high.toString() ?? null,
+        lag: e && from !== undefined ? Number(e.high > from ? e.high - from : 0n) : null,
+      }
+    })
+}
+
+/** What `game stream status` shows: offsets and lag per partition, files/rows/bytes per table. */
+export async function streamStatus(
+  options: StreamStatusOptions,
+  deps: { kafka?: Kafka; lake: Lake },
+): Promise<StreamStatusResult> {
+  const { lake } = deps
+  const records = await readCommitRecords(lake)
+  const files = await listCommittedFiles(lake, undefined, records)
+  const present = new Set(files.map((f) => f.path))
+  const staging = (await lake.list(STAGING_DIR)).length
+  const group = new Map<number, bigint>()
+  const ends = new Map<number, { low: bigint; high: bigint }>()
+  let kafkaError: string | undefined
+  if (deps.kafka) {
+    const admin = deps.kafka.admin()
+    try {
+      await admin.connect()
+      const offsets = await admin.fetchTopicOffsets(options.topic)
+      for (const o of offsets) ends.set(o.partition, { low: BigInt(o.low), high: BigInt(o.high) })
+      const committed = await admin.fetchOffsets({ groupId: options.group, topics: [options.topic] })
+      for (const t of committed) {
+        for (const p of t.partitions) if (BigInt(p.offset) >= 0n) group.set(p.partition, BigInt(p.offset))
+      }
+    } catch (error) {
+      kafkaError = `Kafka at ${(options.brokers ?? []).join(',')} did not answer: ${(error as Error).message}`
+    } finally {
+      await admin.disconnect().catch(() => undefined)
+    }
+  }
+  const last = records.reduce<CommitRecord | undefined>(
+    (a, r) => (!a || r.createdAt > a.createdAt ? r : a),
+    undefined,
+  )
+  return {
+    topic: options.topic,
+    group: options.group,
+    lake: lake.url,
+    partitions: partitionStatus(resumeOffsets(records, options.topic), group, ends),
+    tables: tableStatus(records, present),
+    commits: records.length,
+    lastCommit: last ? { commitId: last.commitId, seq: last.seq, createdAt: last.createdAt } : null,
+    staging,
+    ...(kafkaError ? { kafkaError } : {}),
+  }
+}

@@ -1,0 +1,71 @@
+import type { StreamStatusResult } from '../lib/stream/status.js'
+import type { StreamProgress, StreamResult } from '../lib/stream/stream.js'
+import { renderTable } from './table.js'
+
+function totalLag(lag: Record<string, number>): number {
+  return Object.values(lag).reduce((a, b) => a + b, 0)
+}
+
+/** One plain progress line (stderr, non-interactive). Pure. */
+export function streamProgressLine(p: StreamProgress): string {
+  const rows = Object.values(p.rows).reduce((a, b) => a + b, 0)
+  const flush = p.lastFlush
+    ? ` last flush ${p.lastFlush.rows} rows/${p.lastFlush.files} files in ${p.lastFlush.durationMs}ms (${p.lastFlush.reason})`
+    : ''
+  return `stream: ${p.events} events (${p.eventsPerSec}/s), ${p.rejected} rejected, ${rows} rows published in ${p.flushes} flushes, ${p.buffered} buffered, lag ${totalLag(p.lag)}, partitions [${p.assigned.join(',')}]${flush}`
+}
+
+/** The final summary (stdout, human mode). Pure. */
+export function renderStreamResult(r: StreamResult, options: { color?: boolean } = {}): string {
+  const rows = Object.entries(r.rows).map(([table, n]) => [table, n])
+  const offsets = Object.entries(r.offsets)
+    .map(([p, o]) => `${p}:${o}`)
+    .join(' ')
+  const lines = [
+    renderTable(['table', 'rows published'], rows, { color: options.color, alignRight: [1] }),
+    `${r.events} events, ${r.rejected} rejected, ${r.flushes} flushes in ${(r.durationMs / 1000).toFixed(1)}s (stopped: ${r.stoppedBy})`,
+    `offsets (next per partition): ${offsets || 'none'}`,
+  ]
+  if (r.recovered.rolledForward.length + r.recovered.rolledBack.length > 0) {
+    lines.push(
+      `recovered: ${r.recovered.rolledForward.length} commit(s) rolled forward, ${r.recovered.rolledBack.length} staging dir(s) rolled back`,
+    )
+  }
+  for (const w of r.warnings) lines.push(`warning: ${w}`)
+  return lines.join('\n')
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`
+}
+
+/** `game stream status` in human mode. Pure. */
+export function renderStreamStatus(s: StreamStatusResult, options: { color?: boolean } = {}): string {
+  const parts = renderTable(
+    ['partition', 'lake offset', 'group offset', 'end offset', 'lag'],
+    s.partitions.map((p) => [
+      p.partition,
+      p.lakeOffset ?? '-',
+      p.groupOffset ?? '-',
+      p.endOffset ?? '?',
+      p.lag ?? '?',
+    ]),
+    { color: options.color, alignRight: [0, 1, 2, 3, 4] },
+  )
+  const tables = renderTable(
+    ['table', 'files', 'rows', 'bytes', 'last commit'],
+    s.tables.map((t) => [t.table, t.files, t.rows, formatBytes(t.bytes), t.lastCommitAt ?? '-']),
+    { color: options.color, alignRight: [1, 2, 3] },
+  )
+  const lines = [
+    `topic ${s.topic}, group ${s.group}, lake ${s.lake}`,
+    parts,
+    tables,
+    `${s.commits} commit(s)${s.lastCommit ? `, last ${s.lastCommit.commitId} at ${s.lastCommit.createdAt}` : ''}${s.staging ? `, ${s.staging} staging entr${s.staging === 1 ? 'y' : 'ies'}` : ''}`,
+  ]
+  if (s.kafkaError) lines.push(`warning: ${s.kafkaError}`)
+  return lines.join('\n')
+}
