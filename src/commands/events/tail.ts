@@ -33,7 +33,12 @@ With --json, prints NDJSON: one JSON object per line, the event exactly as produ
     })
     const json = this.jsonEnabled()
     const signal = this.interruptSignal()
-    const kafka = createKafka({ brokers: config.brokers, clientId: 'game-tail', level: 'error' })
+    const kafka = createKafka({
+      brokers: config.brokers,
+      clientId: 'game-tail',
+      level: 'error',
+      retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1000 },
+    })
     const result = await tailEvents({
       kafka,
       brokers: config.brokers,
