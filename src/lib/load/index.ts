@@ -1,3 +1,4 @@
+export * from './check.js'
 export * from './ledger.js'
 export * from './plan.js'
 export * from './prng.js'

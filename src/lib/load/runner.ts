@@ -100,7 +100,7 @@ export interface LoadResult {
     timeouts: number
     connectionErrors: number
   }
-  /** Answered requests per second over the whole run. */
+  /** Answered requests per second, over the time phases were active (start to last answer). */
   rps: number
   latency: LatencySummary
   statusCodes: Record<string, number>
@@ -181,6 +181,8 @@ interface Tally {
   failed: number
   timeouts: number
   connectionErrors: number
+  /** Per phase, from its start to its last answer, summed: the time rps is computed over. */
+  activeMs: number
   /** Connection errors and timeouts seen so far (for progress). */
   liveErrors: number
 }
@@ -214,6 +216,8 @@ async function runPhase(
     url: base.origin,
     connections,
     pipelining: 1,
+    // autocannon notices the end of a run on this interval; the default 1 s adds up to a second per phase.
+    sampleInt: 50,
     timeout: options.timeoutSec,
     ...(phase.total !== undefined ? { amount: phase.total } : { duration: (phase.durationMs ?? 0) / 1000 }),
     // With a rate, never let autocannon apply its coordinated-omission "correction" (wrong interval);
@@ -258,15 +262,19 @@ async function runPhase(
     ],
   } as unknown as autocannon.Options) as unknown as autocannon.Instance & Promise<autocannon.Result>
   instance.on('reqError', () => tally.liveErrors++)
-  instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) =>
-    recorder.record(ms),
-  )
+  const phaseStart = Date.now()
+  let lastResponse = phaseStart
+  instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => {
+    recorder.record(ms)
+    lastResponse = Date.now()
+  })
   const onAbort = () => instance.stop()
   signal?.addEventListener('abort', onAbort, { once: true })
   try {
     const result = await instance
     tally.timeouts += result.timeouts ?? 0
     tally.connectionErrors += Math.max(0, (result.errors ?? 0) - (result.timeouts ?? 0))
+    tally.activeMs += lastResponse - phaseStart
   } finally {
     signal?.removeEventListener('abort', onAbort)
   }
@@ -339,6 +347,7 @@ export async function runLoad(options: LoadOptions, deps: LoadDeps = {}): Promis
     timeouts: 0,
     connectionErrors: 0,
     liveErrors: 0,
+    activeMs: 0,
   }
   const recorder = new LatencyRecorder()
   const started = Date.now()
@@ -384,7 +393,8 @@ export async function runLoad(options: LoadOptions, deps: LoadDeps = {}): Promis
   for (const e of entries) e.unanswered = e.sent - e.accepted - e.rejected
   const all = totals(entries)
   const durationMs = finished - started
-  const rps = durationMs > 0 ? Math.round(((all.accepted + all.rejected) * 100_000) / durationMs) / 100 : 0
+  const activeMs = tally.activeMs > 0 ? tally.activeMs : durationMs
+  const rps = activeMs > 0 ? Math.round(((all.accepted + all.rejected) * 100_000) / activeMs) / 100 : 0
   const latency = recorder.summary()
   const errRate = errorRatePct(all.sent, all.rejected + all.unanswered)
   const limits = options.thresholds ?? {}

@@ -1,0 +1,67 @@
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../base-command.js'
+import { datanodeHostFlag, hdfsUserFlag, lakeFlag } from '../flags.js'
+import { ExitCode, GameError } from '../lib/errors.js'
+import { type CheckResult, checkLedger } from '../lib/load/check.js'
+import { renderCheck } from '../ui/load-summary.js'
+import { colorEnabled } from '../ui/terminal.js'
+
+export default class Check extends BaseCommand {
+  static override summary = 'Reconcile a load ledger with the lake: sent vs accepted vs rows landed.'
+  static override description =
+    `Reads the ledger written by \`game load --ledger FILE\` and counts, per player (Host) and event type, the rows in the lake tables (purchases, add_money, guild_membership, cancel_membership, messages; transactions is not counted twice). A row is:
+  ok           lake rows = accepted requests
+  unconfirmed  more rows than accepted but not more than sent (requests without an answer that landed anyway)
+  missing      fewer rows than accepted requests: events lost
+  duplicate    more rows than sent requests: events written twice (or sent by someone else with the same Host)
+  amount-mismatch  add_money counts agree but the summed amounts differ
+  untracked    default (GET /) events land in no table and are not checked
+
+Exits 5 when any row is missing, duplicate or amount-mismatch, 0 otherwise. Run it after \`game stream\` has flushed the run's events. Use a fresh lake or players of their own (--hosts/--host) so earlier runs do not count.`
+  static override examples = [
+    '<%= config.bin %> load --scenario seed --ledger run.json && <%= config.bin %> check --ledger run.json',
+    '<%= config.bin %> check --ledger run.json --lake file:///tmp/lake --json',
+  ]
+  static override flags = {
+    ledger: Flags.string({ summary: 'The ledger written by `game load --ledger`.', required: true }),
+    lake: lakeFlag,
+    'hdfs-user': hdfsUserFlag,
+    'datanode-host': datanodeHostFlag,
+  }
+
+  async run(): Promise<CheckResult> {
+    const { flags } = await this.parse(Check)
+    const config = this.gameConfig({
+      'data-dir': flags['data-dir'],
+      lake: flags.lake,
+      hdfsUser: flags['hdfs-user'],
+      datanodeHost: flags['datanode-host'],
+    })
+    const result = await checkLedger(
+      {
+        ledgerFile: flags.ledger,
+        lake: config.lake,
+        hdfsUser: config.hdfsUser,
+        datanodeHost: config.datanodeHost,
+        dataDir: config.dataDir,
+      },
+      { signal: this.interruptSignal() },
+    )
+    if (this.jsonEnabled()) {
+      if (!result.ok) process.exitCode = ExitCode.checkFailed
+      return result
+    }
+    this.log(renderCheck(result, { color: colorEnabled(process.stdout, process.env) }))
+    if (!result.ok) {
+      throw new GameError(
+        'CHECK_FAILED',
+        `${result.problems} player/type rows differ between the ledger and the lake`,
+        {
+          exitCode: ExitCode.checkFailed,
+          hint: 'If the stream is still running, wait for its next flush and check again; otherwise look at `game logs` for the stream.',
+        },
+      )
+    }
+    return result
+  }
+}

@@ -1,0 +1,169 @@
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../base-command.js'
+import { ExitCode, GameError, usageError } from '../lib/errors.js'
+import { type LoadProgress, type LoadResult, runLoad } from '../lib/load/runner.js'
+import { BUILTIN_SCENARIOS } from '../lib/load/scenario.js'
+import { renderLoadProgressLine, renderLoadSummary } from '../ui/load-summary.js'
+import { colorEnabled } from '../ui/terminal.js'
+
+const number = Flags.custom<number>({
+  parse: async (input) => {
+    const n = Number(input)
+    if (!Number.isFinite(n) || n < 0) throw new Error(`Expected a number >= 0 but received: ${input}`)
+    return n
+  },
+})
+
+/** "30", "30s", "2m", "500ms" → seconds. */
+function parseDuration(input: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(input.trim())
+  if (!m)
+    throw usageError(`-d/--duration ${JSON.stringify(input)} is not a duration`, 'Give seconds: 30, 30s, 2m.')
+  const n = Number(m[1])
+  const seconds = m[2] === 'ms' ? n / 1000 : m[2] === 'm' ? n * 60 : n
+  if (seconds <= 0) throw usageError('-d/--duration must be > 0')
+  return seconds
+}
+
+export default class Load extends BaseCommand {
+  static override summary = 'Drive the game API with a load scenario and report req/s, latency and errors.'
+  static override description =
+    `Sends HTTP requests to the game API with autocannon, each carrying its player's Host header. Built-in scenarios: ${Object.values(
+      BUILTIN_SCENARIOS,
+    )
+      .map((s) => `${s.name} (${s.description})`)
+      .join('; ')}. Or give a YAML/JSON scenario file (see docs/load.md).
+
+Count-based scenarios (seed) send exactly their counts; weight-based ones run for -n requests or -d seconds (1000 requests when neither is given). Closed loop over -c connections by default; --rate caps the overall request rate. --seed makes players, amounts, items and order reproducible.
+
+Latency is service time (request written to response read), not corrected for coordinated omission. Thresholds (--max-p99, --max-error-rate, --min-rps) make the command exit 5 when breached. --ledger writes what was sent and accepted per player and event type, for \`game check\`.`
+  static override examples = [
+    '<%= config.bin %> load --scenario seed',
+    '<%= config.bin %> load --scenario shop --hosts 50 -d 30s -c 20 --seed 42',
+    '<%= config.bin %> load --scenario mixed -n 5000 --max-p99 50 --max-error-rate 0.1 --ledger run.json',
+    '<%= config.bin %> load --scenario ./my-scenario.yaml --host alice.example --host bob.example --rate 200 -d 10',
+  ]
+  static override flags = {
+    url: Flags.string({
+      summary: 'Base URL of the game API. Default: the running stack, else http://127.0.0.1:5000.',
+      env: 'GAME_API_URL',
+    }),
+    scenario: Flags.string({
+      summary: `Built-in scenario (${Object.keys(BUILTIN_SCENARIOS).join(', ')}) or a YAML/JSON scenario file.`,
+      env: 'GAME_LOAD_SCENARIO',
+      default: 'mixed',
+    }),
+    host: Flags.string({ summary: 'A player (Host header); repeat for more.', multiple: true }),
+    hosts: Flags.integer({ summary: 'Generate N players: player-0.example.com …', min: 1 }),
+    'hosts-file': Flags.string({ summary: 'A file with one player per line (# comments).' }),
+    amount: Flags.integer({
+      char: 'n',
+      summary: 'Total requests (weight-based scenarios).',
+      min: 1,
+      exclusive: ['duration'],
+    }),
+    duration: Flags.string({
+      char: 'd',
+      summary: 'Run for this long: 30, 30s, 2m (weight-based scenarios).',
+    }),
+    connections: Flags.integer({
+      char: 'c',
+      summary: 'Concurrent connections (closed loop).',
+      env: 'GAME_LOAD_CONNECTIONS',
+      default: 10,
+      min: 1,
+    }),
+    rate: number({ summary: 'Cap the overall rate at R requests/s (open model).' }),
+    seed: Flags.string({
+      summary: 'Seed for every random choice; a random one is used and reported otherwise.',
+      env: 'GAME_LOAD_SEED',
+    }),
+    ledger: Flags.string({
+      summary: 'Write what was sent and accepted per player and event type to this JSON file.',
+    }),
+    'max-p99': number({
+      summary: 'Fail (exit 5) when p99 latency is above this many ms.',
+      helpGroup: 'THRESHOLDS',
+    }),
+    'max-error-rate': number({
+      summary: 'Fail (exit 5) when more than this % of requests got a non-2xx or no answer.',
+      helpGroup: 'THRESHOLDS',
+    }),
+    'min-rps': number({
+      summary: 'Fail (exit 5) when fewer requests/s were answered.',
+      helpGroup: 'THRESHOLDS',
+    }),
+    timeout: Flags.integer({
+      summary: 'Seconds before a request without an answer is a timeout.',
+      default: 10,
+      min: 1,
+    }),
+  }
+
+  async run(): Promise<LoadResult> {
+    const { flags } = await this.parse(Load)
+    const config = this.gameConfig({ 'data-dir': flags['data-dir'], apiUrl: flags.url })
+    const progress = await this.progressSink()
+    let result: LoadResult
+    try {
+      result = await runLoad(
+        {
+          url: config.apiUrl,
+          scenario: flags.scenario,
+          hosts: flags.host,
+          hostCount: flags.hosts,
+          hostsFile: flags['hosts-file'],
+          amount: flags.amount,
+          durationSec: flags.duration === undefined ? undefined : parseDuration(flags.duration),
+          connections: flags.connections,
+          rate: flags.rate,
+          seed: flags.seed,
+          ledgerFile: flags.ledger,
+          timeoutSec: flags.timeout,
+          thresholds: {
+            maxP99Ms: flags['max-p99'],
+            maxErrorRatePct: flags['max-error-rate'],
+            minRps: flags['min-rps'],
+          },
+        },
+        { onProgress: progress.update, signal: this.interruptSignal() },
+      )
+    } finally {
+      progress.done()
+    }
+    if (this.jsonEnabled()) {
+      if (!result.thresholds.passed) process.exitCode = ExitCode.checkFailed
+      return result
+    }
+    this.log(renderLoadSummary(result, { color: colorEnabled(process.stdout, process.env) }))
+    if (!result.thresholds.passed) {
+      throw new GameError(
+        'THRESHOLDS_BREACHED',
+        `Load thresholds breached: ${result.thresholds.breaches.map((b) => b.message).join('; ')}`,
+        {
+          exitCode: ExitCode.checkFailed,
+          hint: 'Look at the API and broker (game status, game logs), or relax --max-p99 / --max-error-rate / --min-rps.',
+          details: { breaches: result.thresholds.breaches },
+        },
+      )
+    }
+    return result
+  }
+
+  /** An ink bar on a TTY (stderr), plain lines on stderr otherwise, nothing under --json. */
+  private async progressSink(): Promise<{ update: (p: LoadProgress) => void; done: () => void }> {
+    if (this.jsonEnabled()) return { update: () => {}, done: () => {} }
+    if (!this.interactive) return { update: (p) => this.progress(renderLoadProgressLine(p)), done: () => {} }
+    const [{ render }, React, { LoadProgressView }] = await Promise.all([
+      import('ink'),
+      import('react'),
+      import('../ui/load-progress.js'),
+    ])
+    const view = (p?: LoadProgress) => React.createElement(LoadProgressView, { progress: p })
+    const app = render(view(), { stdout: process.stderr, patchConsole: false })
+    return {
+      update: (p) => app.rerender(view(p)),
+      done: () => app.unmount(),
+    }
+  }
+}

@@ -1,0 +1,118 @@
+import { EVENT_TYPES, type TableName } from '../events/catalog.js'
+import { openLake } from '../lake/open.js'
+import type { Lake } from '../lake/types.js'
+import { openLakeQuery } from '../report/engine.js'
+import { lakeCacheDir } from '../report/snapshot.js'
+import {
+  type CheckRow,
+  diffLedger,
+  FAILED_STATUSES,
+  type LakeCount,
+  type Ledger,
+  readLedger,
+} from './ledger.js'
+
+export interface CheckOptions {
+  /** The ledger written by `game load --ledger`. */
+  ledgerFile: string
+  /** The lake URL (hdfs://… or file://…). */
+  lake: string
+  hdfsUser: string
+  datanodeHost?: string
+  /** Holds the report cache of lake files. */
+  dataDir: string
+}
+
+export interface CheckDeps {
+  signal?: AbortSignal
+  /** Counts lake rows per Host and event_type; defaults to DuckDB over the lake (openLakeQuery). */
+  countLake?: (lake: Lake, cacheDir: string, signal?: AbortSignal) => Promise<LakeCount[]>
+}
+
+export interface CheckResult {
+  ok: boolean
+  ledgerFile: string
+  lake: string
+  scenario: string
+  /** Rows with a failing status (missing, duplicate, amount-mismatch). */
+  problems: number
+  totals: { sent: number; accepted: number; lake: number }
+  rows: CheckRow[]
+}
+
+/** The table each event type is counted in: its first table (purchases, add_money, …), never transactions. */
+export function countTables(): Map<TableName, string[]> {
+  const out = new Map<TableName, string[]>()
+  for (const spec of EVENT_TYPES) {
+    const table = spec.tables[0]
+    if (!table) continue
+    if (!out.has(table)) out.set(table, [])
+    out.get(table)!.push(spec.type)
+  }
+  return out
+}
+
+/** SELECT per table: rows (and summed amount for add_money) per Host and event_type. */
+export function countSql(table: TableName): string {
+  const amount = table === 'add_money' ? 'sum(amount)' : 'NULL'
+  return `SELECT "Host" AS host, event_type, count(*) AS n, ${amount} AS amount FROM "${table}" GROUP BY 1, 2`
+}
+
+/** Counts the lake's rows per Host and event_type through the report engine (DuckDB over a snapshot). */
+export async function countLakeRows(
+  lake: Lake,
+  cacheDir: string,
+  signal?: AbortSignal,
+): Promise<LakeCount[]> {
+  const q = await openLakeQuery({ lake, cacheDir, signal })
+  try {
+    const out: LakeCount[] = []
+    for (const table of countTables().keys()) {
+      const r = await q.query(countSql(table))
+      for (const row of r.rows) {
+        const count: LakeCount = {
+          host: String(row.host ?? ''),
+          eventType: String(row.event_type ?? ''),
+          rows: Number(row.n),
+        }
+        if (row.amount !== null && row.amount !== undefined) count.amount = Number(row.amount)
+        out.push(count)
+      }
+    }
+    return out
+  } finally {
+    q.close()
+  }
+}
+
+/**
+ * Reconciles a load ledger with the lake: per player and event type, sent vs accepted vs rows in the
+ * lake. ok is false when events are missing (fewer rows than accepted), duplicated (more rows than
+ * sent) or add_money amounts differ.
+ */
+export async function checkLedger(options: CheckOptions, deps: CheckDeps = {}): Promise<CheckResult> {
+  const ledger: Ledger = await readLedger(options.ledgerFile)
+  const lake = openLake(options.lake, { hdfsUser: options.hdfsUser, datanodeHost: options.datanodeHost })
+  const counts = await (deps.countLake ?? countLakeRows)(
+    lake,
+    lakeCacheDir(options.dataDir, options.lake),
+    deps.signal,
+  )
+  const rows = diffLedger(ledger.entries, counts)
+  const problems = rows.filter((r) => FAILED_STATUSES.includes(r.status)).length
+  const totals = { sent: 0, accepted: 0, lake: 0 }
+  for (const r of rows) {
+    totals.sent += r.sent
+    totals.accepted += r.accepted
+    totals.lake += r.lake
+  }
+  return {
+    ok: problems === 0,
+    ledgerFile: options.ledgerFile,
+    lake: options.lake,
+    scenario: ledger.scenario,
+    problems,
+    totals,
+    rows,
+  }
+}
