@@ -1,6 +1,7 @@
 import net from 'node:net'
 import { ExitCode, GameError } from '../errors.js'
 import { GroupCoordinator } from './group/coordinator.js'
+import { openLogManager } from './log/index.js'
 import type { FsyncPolicy, LogManager, TopicConfig } from './log/types.js'
 import { LogError } from './log/types.js'
 import { openMemoryLogManager } from './memory-log.js'
@@ -63,29 +64,11 @@ const DEFAULT_MAX_FRAME = 100 * 1024 * 1024
 async function openLogs(options: BrokerOptions): Promise<LogManager> {
   if (options.storage === 'memory')
     return openMemoryLogManager({ defaultTopicConfig: options.defaultTopicConfig })
-  const disk = await loadDiskLog()
-  if (!disk) return openMemoryLogManager({ defaultTopicConfig: options.defaultTopicConfig })
-  return disk({
+  return openLogManager({
     dataDir: options.dataDir,
     fsync: options.fsync ?? 'always',
     defaultTopicConfig: options.defaultTopicConfig,
   })
-}
-
-type OpenLogManager = (o: {
-  dataDir: string
-  fsync: FsyncPolicy
-  defaultTopicConfig?: Partial<TopicConfig>
-}) => Promise<LogManager>
-
-async function loadDiskLog(): Promise<OpenLogManager | undefined> {
-  try {
-    const specifier = './log/index.js'
-    const mod = (await import(specifier)) as { openLogManager?: OpenLogManager }
-    return mod.openLogManager
-  } catch {
-    return undefined
-  }
 }
 
 /** Starts the embedded Kafka-wire-compatible broker; resolves once it listens. */

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type TestBroker, testBroker } from './helpers.js'
 
-describe('kafkajs round trip (memory storage)', () => {
+describe('kafkajs round trip (disk storage)', () => {
   let t: TestBroker
   beforeAll(async () => {
-    t = await testBroker({ storage: 'memory' })
+    t = await testBroker()
   })
   afterAll(async () => {
     await t?.close()

@@ -52,6 +52,8 @@ export function kafkaErrorCode(error: unknown): number {
         return ErrorCode.INVALID_PARTITIONS
       case 'STORAGE_ERROR':
         return ErrorCode.KAFKA_STORAGE_ERROR
+      case 'INVALID_CONFIG':
+        return ErrorCode.INVALID_CONFIG
     }
   }
   return ErrorCode.UNKNOWN_SERVER_ERROR

@@ -64,6 +64,11 @@ async function collect(topics: FetchTopic[], maxBytes: number): Promise<{ bytes:
   return { bytes, errors }
 }
 
+function maxOffset(a: bigint, b: bigint): bigint {
+  if (a > b) return a
+  return b
+}
+
 /** Parks until any partition gets data past `offset` (its current high watermark), or the time is up. */
 async function waitForAny(topics: FetchTopic[], timeoutMs: number, signal: AbortSignal): Promise<void> {
   const ac = new AbortController()
@@ -74,7 +79,7 @@ async function waitForAny(topics: FetchTopic[], timeoutMs: number, signal: Abort
     for (const t of topics) {
       for (const p of t.partitions) {
         if (!p.log) continue
-        const from = p.highWatermark > p.fetchOffset ? p.highWatermark : p.fetchOffset
+        const from = maxOffset(p.highWatermark, p.fetchOffset)
         waits.push(p.log.waitForData(from, timeoutMs, ac.signal))
       }
     }
