@@ -23,6 +23,26 @@ export function hdfsDataDir(dataDir: string): string {
   return path.join(dataDir, 'hdfs')
 }
 
+type Level = 'error' | 'warn' | 'info' | 'debug'
+
+/** Pure: one log line per service message, debug dropped, extra fields as JSON. */
+export function formatServiceLog(
+  level: Level,
+  message: string,
+  extra?: Record<string, unknown>,
+): string | undefined {
+  if (level === 'debug') return undefined
+  const tail = extra && Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : ''
+  return `${level} ${message}${tail}`
+}
+
+function serviceLog(service: string, log: (service: string, line: string) => void) {
+  return (level: Level, message: string, extra?: Record<string, unknown>) => {
+    const line = formatServiceLog(level, message, extra)
+    if (line !== undefined) log(service, line)
+  }
+}
+
 /** The embedded stack: our Kafka-compatible broker and our WebHDFS gateway, data under the data dir. */
 export function embeddedServices(options: EmbeddedStackOptions): ServiceSpec[] {
   const host = options.bind ?? '127.0.0.1'
@@ -43,7 +63,7 @@ export function embeddedServices(options: EmbeddedStackOptions): ServiceSpec[] {
             options.fsync === undefined || options.fsync === 'always'
               ? 'always'
               : { intervalMs: options.fsync },
-          log: (line: unknown) => log('kafka', typeof line === 'string' ? line : JSON.stringify(line)),
+          log: serviceLog('kafka', log),
         })
         return { address: `${broker.host}:${broker.port}`, stop: () => broker.close() }
       },
@@ -59,7 +79,7 @@ export function embeddedServices(options: EmbeddedStackOptions): ServiceSpec[] {
           host,
           port: options.hdfsPort,
           root: hdfsDataDir(options.dataDir),
-          log: (line: unknown) => log('hdfs', typeof line === 'string' ? line : JSON.stringify(line)),
+          log: serviceLog('hdfs', log),
         })
         return { address: `${gateway.host}:${gateway.port}`, stop: () => gateway.close() }
       },

@@ -120,6 +120,22 @@ async function createTopic(
   return result.created
 }
 
+/** Resolves to the promise's value, or 'timeout' / 'aborted'; never leaves a timer behind. */
+async function withTimeout<T>(
+  promise: Promise<T>,
+  ms: number,
+  signal?: AbortSignal,
+): Promise<T | 'timeout' | 'aborted'> {
+  const stop = new AbortController()
+  const timerSignal = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal
+  const timer = delay(ms, 'timeout' as const, { signal: timerSignal }).catch(() => 'aborted' as const)
+  try {
+    return await Promise.race([promise, timer])
+  } finally {
+    stop.abort()
+  }
+}
+
 /** Waits for the daemon to exit, SIGKILLing it after the timeout. */
 async function reapDaemon(spawner: Spawner, pid: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
@@ -163,10 +179,7 @@ async function startEmbedded(options: StartStackOptions, onProgress: Progress): 
   onProgress(`Starting the embedded stack (log: ${stackLogPath(dataDir)})...`)
   const daemon = spawner.daemon(command, args, { logFile: stackLogPath(dataDir) })
   const timeoutMs = options.timeoutMs ?? 60_000
-  const timer = delay(timeoutMs, 'timeout' as const, { signal: options.signal }).catch(
-    () => 'aborted' as const,
-  )
-  const first = await Promise.race([daemon.firstMessage, timer])
+  const first = await withTimeout(daemon.firstMessage, timeoutMs, options.signal)
   if (first === 'timeout' || first === 'aborted') {
     spawner.kill(daemon.pid, 'SIGTERM')
     await reapDaemon(spawner, daemon.pid, 5000)
@@ -189,7 +202,7 @@ async function startEmbedded(options: StartStackOptions, onProgress: Progress): 
   const message = first.message
   if (message.type === 'error') {
     // The daemon exits on its own after a failed start; make sure it does not linger.
-    await Promise.race([daemon.exited, delay(5000)])
+    await withTimeout(daemon.exited, 5000)
     if (spawner.isAlive(daemon.pid)) spawner.kill(daemon.pid, 'SIGKILL')
     daemon.release()
     const e = message.error

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest'
+import { allRunning, statusRows, toServiceStatus, topicRows } from '../../../src/lib/stack/status.js'
+
+describe('status reduction', () => {
+  it('maps probe results to states', () => {
+    expect(toServiceStatus({ name: 'kafka', address: 'h:1', pid: 5 }, { ok: true, detail: 'fine' })).toEqual({
+      name: 'kafka',
+      address: 'h:1',
+      state: 'running',
+      pid: 5,
+    })
+    expect(toServiceStatus({ name: 'hdfs', address: 'h:2' }, { ok: false, detail: 'ECONNREFUSED' })).toEqual({
+      name: 'hdfs',
+      address: 'h:2',
+      state: 'unreachable',
+      detail: 'ECONNREFUSED',
+    })
+    expect(toServiceStatus({ name: 'x', address: 'h:3' }, undefined).state).toBe('stopped')
+  })
+
+  it('allRunning needs every service up and at least one', () => {
+    const up = toServiceStatus({ name: 'a', address: 'h:1' }, { ok: true, detail: '' })
+    const down = toServiceStatus({ name: 'b', address: 'h:2' }, { ok: false, detail: 'no' })
+    expect(allRunning([up])).toBe(true)
+    expect(allRunning([up, down])).toBe(false)
+    expect(allRunning([])).toBe(false)
+  })
+
+  it('renders status rows: service, address, state, pid, data dir', () => {
+    const rows = statusRows({
+      mode: 'embedded',
+      dataDir: '/data',
+      pid: 42,
+      services: [
+        { name: 'kafka', address: '127.0.0.1:9092', state: 'running', pid: 42 },
+        { name: 'hdfs', address: '127.0.0.1:9870', state: 'unreachable', pid: 42, detail: 'ECONNREFUSED' },
+      ],
+    })
+    expect(rows).toEqual([
+      ['kafka', '127.0.0.1:9092', 'running', 42, '/data'],
+      ['hdfs', '127.0.0.1:9870', 'unreachable (ECONNREFUSED)', 42, '/data'],
+    ])
+    const docker = statusRows({
+      mode: 'docker',
+      dataDir: '/data',
+      composeFile: '/repo/docker-compose.yml',
+      services: [{ name: 'kafka', address: 'localhost:9092', state: 'running' }],
+    })
+    expect(docker[0][3]).toBe('docker')
+    expect(docker[0][4]).toContain('/repo/docker-compose.yml')
+  })
+
+  it('renders topic rows with message counts from offsets', () => {
+    expect(
+      topicRows([
+        {
+          name: 'game_events',
+          partitions: [
+            { partition: 0, earliest: '0', latest: '10' },
+            { partition: 1, earliest: '5', latest: '7' },
+          ],
+        },
+      ]),
+    ).toEqual([
+      ['game_events', 0, '0', '10', '10'],
+      ['game_events', 1, '5', '7', '2'],
+    ])
+  })
+})
