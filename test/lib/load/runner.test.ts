@@ -1,0 +1,219 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { GameError } from '../../../src/lib/errors.js'
+import { parseLedger } from '../../../src/lib/load/ledger.js'
+import { type LoadProgress, resolvePlayers, runLoad } from '../../../src/lib/load/runner.js'
+
+interface Seen {
+  host: string
+  method: string
+  url: string
+  body: string
+}
+
+let server: http.Server
+let url: string
+let seen: Seen[] = []
+/** Paths answered 400; paths never answered. */
+let reject = new Set<string>()
+let hang = new Set<string>()
+let dir: string
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'game-load-'))
+  server = http.createServer((req, res) => {
+    let body = ''
+    req.on('data', (c) => (body += c))
+    req.on('end', () => {
+      const p = (req.url ?? '').split('?')[0]
+      seen.push({ host: req.headers.host ?? '', method: req.method ?? '', url: req.url ?? '', body })
+      if (hang.has(p)) return
+      if (reject.has(p)) {
+        res.writeHead(400, { 'content-type': 'application/json' })
+        res.end('{"error":"bad"}')
+        return
+      }
+      res.end('ok\n')
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+})
+
+afterAll(async () => {
+  server.closeAllConnections()
+  await new Promise((resolve) => server.close(resolve))
+  await rm(dir, { recursive: true, force: true })
+})
+
+beforeEach(() => {
+  seen = []
+  reject = new Set()
+  hang = new Set()
+})
+
+describe('runLoad', () => {
+  it('seed: the server receives exactly the notebook requests, with each Host, cancel after join', async () => {
+    const ledgerFile = path.join(dir, 'seed.json')
+    const progress: LoadProgress[] = []
+    const r = await runLoad(
+      { url, scenario: 'seed', connections: 8, seed: 's', ledgerFile },
+      { onProgress: (p) => progress.push(p), progressIntervalMs: 50 },
+    )
+    expect(seen).toHaveLength(143)
+    const counts: Record<string, number> = {}
+    for (const s of seen)
+      counts[`${s.host} ${s.method} ${s.url}`] = (counts[`${s.host} ${s.method} ${s.url}`] ?? 0) + 1
+    expect(counts['oski.berkeley.edu GET /add_money?amount=100']).toBe(100)
+    expect(counts['oski.berkeley.edu GET /purchase_a_knife']).toBe(15)
+    expect(counts['localhost GET /add_money?amount=5']).toBe(10)
+    expect(counts['localhost:5000 POST /messages']).toBe(1)
+    const post = seen.find((s) => s.method === 'POST')!
+    expect(JSON.parse(post.body)).toEqual({ message: 'this is a POST message - booyah!' })
+    const join = seen.findIndex((s) => s.url.startsWith('/join_guild?guild_name=stanford'))
+    const cancel = seen.findIndex((s) => s.url.startsWith('/cancel_membership'))
+    expect(join).toBeGreaterThanOrEqual(0)
+    expect(cancel).toBe(142)
+
+    expect(r.requests).toMatchObject({ sent: 143, answered: 143, accepted: 143, rejected: 0, unanswered: 0 })
+    expect(r.statusCodes).toEqual({ 200: 143 })
+    expect(r.errorRatePct).toBe(0)
+    expect(r.latency.count).toBe(143)
+    expect(r.latency.kind).toBe('service-time')
+    expect(r.rps).toBeGreaterThan(0)
+    expect(r.players.find((p) => p.host === 'oski.berkeley.edu')).toMatchObject({ sent: 117, accepted: 117 })
+    expect(r.eventTypes.find((t) => t.eventType === 'add_money')).toMatchObject({ sent: 121, accepted: 121 })
+    expect(r.thresholds).toEqual({ limits: {}, breaches: [], passed: true })
+
+    const ledger = parseLedger(await readFile(ledgerFile, 'utf8'))
+    expect(ledger.scenario).toBe('seed')
+    expect(ledger.entries.find((e) => e.host === 'localhost' && e.eventType === 'add_money')).toMatchObject({
+      sent: 20,
+      accepted: 20,
+      sentAmount: 150,
+      acceptedAmount: 150,
+    })
+    expect(progress.at(-1)).toMatchObject({ done: 143, total: 143, phases: 2, errors: 0 })
+  })
+
+  it('counts 400s as rejected, per type, and breaches --max-error-rate', async () => {
+    reject.add('/purchase_a_sword')
+    const r = await runLoad({
+      url,
+      scenario: 'shop',
+      amount: 300,
+      connections: 4,
+      seed: 7,
+      hostCount: 3,
+      thresholds: { maxErrorRatePct: 1, maxP99Ms: 60_000 },
+    })
+    const swords = r.eventTypes.find((t) => t.eventType === 'purchase_sword')!
+    expect(swords.sent).toBeGreaterThan(0)
+    expect(swords.rejected).toBe(swords.sent)
+    expect(swords.accepted).toBe(0)
+    expect(r.statusCodes[400]).toBe(swords.sent)
+    expect(r.requests.sent).toBe(300)
+    expect(r.errorRatePct).toBeCloseTo((swords.sent / 300) * 100, 1)
+    expect(r.thresholds.passed).toBe(false)
+    expect(r.thresholds.breaches.map((b) => b.threshold)).toEqual(['max-error-rate'])
+    expect(new Set(seen.map((s) => s.host))).toEqual(
+      new Set(['player-0.example.com', 'player-1.example.com', 'player-2.example.com']),
+    )
+  })
+
+  it('the same seed sends the same requests', async () => {
+    await runLoad({ url, scenario: 'mixed', amount: 100, connections: 1, seed: 'same', hosts: ['a', 'b'] })
+    const first = seen.map((s) => `${s.host} ${s.method} ${s.url} ${s.body}`)
+    seen = []
+    await runLoad({ url, scenario: 'mixed', amount: 100, connections: 1, seed: 'same', hosts: ['a', 'b'] })
+    expect(seen.map((s) => `${s.host} ${s.method} ${s.url} ${s.body}`)).toEqual(first)
+  })
+
+  it('runs for -d seconds and accounts for requests still in flight at the end', async () => {
+    const t0 = Date.now()
+    const r = await runLoad({ url, scenario: 'messages', durationSec: 0.5, connections: 3, seed: 1 })
+    const took = Date.now() - t0
+    expect(took).toBeGreaterThanOrEqual(450)
+    expect(took).toBeLessThan(5000)
+    expect(r.requests.sent).toBeGreaterThan(10)
+    expect(r.requests.sent).toBe(r.requests.answered + r.requests.unanswered)
+    expect(r.requests.unanswered).toBeLessThanOrEqual(3)
+    expect(seen.length).toBeGreaterThanOrEqual(r.requests.answered)
+  })
+
+  it('requests without an answer time out and count as unanswered errors', async () => {
+    hang.add('/')
+    const r = await runLoad({
+      url,
+      scenario: await writeScenario(
+        'hang.yaml',
+        'steps:\n  - path: /\n    count: 2\n  - path: /add_money\n    query: {amount: 3}\n    count: 2\n',
+      ),
+      hosts: ['h.example'],
+      connections: 4,
+      timeoutSec: 1,
+    })
+    expect(r.requests).toMatchObject({ sent: 4, accepted: 2, unanswered: 2, timeouts: 2 })
+    expect(r.errorRatePct).toBe(50)
+  })
+
+  it('an unreachable URL fails before sending anything: UNREACHABLE, exit 4, hint', async () => {
+    const closed = http.createServer()
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
+    const port = (closed.address() as AddressInfo).port
+    await new Promise((resolve) => closed.close(resolve))
+    const e = await runLoad({ url: `http://127.0.0.1:${port}`, scenario: 'seed' }).catch((x) => x)
+    expect(e).toBeInstanceOf(GameError)
+    expect(e.code).toBe('UNREACHABLE')
+    expect(e.exitCode).toBe(4)
+    expect(e.hint).toContain('game api')
+  })
+
+  it('stops on abort, writes the ledger, throws the abort reason', async () => {
+    const controller = new AbortController()
+    const ledgerFile = path.join(dir, 'aborted.json')
+    const reason = new GameError('INTERRUPTED', 'Interrupted by SIGINT', { exitCode: 130 })
+    const p = runLoad(
+      { url, scenario: 'mixed', durationSec: 30, connections: 2, ledgerFile },
+      {
+        onProgress: () => controller.abort(reason),
+        progressIntervalMs: 100,
+        signal: controller.signal,
+      },
+    )
+    await expect(p).rejects.toBe(reason)
+    const ledger = parseLedger(await readFile(ledgerFile, 'utf8'))
+    expect(ledger.entries.reduce((a, e) => a + e.sent, 0)).toBeGreaterThan(0)
+  })
+})
+
+async function writeScenario(name: string, text: string): Promise<string> {
+  const file = path.join(dir, name)
+  await writeFile(file, text)
+  return file
+}
+
+describe('resolvePlayers', () => {
+  it('merges --host, --hosts and --hosts-file, skipping comments and blanks', async () => {
+    const file = path.join(dir, 'hosts.txt')
+    await writeFile(file, '# players\nalice.example\n\nbob.example  # friend\n')
+    expect(await resolvePlayers({ hosts: ['x'], hostCount: 2, hostsFile: file })).toEqual([
+      'x',
+      'player-0.example.com',
+      'player-1.example.com',
+      'alice.example',
+      'bob.example',
+    ])
+    expect(await resolvePlayers({})).toHaveLength(10)
+  })
+
+  it('names the line of a bad hosts file', async () => {
+    const file = path.join(dir, 'bad-hosts.txt')
+    await writeFile(file, 'ok.example\nnot a host\n')
+    await expect(resolvePlayers({ hostsFile: file })).rejects.toThrow(/bad-hosts.txt:2/)
+  })
+})
