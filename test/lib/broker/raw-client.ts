@@ -1,0 +1,65 @@
+import net from 'node:net'
+import { Reader, Writer } from '../../../src/lib/broker/protocol/codec.js'
+
+/** A bare Kafka-protocol connection for hand-built requests (fuzzing, version edge cases). */
+export class RawClient {
+  private buffered = Buffer.alloc(0)
+  private waiters: ((frame: Buffer) => void)[] = []
+  private nextCorrelation = 1
+  readonly closed: Promise<void>
+
+  private constructor(readonly socket: net.Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.buffered = Buffer.concat([this.buffered, chunk])
+      while (this.buffered.length >= 4) {
+        const size = this.buffered.readInt32BE(0)
+        if (this.buffered.length < 4 + size) break
+        const frame = this.buffered.subarray(4, 4 + size)
+        this.buffered = this.buffered.subarray(4 + size)
+        this.waiters.shift()?.(frame)
+      }
+    })
+    socket.on('error', () => {})
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()))
+  }
+
+  static connect(port: number): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () => resolve(new RawClient(socket)))
+      socket.once('error', reject)
+    })
+  }
+
+  /** Writes raw bytes as they are. */
+  write(bytes: Buffer): void {
+    this.socket.write(bytes)
+  }
+
+  /** Sends one framed request (header v1) and resolves with the response body after the correlation id. */
+  request(
+    apiKey: number,
+    version: number,
+    body: Buffer = Buffer.alloc(0),
+    clientId = 'raw',
+  ): Promise<Reader> {
+    const correlationId = this.nextCorrelation++
+    const header = new Writer().int16(apiKey).int16(version).int32(correlationId).string(clientId).toBuffer()
+    const size = Buffer.alloc(4)
+    size.writeInt32BE(header.length + body.length)
+    const response = new Promise<Reader>((resolve, reject) => {
+      this.waiters.push((frame) => {
+        const r = new Reader(frame)
+        const got = r.int32()
+        if (got !== correlationId) reject(new Error(`correlation ${got} != ${correlationId}`))
+        else resolve(r)
+      })
+      this.socket.once('close', () => reject(new Error('connection closed')))
+    })
+    this.socket.write(Buffer.concat([size, header, body]))
+    return response
+  }
+
+  close(): void {
+    this.socket.destroy()
+  }
+}
