@@ -31,6 +31,8 @@ export interface WebHdfsGatewayOptions {
   listBatchSize?: number
   /** Answer 401 SecurityException when user.name is missing (a namenode with anonymous access off). Default false. */
   requireUser?: boolean
+  /** Reported as the owner of every file (permissions are not enforced); default game. */
+  owner?: string
   /** Reported as the group of every file; default supergroup. */
   group?: string
 }
@@ -190,13 +192,13 @@ export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promi
   const log = options.log ?? (() => {})
   const batchSize = Math.max(1, options.listBatchSize ?? 1000)
   const group = options.group ?? 'supergroup'
+  const owner = options.owner ?? 'game'
   await fs.mkdir(options.root, { recursive: true })
   const root = await fs.realpath(options.root)
   const tmpDir = path.join(root, GATEWAY_TMP_DIR)
   // Leftovers of uploads cut short by a crash: never visible, removed at start.
   await fs.rm(tmpDir, { recursive: true, force: true })
   await fs.mkdir(tmpDir, { recursive: true })
-  const owners = new Map<string, string>()
   const appendLocks = new Map<string, Promise<unknown>>()
 
   /** Parses and confines a raw (still percent-encoded) HDFS path. */
@@ -251,7 +253,7 @@ export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promi
       group,
       length: dir ? 0 : st.size,
       modificationTime: Math.floor(st.mtimeMs),
-      owner: owners.get(local) ?? 'game',
+      owner,
       pathSuffix: suffix,
       permission: (st.mode & 0o777).toString(8),
       replication: dir ? 0 : 1,
@@ -280,7 +282,7 @@ export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promi
   }
 
   /** Makes every missing directory of segments (mkdir -p); a file on the way is ParentNotDirectory. */
-  async function mkdirs(segments: string[], mode: number, user: string): Promise<void> {
+  async function mkdirs(segments: string[], mode: number): Promise<void> {
     let cur = root
     for (const s of segments) {
       cur = path.join(cur, s)
@@ -293,7 +295,6 @@ export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promi
       try {
         await fs.mkdir(cur, { mode })
         await fs.chmod(cur, mode)
-        owners.set(cur, user)
       } catch (e) {
         if (errnoOf(e) === 'EEXIST') {
           if (!(await fs.stat(cur)).isDirectory()) throw notDir(`${cur} is not a directory`)
@@ -338,7 +339,6 @@ export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promi
     res: http.ServerResponse,
     r: Resolved,
     q: URLSearchParams,
-    user: string,
   ) {
     const overwrite = boolParam(q, 'overwrite', false)
     const mode = permissionParam(q, 0o644)
@@ -346,7 +346,7 @@ export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promi
     const existing = await statOrUndefined(r.local)
     if (existing?.isDirectory()) throw fae(`${r.hdfs} already exists as a directory`)
     if (existing && !overwrite) throw fae(`${r.hdfs} for client ${req.socket.remoteAddress} already exists`)
-    await mkdirs(r.segments.slice(0, -1), 0o755, user)
+    await mkdirs(r.segments.slice(0, -1), 0o755)
     const tmp = path.join(tmpDir, randomUUID())
     try {
       await pipeline(req, createWriteStream(tmp, { mode }))
@@ -369,7 +369,6 @@ export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promi
         throw fae(`${r.hdfs} already exists as a directory`)
       throw e
     }
-    owners.set(r.local, user)
     const host = req.headers.host ?? `${address.address}:${address.port}`
     res.writeHead(201, { Location: `hdfs://${host}${r.hdfs}`, 'Content-Length': '0' })
     res.end()
@@ -457,8 +456,6 @@ export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promi
         return false
       throw e
     }
-    const owner = owners.get(r.local)
-    if (owner) owners.set(target, owner)
     return true
   }
 
@@ -489,7 +486,6 @@ export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promi
     } else {
       await fs.unlink(r.local)
     }
-    owners.delete(r.local)
     return true
   }
 
@@ -585,7 +581,7 @@ export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promi
           if (st && !overwrite) throw fae(`${r.hdfs} for client ${req.socket.remoteAddress} already exists`)
           return redirect(req, res, r, q)
         }
-        return create(req, res, r, q, user)
+        return create(req, res, r, q)
       case 'APPEND':
         if (!datanode) {
           const st = await statOrUndefined(r.local)
@@ -646,7 +642,7 @@ export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promi
         const mode = permissionParam(q, 0o755)
         const st = await statOrUndefined(r.local)
         if (st && !st.isDirectory()) throw fae(`Path is not a directory: ${r.hdfs}`)
-        await mkdirs(r.segments, mode, user)
+        await mkdirs(r.segments, mode)
         return sendJson(res, 200, { boolean: true })
       }
       case 'RENAME':
@@ -680,6 +676,11 @@ export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promi
                 'java.lang.RuntimeException',
                 (error as Error)?.message ?? String(error),
               )
+    if (res.headersSent || res.destroyed) {
+      log('debug', `WebHDFS ${req.method} ${req.url} cut short: ${remote.message}`)
+      res.destroy()
+      return
+    }
     if (remote.status >= 500) log('error', `WebHDFS ${req.method} ${req.url} failed: ${remote.message}`)
     else log('debug', `WebHDFS ${req.method} ${req.url} -> ${remote.status} ${remote.exception}`)
     if (res.headersSent || res.destroyed) {

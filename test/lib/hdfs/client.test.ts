@@ -139,7 +139,7 @@ describe('WebHdfsClient against the embedded gateway', () => {
       blockSize: 134217728,
       childrenNum: 0,
     })
-    expect(file.owner).toBe('alice')
+    expect(file.owner).toBe('game')
     expect(typeof file.group).toBe('string')
     expect(file.modificationTime).toBeGreaterThan(Date.now() - 60_000)
     expect(typeof file.accessTime).toBe('number')
