@@ -123,7 +123,7 @@ export async function openLakeQuery(options: LakeQueryOptions): Promise<LakeQuer
   }
 
   const tablesHint = () =>
-    `Tables: ${infos.map((t) => `${t.name}(${t.columns.map((c) => c.name).join(', ')})`).join('; ')}`
+    `Tables:\n${infos.map((t) => `  ${t.name}(${t.columns.map((c) => c.name).join(', ')})`).join('\n')}`
 
   let closed = false
   return {
