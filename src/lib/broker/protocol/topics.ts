@@ -63,7 +63,7 @@ export const createTopicsHandler: ApiHandler = {
       }
       let partitions = t.numPartitions
       if (t.assignments.length > 0) partitions = t.assignments.length
-      else if (partitions === -1 && v >= 4) partitions = broker.defaultPartitions
+      else if (partitions === -1) partitions = broker.defaultPartitions
       if (partitions <= 0) {
         fail(ErrorCode.INVALID_PARTITIONS, `invalid partition count ${t.numPartitions}`)
         continue
