@@ -510,7 +510,7 @@ export class WebHdfsClient {
             )
             return
           }
-          stream = createReadStream(file)
+          stream = createReadStream(file, { highWaterMark: 1 << 20 })
         }
         const req = http.request(url, {
           method,

@@ -416,7 +416,10 @@ export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promi
       res.end()
       return
     }
-    await pipeline(createReadStream(r.local, { start: offset, end: offset + count - 1 }), res)
+    await pipeline(
+      createReadStream(r.local, { start: offset, end: offset + count - 1, highWaterMark: 1 << 20 }),
+      res,
+    )
   }
 
   async function rename(r: Resolved, q: URLSearchParams): Promise<boolean> {
