@@ -224,6 +224,8 @@ export async function streamToLake(
       maxBytesPerPartition: 4 * 1024 * 1024,
       maxBytes: 16 * 1024 * 1024,
       retry: { retries: 5 },
+      // Short long-polls: a stop (or a resume after the assignment seek) never waits out a 5 s fetch.
+      maxWaitTimeInMs: 200,
     })
     consumer = c
 

@@ -1,0 +1,215 @@
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { TABLE_NAMES } from '../../../src/lib/events/catalog.js'
+import { readCommitRecords } from '../../../src/lib/lake/commit.js'
+import { STAGING_DIR } from '../../../src/lib/lake/layout.js'
+import { openLake } from '../../../src/lib/lake/open.js'
+import { streamStatus } from '../../../src/lib/stream/status.js'
+import { type StreamOptions, type StreamProgress, streamToLake } from '../../../src/lib/stream/stream.js'
+import {
+  BAD_EVENTS,
+  duckQuery,
+  readTable,
+  SEED_EVENTS,
+  type Stack,
+  sampleEvents,
+  startStack,
+} from './fixtures.js'
+
+let stack: Stack
+beforeAll(async () => {
+  stack = await startStack()
+})
+afterAll(async () => {
+  await stack?.close()
+})
+
+/** Each test its own lake directory on the gateway. */
+const lakeOf = (topic: string) => openLake(`${stack.lakeUrl}/${topic}`, { hdfsUser: 'game' })
+
+const base = (topic: string, over: Partial<StreamOptions> = {}): StreamOptions => ({
+  topic,
+  group: `g-${topic}`,
+  intervalMs: 60_000,
+  maxRows: 100_000,
+  maxBytes: 64 * 1024 * 1024,
+  once: true,
+  fromBeginning: true,
+  stagingGraceMs: 0,
+  brokers: stack.brokers,
+  ...over,
+})
+
+describe('streamToLake', () => {
+  it('lands every event type, seed-format events and rejects in their tables, exactly once across runs', async () => {
+    const topic = 'events-all'
+    await stack.createTopic(topic, 3)
+    const rounds = 5
+    await stack.produce(topic, sampleEvents(rounds))
+    await stack.produce(
+      topic,
+      SEED_EVENTS.map((value) => ({ value })),
+    )
+    await stack.produce(
+      topic,
+      BAD_EVENTS.map((b) => ({ value: b.value })),
+    )
+    const total = rounds * 7 + SEED_EVENTS.length + BAD_EVENTS.length
+
+    const r1 = await streamToLake(base(topic), { kafka: stack.kafka('s1'), lake: lakeOf(topic) })
+    expect(r1.stoppedBy).toBe('caught-up')
+    expect(r1.events).toBe(total)
+    expect(r1.rejected).toBe(BAD_EVENTS.length)
+    expect(r1.rows.purchases).toBe(rounds * 2 + 1)
+    expect(r1.rows.transactions).toBe(rounds * 3 + 2)
+    expect(r1.rows.add_money).toBe(rounds + 1)
+    expect(r1.rows.guild_membership).toBe(rounds + 1)
+    expect(r1.rows.cancel_membership).toBe(rounds)
+    expect(r1.rows.messages).toBe(rounds)
+    expect(r1.rows.rejected).toBe(BAD_EVENTS.length)
+    expect(Object.values(r1.offsets).reduce((a, o) => a + Number(o), 0)).toBe(total)
+    expect(await lakeOf(topic).list(STAGING_DIR)).toEqual([])
+
+    // Read back with hyparquet: values and columns per table.
+    const tx = await readTable(lakeOf(topic), 'transactions')
+    expect(tx).toHaveLength(rounds * 3 + 2)
+    expect(Object.keys(tx[0])).toEqual([
+      'raw_event',
+      'timestamp',
+      'Accept',
+      'Host',
+      'User-Agent',
+      'event_type',
+      'amount',
+      'description',
+      'event_id',
+      'dt',
+    ])
+    const seedSword = tx.find((r) => r.description === 'very sharp sword')
+    expect(seedSword).toMatchObject({ amount: -10n, Host: 'user1.comcast.com', event_type: 'purchase_sword' })
+    expect(seedSword?.event_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-/)
+    const sum = tx.reduce((a, r) => a + (r.amount as bigint), 0n)
+    const expected = BigInt(rounds * -20 + (rounds * 100 + (rounds * (rounds - 1)) / 2) - 10 + 50)
+    expect(sum).toBe(expected)
+    const apiSword = tx.find((r) => r.description === 'big')
+    expect(apiSword?.timestamp).toBeInstanceOf(Date)
+    expect(apiSword?.dt).toBe('2026-11-28')
+
+    const rejected = await readTable(lakeOf(topic), 'rejected')
+    expect(rejected).toHaveLength(BAD_EVENTS.length)
+    for (const bad of BAD_EVENTS) {
+      const row = rejected.find((r) => r.raw_event === bad.value)
+      expect(row?.reason, String(bad.value)).toMatch(bad.reason)
+      expect(row?.kafka_topic).toBe(topic)
+    }
+    const msgs = await readTable(lakeOf(topic), 'messages')
+    expect(msgs.map((m) => m.message_post).sort()).toEqual(
+      Array.from({ length: rounds }, (_, i) => `hola ${i}`).sort(),
+    )
+
+    // DuckDB over the Hive-partitioned tree as Spark would see it.
+    const root = path.join(stack.dir, 'hdfs', 'tmp', topic)
+    const [duck] = await duckQuery(
+      `SELECT count(*)::INT AS n, count(DISTINCT event_id)::INT AS ids, sum(amount)::VARCHAR AS s, min(dt)::VARCHAR AS dt FROM read_parquet('${root}/transactions/*/*.parquet', hive_partitioning = true)`,
+    )
+    expect(duck).toEqual({ n: rounds * 3 + 2, ids: rounds * 3 + 2, s: expected.toString(), dt: '2026-11-28' })
+
+    // A second run with nothing new adds nothing; new events land once.
+    const r2 = await streamToLake(base(topic), { kafka: stack.kafka('s2'), lake: lakeOf(topic) })
+    expect(r2.events).toBe(0)
+    expect(r2.flushes).toBe(0)
+    await stack.produce(topic, sampleEvents(1, rounds))
+    const r3 = await streamToLake(base(topic), { kafka: stack.kafka('s3'), lake: lakeOf(topic) })
+    expect(r3.events).toBe(7)
+    expect((await readTable(lakeOf(topic), 'transactions')).length).toBe(rounds * 3 + 2 + 3)
+
+    // Status agrees with the lake and Kafka.
+    const status = await streamStatus(
+      { topic, group: `g-${topic}` },
+      { kafka: stack.kafka('st'), lake: lakeOf(topic) },
+    )
+    expect(status.partitions.map((p) => p.lag)).toEqual([0, 0, 0])
+    expect(status.partitions.reduce((a, p) => a + Number(p.lakeOffset), 0)).toBe(total + 7)
+    expect(status.partitions.reduce((a, p) => a + Number(p.groupOffset), 0)).toBe(total + 7)
+    const txStatus = status.tables.find((t) => t.table === 'transactions')
+    expect(txStatus?.rows).toBe(rounds * 3 + 2 + 3)
+    expect(txStatus?.lastCommitAt).not.toBeNull()
+    expect(status.tables.map((t) => t.table)).toEqual([...TABLE_NAMES])
+  })
+
+  it('resumes from the lake even when the consumer group is behind it', async () => {
+    const topic = 'events-resume'
+    await stack.createTopic(topic, 2)
+    await stack.produce(topic, sampleEvents(3))
+    const r1 = await streamToLake(base(topic), { kafka: stack.kafka('a'), lake: lakeOf(topic) })
+    expect(r1.events).toBe(21)
+    // Move the group back to the start: the lake's commit records must win.
+    const admin = stack.kafka('admin').admin()
+    await admin.connect()
+    await admin.setOffsets({
+      groupId: `g-${topic}`,
+      topic,
+      partitions: [
+        { partition: 0, offset: '0' },
+        { partition: 1, offset: '0' },
+      ],
+    })
+    await admin.disconnect()
+    await stack.produce(topic, sampleEvents(1, 3))
+    const r2 = await streamToLake(base(topic), { kafka: stack.kafka('b'), lake: lakeOf(topic) })
+    expect(r2.events).toBe(7)
+    const rows = await readTable(lakeOf(topic), 'guild_membership')
+    expect(rows).toHaveLength(4)
+    expect(new Set(rows.map((r) => r.event_id)).size).toBe(4)
+  })
+
+  it('flushes on the interval when traffic stops (idle flush)', async () => {
+    const topic = 'events-idle'
+    await stack.createTopic(topic, 1)
+    const controller = new AbortController()
+    const progress: StreamProgress[] = []
+    let producedAt = 0
+    let publishedAt = 0
+    const intervalMs = 400
+    const running = streamToLake(
+      base(topic, { once: false, intervalMs }),
+      {
+        kafka: stack.kafka('idle'),
+        lake: lakeOf(topic),
+        onProgress: (p) => progress.push(p),
+      },
+      controller.signal,
+    )
+    // Wait until the stream has joined and taken its partition, then send a few events and go silent.
+    const deadline = Date.now() + 20_000
+    while (!progress.some((p) => p.assigned.length === 1) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    producedAt = Date.now()
+    await stack.produce(topic, sampleEvents(1).slice(0, 3))
+    while (Date.now() < deadline) {
+      const recs = await readCommitRecords(lakeOf(topic))
+      if (recs.some((r) => r.topic === topic && r.files.length > 0)) {
+        publishedAt = Date.now()
+        break
+      }
+      await new Promise((r) => setTimeout(r, 25))
+    }
+    controller.abort()
+    const result = await running
+    expect(publishedAt).toBeGreaterThan(0)
+    // Within one interval of the last event (plus the time to write and publish).
+    expect(publishedAt - producedAt).toBeLessThan(intervalMs + 1500)
+    expect(result.stoppedBy).toBe('signal')
+    expect(result.events).toBe(3)
+    expect(result.rows.purchases).toBe(2)
+  })
+
+  it('fails with an unreachable error (exit 4) when Kafka does not answer', async () => {
+    const { createKafka } = await import('../../../src/lib/kafka/client.js')
+    const kafka = createKafka({ brokers: ['127.0.0.1:1'], retry: { retries: 0 }, connectionTimeout: 300 })
+    await expect(
+      streamToLake({ ...base('x'), brokers: ['127.0.0.1:1'] }, { kafka, lake: lakeOf('x') }),
+    ).rejects.toMatchObject({ code: 'UNREACHABLE', exitCode: 4 })
+  })
+})
