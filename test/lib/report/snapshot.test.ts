@@ -1,0 +1,152 @@
+import { rm, unlink } from 'node:fs/promises'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startWebHdfsGateway, type WebHdfsGateway } from '../../../src/lib/hdfs/gateway.js'
+import type { CommitRecord } from '../../../src/lib/lake/layout.js'
+import { openLake } from '../../../src/lib/lake/open.js'
+import type { Lake } from '../../../src/lib/lake/types.js'
+import { openLakeQuery } from '../../../src/lib/report/engine.js'
+import { runReport } from '../../../src/lib/report/reports.js'
+import { committedFilesByTable, isSafeDataPath, lakeCacheDir } from '../../../src/lib/report/snapshot.js'
+import { commitEvents, seedEvents, tempDir } from '../../helpers/lake-fixture.js'
+
+/** Delegates to a lake and counts getFile calls. */
+function countingLake(lake: Lake): Lake & { gets: string[] } {
+  const gets: string[] = []
+  return {
+    gets,
+    url: lake.url,
+    kind: lake.kind,
+    writeFile: (p, d, o) => lake.writeFile(p, d, o),
+    putFile: (l, p, o) => lake.putFile(l, p, o),
+    readFile: (p) => lake.readFile(p),
+    getFile: (p, l) => {
+      gets.push(p)
+      return lake.getFile(p, l)
+    },
+    list: (d) => lake.list(d),
+    stat: (p) => lake.stat(p),
+    mkdirs: (d) => lake.mkdirs(d),
+    rename: (a, b) => lake.rename(a, b),
+    delete: (p, r) => lake.delete(p, r),
+    localPath: (p) => lake.localPath(p),
+  }
+}
+
+describe('hdfs:// snapshot cache (real WebHDFS gateway)', () => {
+  let dir: string
+  let gateway: WebHdfsGateway
+  let lake: Lake & { gets: string[] }
+  let cacheDir: string
+
+  beforeAll(async () => {
+    dir = await tempDir()
+    gateway = await startWebHdfsGateway({ port: 0, root: path.join(dir, 'hdfs') })
+    lake = countingLake(openLake(`hdfs://127.0.0.1:${gateway.port}/tmp`, { hdfsUser: 'game' }))
+    cacheDir = lakeCacheDir(path.join(dir, 'home'), lake.url)
+    await commitEvents(lake, seedEvents())
+  })
+
+  afterAll(async () => {
+    await gateway?.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  const balances = async () => {
+    const q = await openLakeQuery({ lake, cacheDir })
+    try {
+      return { rows: (await runReport('balances', { query: q })).rows, snapshot: q.snapshot }
+    } finally {
+      q.close()
+    }
+  }
+
+  it('fetches each committed file once into <dataDir>/cache/lake/…, then serves it from the cache', async () => {
+    expect(cacheDir.startsWith(path.join(dir, 'home', 'cache', 'lake'))).toBe(true)
+    const first = await balances()
+    expect(first.rows.find((r) => r.host === 'oski.berkeley.edu')?.balance).toBe(9830)
+    const fileCount = lake.gets.length
+    expect(fileCount).toBeGreaterThan(0)
+    expect(first.snapshot.fetched).toBe(fileCount)
+    expect(new Set(lake.gets).size).toBe(fileCount)
+
+    lake.gets.length = 0
+    const second = await balances()
+    expect(lake.gets).toEqual([])
+    expect(second.snapshot.fetched).toBe(0)
+    expect(second.snapshot.cached).toBe(fileCount)
+    expect(second.rows).toEqual(first.rows)
+  })
+
+  it('a new commit is picked up, fetching only its files', async () => {
+    lake.gets.length = 0
+    const record: CommitRecord = await commitEvents(lake, [
+      { type: 'add_money', host: 'newbie', ts: '2019-08-11T10:00:00.000Z', amount: 42 },
+    ])
+    const after = await balances()
+    expect(after.rows.find((r) => r.host === 'newbie')).toEqual({
+      host: 'newbie',
+      added: 42,
+      spent: 0,
+      balance: 42,
+      transactions: 1,
+    })
+    expect([...lake.gets].sort()).toEqual(record.files.map((f) => f.path).sort())
+  })
+
+  it('a cached file that went missing locally is fetched again', async () => {
+    const q = await openLakeQuery({ lake, cacheDir })
+    const victim = q.snapshot.tables.find((t) => t.name === 'purchases')!.files[0]
+    q.close()
+    await unlink(victim)
+    lake.gets.length = 0
+    const again = await balances()
+    expect(lake.gets).toHaveLength(1)
+    expect(again.rows.find((r) => r.host === 'oski.berkeley.edu')?.spent).toBe(170)
+  })
+})
+
+describe('committedFilesByTable', () => {
+  const rec = (seq: number, files: CommitRecord['files']): CommitRecord => ({
+    formatVersion: 1,
+    commitId: `c${seq}`,
+    seq,
+    createdAt: '',
+    topic: 't',
+    group: 'g',
+    offsets: {},
+    files,
+  })
+
+  it('groups by table in commit order, drops duplicates, unknown tables and unsafe paths', () => {
+    const out = committedFilesByTable([
+      rec(2, [{ table: 'purchases', path: 'purchases/dt=2019-08-09/b.parquet', rows: 2, bytes: 1 }]),
+      rec(1, [
+        { table: 'purchases', path: 'purchases/dt=2019-08-09/a.parquet', rows: 1, bytes: 1 },
+        { table: 'purchases', path: 'purchases/dt=2019-08-09/b.parquet', rows: 2, bytes: 1 },
+        { table: 'purchases', path: 'purchases/../../etc/passwd.parquet', rows: 1, bytes: 1 },
+        { table: 'purchases', path: 'add_money/dt=2019-08-09/x.parquet', rows: 1, bytes: 1 },
+        { table: 'nope' as 'purchases', path: 'nope/x.parquet', rows: 1, bytes: 1 },
+      ]),
+    ])
+    expect(out.get('purchases')!.map((f) => f.path)).toEqual([
+      'purchases/dt=2019-08-09/a.parquet',
+      'purchases/dt=2019-08-09/b.parquet',
+    ])
+    expect(out.get('add_money')).toEqual([])
+    expect(out.has('nope' as 'purchases')).toBe(false)
+  })
+
+  it('isSafeDataPath', () => {
+    expect(isSafeDataPath('messages', 'messages/dt=2020-01-01/part-x-00000.parquet')).toBe(true)
+    expect(isSafeDataPath('messages', 'messages/dt=2020-01-01/../x.parquet')).toBe(false)
+    expect(isSafeDataPath('messages', '_game/staging/messages/x.parquet')).toBe(false)
+    expect(isSafeDataPath('messages', 'messages/_tmp/x.parquet')).toBe(false)
+    expect(isSafeDataPath('messages', 'messages/dt=2020-01-01/x.json')).toBe(false)
+  })
+
+  it('lakeCacheDir differs per lake URL', () => {
+    expect(lakeCacheDir('/h', 'hdfs://a:9870/tmp')).not.toBe(lakeCacheDir('/h', 'hdfs://b:9870/tmp'))
+    expect(lakeCacheDir('/h', 'hdfs://a:9870/tmp').startsWith('/h/cache/lake/')).toBe(true)
+  })
+})
