@@ -150,17 +150,22 @@ class FileLogManager implements DurableLogManager {
     try {
       const info: TopicInfo = { name, partitions, config: resolved }
       const parts: Partition[] = []
-      for (let p = 0; p < partitions; p++) {
-        // Leftovers of an earlier topic of the same name (deleted, crash before cleanup) go first.
-        await rm(this.partitionDir(name, p), { recursive: true, force: true })
-        parts.push(await this.openPartition(info, p))
-      }
-      this.topicMap.set(name, { info, partitions: parts })
       try {
+        for (let p = 0; p < partitions; p++) {
+          // Leftovers of an earlier topic of the same name (deleted, crash before cleanup) go first.
+          await rm(this.partitionDir(name, p), { recursive: true, force: true })
+          parts.push(await this.openPartition(info, p))
+        }
+        this.topicMap.set(name, { info, partitions: parts })
         await this.persistTopics()
       } catch (err) {
         this.topicMap.delete(name)
-        throw err
+        for (const p of parts) await p.close().catch(() => undefined)
+        for (let p = 0; p < partitions; p++)
+          await rm(this.partitionDir(name, p), { recursive: true, force: true }).catch(() => undefined)
+        throw err instanceof LogError
+          ? err
+          : new LogError('STORAGE_ERROR', `cannot create topic ${name}: ${(err as Error).message}`)
       }
       return copyInfo(info)
     } finally {

@@ -593,7 +593,8 @@ export class Partition implements PartitionLog {
       if (state.logStartOffset !== undefined && BigInt(state.logStartOffset) > logStart)
         logStart = BigInt(state.logStartOffset)
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      // Written by tmp + rename, so it is never torn; unreadable state means "no retention yet".
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && !(err instanceof SyntaxError))
         throw storageError(err, `read ${this.name()} state`)
     }
     // Segments wholly below the log start (a retention run interrupted after persisting it).
