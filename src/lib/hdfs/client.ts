@@ -212,7 +212,11 @@ export class WebHdfsClient {
     return this.withRetry(async () => {
       const res = await this.openResponse(hdfsPath, options)
       const chunks: Buffer[] = []
-      for await (const chunk of res) chunks.push(chunk as Buffer)
+      try {
+        for await (const chunk of res) chunks.push(chunk as Buffer)
+      } catch (error) {
+        throw this.mapNetworkError(error, 'datanode', 'OPEN', hdfsPath)
+      }
       return Buffer.concat(chunks)
     })
   }
@@ -305,7 +309,15 @@ export class WebHdfsClient {
     const out: HdfsFileStatus[] = []
     let startAfter: string | undefined
     for (;;) {
-      const page = await this.listStatusBatch(dir, startAfter)
+      let page: HdfsListingPage
+      try {
+        page = await this.listStatusBatch(dir, startAfter)
+      } catch (error) {
+        // Servers without LISTSTATUS_BATCH (older HttpFS) reject the op with a 400: one LISTSTATUS instead.
+        if (startAfter === undefined && error instanceof WebHdfsError && error.status === 400)
+          return this.listStatus(dir)
+        throw error
+      }
       out.push(...page.entries)
       if (page.remainingEntries <= 0 || page.entries.length === 0) return out
       startAfter = page.entries[page.entries.length - 1].pathSuffix
@@ -528,7 +540,11 @@ export class WebHdfsClient {
             return
           }
           settled = true
-          if (stream) stream.unpipe(req)
+          if (stream) {
+            stream.unpipe(req)
+            // A file stream we opened is ours to close when the server answered before reading it all.
+            if (file !== undefined && !stream.readableEnded) stream.destroy()
+          }
           if (!options.total) {
             res.setTimeout?.(this.timeoutMs, () => {
               res.destroy(Object.assign(new Error(`no data for ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' }))

@@ -294,3 +294,27 @@ describe('WebHdfsClient against a stub namenode', () => {
     )
   })
 })
+
+describe('WebHdfsClient fallbacks', () => {
+  it('falls back to LISTSTATUS when the server does not know LISTSTATUS_BATCH', async () => {
+    const nn = await stub((s, res) => {
+      if (s.url.searchParams.get('op') === 'LISTSTATUS_BATCH') {
+        remote(
+          res,
+          400,
+          'IllegalArgumentException',
+          'java.lang.IllegalArgumentException',
+          'No enum constant LISTSTATUS_BATCH',
+        )
+        return
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json' })
+      res.end(
+        JSON.stringify({ FileStatuses: { FileStatus: [{ pathSuffix: 'a', type: 'FILE', length: 1 }] } }),
+      )
+    })
+    const client = new WebHdfsClient({ baseUrl: nn.url, user: 'game' })
+    expect((await client.listStatusAll('/d')).map((s) => s.pathSuffix)).toEqual(['a'])
+    expect(nn.seen.map((s) => s.url.searchParams.get('op'))).toEqual(['LISTSTATUS_BATCH', 'LISTSTATUS'])
+  })
+})
