@@ -100,6 +100,12 @@ for (const op of [
   'GETFILEBLOCKLOCATIONS',
   'GETSERVERDEFAULTS',
   'GETSTATUS',
+  'GETECPOLICY',
+  'GETECPOLICIES',
+  'GETLINKTARGET',
+  'GETFILELINKSTATUS',
+  'GETSNAPSHOTLIST',
+  'GETSNAPSHOTDIFFLISTING',
 ])
   OPS[op] = { method: 'GET', supported: false }
 for (const op of ['CREATE', 'MKDIRS', 'RENAME']) OPS[op] = { method: 'PUT', supported: true }
@@ -126,6 +132,9 @@ for (const op of [
   'DISALLOWSNAPSHOT',
   'SETQUOTA',
   'SETQUOTABYSTORAGETYPE',
+  'ENABLEECPOLICY',
+  'DISABLEECPOLICY',
+  'SETECPOLICY',
 ])
   OPS[op] = { method: 'PUT', supported: false }
 OPS.APPEND = { method: 'POST', supported: true }
@@ -370,7 +379,7 @@ export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promi
       throw e
     }
     const host = req.headers.host ?? `${address.address}:${address.port}`
-    res.writeHead(201, { Location: `hdfs://${host}${r.hdfs}`, 'Content-Length': '0' })
+    res.writeHead(201, { Location: `webhdfs://${host}${r.hdfs}`, 'Content-Length': '0' })
     res.end()
   }
 
