@@ -4,7 +4,7 @@ import { Reader, Writer } from '../../../src/lib/broker/protocol/codec.js'
 /** A bare Kafka-protocol connection for hand-built requests (fuzzing, version edge cases). */
 export class RawClient {
   private buffered = Buffer.alloc(0)
-  private waiters: ((frame: Buffer) => void)[] = []
+  private waiters: { resolve: (frame: Buffer) => void; reject: (e: Error) => void }[] = []
   private nextCorrelation = 1
   readonly closed: Promise<void>
 
@@ -16,11 +16,16 @@ export class RawClient {
         if (this.buffered.length < 4 + size) break
         const frame = this.buffered.subarray(4, 4 + size)
         this.buffered = this.buffered.subarray(4 + size)
-        this.waiters.shift()?.(frame)
+        this.waiters.shift()?.resolve(frame)
       }
     })
     socket.on('error', () => {})
-    this.closed = new Promise((resolve) => socket.once('close', () => resolve()))
+    this.closed = new Promise((resolve) =>
+      socket.once('close', () => {
+        for (const w of this.waiters.splice(0)) w.reject(new Error('connection closed'))
+        resolve()
+      }),
+    )
   }
 
   static connect(port: number): Promise<RawClient> {
@@ -47,13 +52,16 @@ export class RawClient {
     const size = Buffer.alloc(4)
     size.writeInt32BE(header.length + body.length)
     const response = new Promise<Reader>((resolve, reject) => {
-      this.waiters.push((frame) => {
-        const r = new Reader(frame)
-        const got = r.int32()
-        if (got !== correlationId) reject(new Error(`correlation ${got} != ${correlationId}`))
-        else resolve(r)
+      if (this.socket.destroyed) reject(new Error('connection closed'))
+      this.waiters.push({
+        resolve: (frame) => {
+          const r = new Reader(frame)
+          const got = r.int32()
+          if (got !== correlationId) reject(new Error(`correlation ${got} != ${correlationId}`))
+          else resolve(r)
+        },
+        reject,
       })
-      this.socket.once('close', () => reject(new Error('connection closed')))
     })
     this.socket.write(Buffer.concat([size, header, body]))
     return response

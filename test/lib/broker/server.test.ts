@@ -1,0 +1,89 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startBroker } from '../../../src/lib/broker/index.js'
+import { isGameError } from '../../../src/lib/errors.js'
+import { type TestBroker, testBroker } from './helpers.js'
+import { RawClient } from './raw-client.js'
+
+describe('startBroker', () => {
+  let t: TestBroker
+  beforeAll(async () => {
+    t = await testBroker({ storage: 'memory' })
+  })
+  afterAll(async () => {
+    await t?.close()
+  })
+
+  it('rejects a port in use with PORT_IN_USE naming the port and --kafka-port', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'game-broker-port-'))
+    try {
+      const error = await startBroker({ port: t.broker.port, dataDir, storage: 'memory' }).catch(
+        (e: unknown) => e,
+      )
+      expect(isGameError(error)).toBe(true)
+      if (!isGameError(error)) return
+      expect(error.code).toBe('PORT_IN_USE')
+      expect(error.exitCode).toBe(1)
+      expect(error.message).toContain(String(t.broker.port))
+      expect(error.hint).toContain('--kafka-port')
+    } finally {
+      await rm(dataDir, { recursive: true, force: true })
+    }
+  })
+
+  it('counts connections, requests and bytes', async () => {
+    const before = t.broker.stats()
+    const c = await RawClient.connect(t.broker.port)
+    await c.request(18, 2)
+    await c.request(3, 6, Buffer.from([0xff, 0xff, 0xff, 0xff, 0]))
+    const during = t.broker.stats()
+    expect(during.connections).toBe(before.connections + 1)
+    expect(during.requests.ApiVersions).toBe((before.requests.ApiVersions ?? 0) + 1)
+    expect(during.requests.Metadata).toBe((before.requests.Metadata ?? 0) + 1)
+    expect(during.bytesIn).toBeGreaterThan(before.bytesIn)
+    expect(during.bytesOut).toBeGreaterThan(before.bytesOut)
+    c.close()
+    await c.closed
+  })
+
+  it('answers pipelined requests in order on one connection', async () => {
+    const c = await RawClient.connect(t.broker.port)
+    const replies = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        c.request(i % 2 ? 18 : 3, i % 2 ? 1 : 1, i % 2 ? undefined : Buffer.from([0xff, 0xff, 0xff, 0xff])),
+      ),
+    )
+    expect(replies).toHaveLength(20)
+    c.close()
+  })
+
+  it('close() ends parked fetches and open connections', async () => {
+    const local = await testBroker({ storage: 'memory' })
+    const c = await RawClient.connect(local.broker.port)
+    await c.request(3, 6, Buffer.from([0, 0, 0, 1, 0, 4, 0x70, 0x61, 0x72, 0x6b, 1]))
+    const started = Date.now()
+    const fetch = c.request(
+      1,
+      4,
+      Buffer.from([
+        ...[0xff, 0xff, 0xff, 0xff],
+        ...[0, 0, 0x75, 0x30], // max wait 30 s
+        ...[0, 0, 0, 1],
+        ...[0, 0xa0, 0, 0],
+        0,
+        ...[0, 0, 0, 1, 0, 4, 0x70, 0x61, 0x72, 0x6b],
+        ...[0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 0],
+      ]),
+    )
+    const outcome = fetch.then(
+      () => 'answered',
+      (e: Error) => e.message,
+    )
+    await new Promise((r) => setImmediate(r))
+    await local.close()
+    expect(await outcome).toBe('connection closed')
+    expect(Date.now() - started).toBeLessThan(5000)
+  })
+})
