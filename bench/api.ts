@@ -19,6 +19,8 @@ const arg = (name: string, fallback: number) => {
 }
 const DURATION = arg('duration', 10)
 const CONNECTIONS = arg('connections', 50)
+/** Broker fsync interval in ms; 0 = fsync every append (the default policy). */
+const FSYNC_MS = arg('fsync-ms', 0)
 const EXTRA = (() => {
   const i = process.argv.indexOf('--')
   return i === -1 ? [] : process.argv.slice(i + 1)
@@ -65,6 +67,16 @@ function peakRssMb(pid: number | undefined): number {
   }
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return Number.NaN
+  }
+}
+
 async function stop(child: ChildProcess) {
   if (child.exitCode !== null) return
   const exited = new Promise((r) => child.once('exit', r))
@@ -80,10 +92,13 @@ interface Run {
   errors: number
   total2xx: number
   rssMb: number
+  /** CPU ms the server process(es) spent per 1000 requests answered. */
+  cpuMsPer1k: number
 }
 
-async function load(url: string, pid: number | undefined, acked?: Set<string>): Promise<Run> {
+async function load(url: string, pids: (number | undefined)[], acked?: Set<string>): Promise<Run> {
   let n = 0
+  const cpuBefore = pids.reduce<number>((sum, pid) => sum + cpuSeconds(pid), 0)
   const result = await autocannon({
     url,
     connections: CONNECTIONS,
@@ -105,26 +120,32 @@ async function load(url: string, pid: number | undefined, acked?: Set<string>): 
       },
     ],
   })
+  const cpu = pids.reduce<number>((sum, pid) => sum + cpuSeconds(pid), 0) - cpuBefore
   return {
+    cpuMsPer1k: Math.round((cpu * 1000 * 1000) / Math.max(1, result.requests.total)),
     reqPerSec: Math.round(result.requests.average),
     p50: result.latency.p50,
     p99: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
     total2xx: result['2xx'],
-    rssMb: peakRssMb(pid),
+    rssMb: peakRssMb(pids[0]),
   }
 }
 
+const LOAD_BEFORE = os
+  .loadavg()
+  .map((l) => l.toFixed(1))
+  .join(' ')
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'game-bench-api-'))
 try {
   const bare = await spawnUntil(process.execPath, ['-e', BARE], /^(http:\S+)\n/)
-  const a = await load(bare.match, bare.child.pid)
+  const a = await load(bare.match, [bare.child.pid])
   await stop(bare.child)
 
   const broker = await spawnUntil(
     process.execPath,
-    ['--import', 'tsx', 'bench/api-broker.ts', dataDir],
+    ['--import', 'tsx', 'bench/api-broker.ts', dataDir, ...(FSYNC_MS ? [String(FSYNC_MS)] : [])],
     /^(\S+:\d+)\n/,
   )
   const brokers = broker.match
@@ -138,7 +159,11 @@ try {
     /^(http:\S+)\n/,
   )
   const acked = new Set<string>()
-  const b = await load(api.match, api.child.pid, acked)
+  const brokerCpuBefore = cpuSeconds(broker.child.pid)
+  const b = await load(api.match, [api.child.pid], acked)
+  const brokerCpuMsPer1k = Math.round(
+    ((cpuSeconds(broker.child.pid) - brokerCpuBefore) * 1e6) / Math.max(1, b.total2xx),
+  )
   await stop(api.child)
 
   // Every 2xx has exactly one event; nothing else is in the topic.
@@ -162,16 +187,17 @@ try {
   await stop(broker.child)
 
   const row = (name: string, r: Run) =>
-    `| ${name} | ${r.reqPerSec} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} | ${r.rssMb} |`
+    `| ${name} | ${r.reqPerSec} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} | ${r.rssMb} | ${r.cpuMsPer1k} |`
   const lines = [
-    `autocannon ${CONNECTIONS} connections, ${DURATION} s, ${os.cpus().length} CPUs, node ${process.version}${EXTRA.length ? `, api flags: ${EXTRA.join(' ')}` : ''}`,
+    `autocannon ${CONNECTIONS} connections, ${DURATION} s, ${os.cpus().length} CPUs, node ${process.version}${EXTRA.length ? `, api flags: ${EXTRA.join(' ')}` : ''}, broker fsync ${FSYNC_MS ? `every ${FSYNC_MS} ms` : 'every append'}`,
     '',
-    '| server | req/s | p50 ms | p99 ms | non-2xx | errors | peak RSS MB |',
-    '|---|---|---|---|---|---|---|',
+    '| server | req/s | p50 ms | p99 ms | non-2xx | errors | peak RSS MB | server CPU ms / 1k req |',
+    '|---|---|---|---|---|---|---|---|',
     row('(a) bare node:http', a),
     row('(b) game api → embedded broker', b),
     '',
     `ratio (b)/(a): ${(b.reqPerSec / a.reqPerSec).toFixed(2)} (target >= 0.6); p99 (b): ${b.p99} ms (target <= 25)`,
+    `broker CPU ms / 1k events: ${brokerCpuMsPer1k}; load average before the run: ${LOAD_BEFORE}`,
     `check: ${acked.size} answered 2xx, ${inTopic} events in Kafka, ${missing} acked but missing, ${duplicated} duplicated`,
   ]
   process.stdout.write(`${lines.join('\n')}\n`)

@@ -60,7 +60,7 @@ Prints the URL it listens on to stdout, logs to stderr. SIGINT/SIGTERM stop acce
     'max-in-flight': Flags.integer({
       summary: 'Group commit: produce requests in flight at once.',
       env: 'GAME_API_MAX_IN_FLIGHT',
-      default: 2,
+      default: 1,
       min: 1,
       helpGroup: 'TUNING',
     }),
