@@ -91,6 +91,17 @@ export class FileLake implements Lake {
 
   async putFile(localPath: string, p: string, options: { overwrite?: boolean } = {}): Promise<void> {
     const rel = this.fileRel(p)
+    try {
+      await fs.access(localPath)
+    } catch (error) {
+      throw new GameError(
+        'LOCAL_FILE_UNREADABLE',
+        `Cannot read local file ${localPath}: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      )
+    }
     await this.publish(rel, options.overwrite ?? false, (tmp) =>
       pipeline(createReadStream(localPath), createWriteStream(tmp, { flags: 'wx' })),
     )

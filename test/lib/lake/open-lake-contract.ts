@@ -62,6 +62,12 @@ export function lakeContract(name: string, setup: () => Promise<LakeFixture>): v
       expect((await fs.readFile(dst)).equals(data)).toBe(true)
       const err = await lake.putFile(src, `${base}/p/f.parquet`).catch((e) => e)
       expect(isLakeAlreadyExists(err)).toBe(true)
+      await expect(
+        lake.putFile(path.join(scratch, 'no-such-file'), `${base}/p/g.parquet`),
+      ).rejects.toMatchObject({
+        code: 'LOCAL_FILE_UNREADABLE',
+      })
+      expect(await lake.stat(`${base}/p/g.parquet`)).toBeUndefined()
     })
 
     it('reports missing things without throwing where the contract says so', async () => {
