@@ -101,6 +101,11 @@ export function renderCheck(r: CheckResult, options: RenderOptions = {}): string
       { color: options.color, alignRight: [2, 3, 4, 6] },
     ),
   )
+  if (r.missingFiles.length > 0) {
+    lines.push(
+      `Committed lake files that are gone (their rows are not counted): ${r.missingFiles.join(', ')}`,
+    )
+  }
   lines.push(
     r.ok
       ? `OK: the lake matches the ledger ${r.ledgerFile} (${r.rows.length} player/type rows).`

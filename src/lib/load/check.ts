@@ -26,7 +26,13 @@ export interface CheckOptions {
 export interface CheckDeps {
   signal?: AbortSignal
   /** Counts lake rows per Host and event_type; defaults to DuckDB over the lake (openLakeQuery). */
-  countLake?: (lake: Lake, cacheDir: string, signal?: AbortSignal) => Promise<LakeCount[]>
+  countLake?: (lake: Lake, cacheDir: string, signal?: AbortSignal) => Promise<LakeCounts>
+}
+
+export interface LakeCounts {
+  counts: LakeCount[]
+  /** Files the lake's commit records list but that are gone (their rows cannot be counted). */
+  missingFiles: string[]
 }
 
 export interface CheckResult {
@@ -37,6 +43,8 @@ export interface CheckResult {
   /** Rows with a failing status (missing, duplicate, amount-mismatch). */
   problems: number
   totals: { sent: number; accepted: number; lake: number }
+  /** Committed lake files that are gone. */
+  missingFiles: string[]
   rows: CheckRow[]
 }
 
@@ -63,7 +71,7 @@ export async function countLakeRows(
   lake: Lake,
   cacheDir: string,
   signal?: AbortSignal,
-): Promise<LakeCount[]> {
+): Promise<LakeCounts> {
   const q = await openLakeQuery({ lake, cacheDir, signal })
   try {
     const out: LakeCount[] = []
@@ -79,7 +87,7 @@ export async function countLakeRows(
         out.push(count)
       }
     }
-    return out
+    return { counts: out, missingFiles: [...q.snapshot.missing] }
   } finally {
     q.close()
   }
@@ -93,7 +101,7 @@ export async function countLakeRows(
 export async function checkLedger(options: CheckOptions, deps: CheckDeps = {}): Promise<CheckResult> {
   const ledger: Ledger = await readLedger(options.ledgerFile)
   const lake = openLake(options.lake, { hdfsUser: options.hdfsUser, datanodeHost: options.datanodeHost })
-  const counts = await (deps.countLake ?? countLakeRows)(
+  const { counts, missingFiles } = await (deps.countLake ?? countLakeRows)(
     lake,
     lakeCacheDir(options.dataDir, options.lake),
     deps.signal,
@@ -113,6 +121,7 @@ export async function checkLedger(options: CheckOptions, deps: CheckDeps = {}): 
     scenario: ledger.scenario,
     problems,
     totals,
+    missingFiles,
     rows,
   }
 }

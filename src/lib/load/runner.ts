@@ -41,7 +41,7 @@ export interface LoadOptions {
   /** Overall requests per second (open model, autocannon's limiter). */
   rate?: number
   /** PRNG seed; a random one is drawn (and reported) when absent. */
-  seed?: string
+  seed?: string | number
   /** Write the ledger here. */
   ledgerFile?: string
   thresholds?: Thresholds
@@ -330,7 +330,7 @@ export async function runLoad(options: LoadOptions, deps: LoadDeps = {}): Promis
   }
   const scenario = await loadScenario(options.scenario)
   const players = await resolvePlayers(options)
-  const seed = options.seed ?? randomBytes(4).toString('hex')
+  const seed = options.seed === undefined ? randomBytes(4).toString('hex') : String(options.seed)
   const plan: LoadPlan = expandScenario(scenario, {
     players,
     amount: options.amount,

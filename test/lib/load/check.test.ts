@@ -1,0 +1,67 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { checkLedger, countSql, countTables } from '../../../src/lib/load/check.js'
+import { emptyEntry, type Ledger } from '../../../src/lib/load/ledger.js'
+
+let dir: string
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'game-check-'))
+})
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+describe('countTables', () => {
+  it('counts each type in its own table, never in transactions, and skips default', () => {
+    const t = countTables()
+    expect(Object.fromEntries(t)).toEqual({
+      purchases: ['purchase_sword', 'purchase_knife'],
+      add_money: ['add_money'],
+      guild_membership: ['join_guild'],
+      cancel_membership: ['cancel_membership'],
+      messages: ['mensaje'],
+    })
+    expect(countSql('add_money')).toContain('sum(amount)')
+    expect(countSql('messages')).toContain('NULL AS amount')
+  })
+})
+
+describe('checkLedger', () => {
+  it('ok when the counts match, problems when not; the lake counter is injected', async () => {
+    const ledger: Ledger = {
+      formatVersion: 1,
+      url: 'http://x',
+      scenario: 'seed',
+      seed: '1',
+      startedAt: '',
+      finishedAt: '',
+      entries: [
+        { ...emptyEntry('a', 'add_money'), sent: 2, accepted: 2, sentAmount: 7, acceptedAmount: 7 },
+        { ...emptyEntry('a', 'default'), sent: 1, accepted: 1 },
+      ],
+    }
+    const file = path.join(dir, 'l.json')
+    await writeFile(file, JSON.stringify(ledger))
+    const options = { ledgerFile: file, lake: `file://${dir}/lake`, hdfsUser: 'game', dataDir: dir }
+    const good = await checkLedger(options, {
+      countLake: async () => ({
+        counts: [{ host: 'a', eventType: 'add_money', rows: 2, amount: 7 }],
+        missingFiles: [],
+      }),
+    })
+    expect(good.ok).toBe(true)
+    expect(good.rows.map((r) => r.status)).toEqual(['ok', 'untracked'])
+    expect(good.totals).toEqual({ sent: 3, accepted: 3, lake: 2 })
+    const bad = await checkLedger(options, {
+      countLake: async () => ({
+        counts: [{ host: 'a', eventType: 'add_money', rows: 1, amount: 5 }],
+        missingFiles: ['x'],
+      }),
+    })
+    expect(bad.ok).toBe(false)
+    expect(bad.problems).toBe(1)
+    expect(bad.missingFiles).toEqual(['x'])
+  })
+})
