@@ -1,10 +1,4 @@
-import {
-  type DuckDBConnection,
-  DuckDBInstance,
-  type DuckDBType,
-  type DuckDBValue,
-  StatementType,
-} from '@duckdb/node-api'
+import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api'
 import { ExitCode, GameError } from '../errors.js'
 import { PARTITION_COLUMN, type TableName, tableColumns } from '../events/catalog.js'
 import type { Lake } from '../lake/types.js'
@@ -41,13 +35,16 @@ export interface LakeTableInfo {
 
 export type QueryParams = unknown[] | Record<string, unknown>
 
+/** Explicit parameter types, for parameters that may be NULL (DuckDB cannot infer those). */
+export type ParamType = 'VARCHAR' | 'INTEGER' | 'BIGINT' | 'DOUBLE' | 'BOOLEAN' | 'TIMESTAMP'
+
 export interface LakeQuery {
   /**
    * Runs one read-only statement (SELECT/WITH/EXPLAIN/DESCRIBE/SHOW/SUMMARIZE...) over the views;
    * parameters are bound ($1 or $name), never spliced. Numbers come back as JS numbers, timestamps
    * as ISO strings. Throws GameError: QUERY_REFUSED (exit 2) or QUERY_FAILED (exit 1, hint lists tables).
    */
-  query(sql: string, params?: QueryParams, types?: Record<string, DuckDBType>): Promise<QueryResult>
+  query(sql: string, params?: QueryParams, types?: Record<string, ParamType>): Promise<QueryResult>
   /** The views: the seed's table names, their committed file and row counts and columns. */
   tables(): LakeTableInfo[]
   /** The snapshot the views read. */
@@ -56,8 +53,6 @@ export interface LakeQuery {
   readonly empty: boolean
   close(): void
 }
-
-const READ_ONLY_TYPES = new Set<StatementType>([StatementType.SELECT, StatementType.EXPLAIN])
 
 /** SQL string literal. Only for paths we produced (cache or lake-local paths), never user input. */
 function literal(s: string): string {
@@ -84,6 +79,11 @@ export function viewSql(table: TableName, files: string[]): string {
  */
 export async function openLakeQuery(options: LakeQueryOptions): Promise<LakeQuery> {
   const snapshot = await snapshotLake(options)
+  // Loaded here, not at import: every other command stays free of the native module's start-up cost.
+  const duckdb = await import('@duckdb/node-api')
+  const { DuckDBInstance, StatementType } = duckdb
+  const READ_ONLY_TYPES = new Set([StatementType.SELECT, StatementType.EXPLAIN])
+  const toDuckType = (t: ParamType): DuckDBType => duckdb[t]
   const instance = await DuckDBInstance.create(':memory:', {
     autoinstall_known_extensions: 'false',
     autoload_known_extensions: 'false',
@@ -131,7 +131,7 @@ export async function openLakeQuery(options: LakeQueryOptions): Promise<LakeQuer
     empty: snapshot.tables.every((t) => t.files.length === 0),
     tables: () => infos,
     async query(sql, params, types) {
-      let statementType: StatementType
+      let statementType: number
       let prepared: Awaited<ReturnType<DuckDBConnection['prepare']>>
       assertReadOnlySql(sql)
       try {
@@ -144,12 +144,16 @@ export async function openLakeQuery(options: LakeQueryOptions): Promise<LakeQuer
         if (error instanceof GameError) throw error
         throw queryFailed(error, tablesHint())
       }
-      if (!READ_ONLY_TYPES.has(statementType)) {
+      if (!READ_ONLY_TYPES.has(statementType as (typeof StatementType)[keyof typeof StatementType])) {
         prepared.destroySync()
         throw refused(`a ${StatementType[statementType] ?? 'non-SELECT'} statement`)
       }
       try {
-        if (params !== undefined) prepared.bind(params as DuckDBValue[] | Record<string, DuckDBValue>, types)
+        const duckTypes = types
+          ? Object.fromEntries(Object.entries(types).map(([k, t]) => [k, toDuckType(t)]))
+          : undefined
+        if (params !== undefined)
+          prepared.bind(params as DuckDBValue[] | Record<string, DuckDBValue>, duckTypes)
         const reader = await prepared.runAndReadAll()
         const names = reader.columnNames()
         const columnTypes = reader.columnTypes().map((t) => String(t))

@@ -1,5 +1,4 @@
-import { INTEGER, VARCHAR } from '@duckdb/node-api'
-import type { LakeQuery } from './engine.js'
+import type { LakeQuery, ParamType } from './engine.js'
 import { type ReportFilterInput, reportParams } from './filters.js'
 
 /**
@@ -250,7 +249,12 @@ export function isReportName(name: string): name is ReportName {
   return (REPORT_NAMES as readonly string[]).includes(name)
 }
 
-const PARAM_TYPES = { host: VARCHAR, since: VARCHAR, until: VARCHAR, limit: INTEGER }
+const PARAM_TYPES: Record<string, ParamType> = {
+  host: 'VARCHAR',
+  since: 'VARCHAR',
+  until: 'VARCHAR',
+  limit: 'INTEGER',
+}
 
 export interface RunReportOptions {
   query: LakeQuery
