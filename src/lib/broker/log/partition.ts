@@ -129,6 +129,8 @@ export class Partition implements PartitionLog {
   private closed = false
   private retaining = false
   private waiters = new Set<Waiter>()
+  private writes = 0
+  private syncs = 0
 
   private constructor(
     readonly topic: string,
@@ -165,6 +167,11 @@ export class Partition implements PartitionLog {
 
   sizeBytes(): number {
     return this.totalSize
+  }
+
+  /** Counters: write groups (one writev each) and fdatasyncs of the active segment so far. */
+  stats(): { writes: number; syncs: number; segments: number } {
+    return { writes: this.writes, syncs: this.syncs, segments: this.segments.length }
   }
 
   /** Every .log file of the partition (to close handles before removing the directory). */
@@ -440,6 +447,7 @@ export class Partition implements PartitionLog {
             } finally {
               lease.release()
             }
+            this.syncs++
             this.unsynced = false
           }
         } catch (err) {
@@ -509,6 +517,7 @@ export class Partition implements PartitionLog {
     } finally {
       lease.release()
     }
+    this.writes++
     this.unsynced = true
   }
 

@@ -1,8 +1,11 @@
 /** Test helpers: real RecordBatches from kafkajs's own encoder/decoder, temp dirs. */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
+import { expect } from 'vitest'
+import { type DurableLogManager, LogError, openLogManager } from '../../../../src/lib/broker/log/index.js'
+import type { LogManagerOptions, PartitionLog } from '../../../../src/lib/broker/log/types.js'
 
 const require = createRequire(import.meta.url)
 const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js') as {
@@ -89,4 +92,46 @@ export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
+}
+
+export async function open(dir: string, extra: Partial<LogManagerOptions> = {}): Promise<DurableLogManager> {
+  return openLogManager({ dataDir: dir, fsync: 'always', retentionCheckIntervalMs: 0, ...extra })
+}
+
+export async function errorCode(p: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await p
+  } catch (err) {
+    return err instanceof LogError ? err.code : `not a LogError: ${err}`
+  }
+  return undefined
+}
+
+/** Appends `n` batches of `per` records ("v-<offset>" values, padded), returns base offsets. */
+export async function fill(log: PartitionLog, n: number, per: number, pad = 0, ts?: (i: number) => number) {
+  const bases: bigint[] = []
+  for (let i = 0; i < n; i++) {
+    const first = Number(log.highWatermark())
+    const b = await makeBatch({ values: values('v', first, per, pad), timestamp: ts?.(i) })
+    bases.push((await log.append(b)).baseOffset)
+  }
+  return bases
+}
+
+/** Reads the whole partition from `from` with repeated fetches of maxBytes. */
+export async function readAll(log: PartitionLog, from: bigint, maxBytes = 64 * 1024) {
+  const out: { offset: bigint; value: string }[] = []
+  let next = from
+  while (next < log.highWatermark()) {
+    const { records } = await log.read(next, maxBytes)
+    expect(records.length).toBeGreaterThan(0)
+    const recs = (await decodeRecords(records)).filter((r) => r.offset >= next)
+    out.push(...recs)
+    next = recs[recs.length - 1].offset + 1n
+  }
+  return out
+}
+
+export function segmentFiles(dir: string, ext: string) {
+  return readdir(dir).then((names) => names.filter((n) => n.endsWith(ext)).sort())
 }
