@@ -716,7 +716,7 @@ export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promi
     if (!req.complete) req.resume()
   }
 
-  const server = http.createServer((req, res) => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     req.on('error', () => {}) // aborted uploads surface through the pipeline
     handle(req, res).catch((error) => {
       try {
@@ -725,6 +725,14 @@ export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promi
         res.destroy()
       }
     })
+  }
+  const server = http.createServer(onRequest)
+  // `Expect: 100-continue` (curl -T): invite the body only on the data step. The namenode step
+  // answers its 307 at once, so the client sends the data once, to the datanode role.
+  server.on('checkContinue', (req, res) => {
+    if (/[?&]datanode=true(&|$)/.test(req.url ?? '')) res.writeContinue()
+    else res.shouldKeepAlive = false
+    onRequest(req, res)
   })
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')

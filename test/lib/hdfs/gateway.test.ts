@@ -79,6 +79,40 @@ describe('WebHDFS gateway', () => {
     expect(await fs.readFile(path.join(root, 'a', 'b.txt'), 'utf8')).toBe('hello')
   })
 
+  it('Expect: 100-continue: no invitation at the namenode step, one at the data step (curl -T sends data once)', async () => {
+    const expectContinue = (p: string, body: string) =>
+      new Promise<{ status: number; continued: boolean; location?: string }>((resolve, reject) => {
+        let continued = false
+        const req = http.request({
+          host: '127.0.0.1',
+          port: gw.port,
+          method: 'PUT',
+          path: p,
+          agent: false,
+          headers: { Expect: '100-continue', 'Content-Length': String(body.length) },
+        })
+        req.on('continue', () => {
+          continued = true
+          req.end(body)
+        })
+        req.on('response', (res) => {
+          res.resume()
+          res.on('end', () => {
+            if (!continued) req.destroy()
+            resolve({ status: res.statusCode ?? 0, continued, location: res.headers.location })
+          })
+        })
+        req.on('error', (e) => (continued ? reject(e) : undefined))
+        req.flushHeaders()
+      })
+    const step1 = await expectContinue(`/webhdfs/v1/expect.txt?op=CREATE&${U}`, 'data')
+    expect(step1).toMatchObject({ status: 307, continued: false })
+    const loc = new URL(step1.location!)
+    const step2 = await expectContinue(loc.pathname + loc.search, 'data')
+    expect(step2).toMatchObject({ status: 201, continued: true })
+    expect(await fs.readFile(path.join(root, 'expect.txt'), 'utf8')).toBe('data')
+  })
+
   it('noredirect=true answers 200 {"Location"}', async () => {
     const a = await raw(gw.port, 'PUT', `/webhdfs/v1/nr.txt?op=CREATE&noredirect=true&${U}`)
     expect(a.status).toBe(200)
