@@ -8,6 +8,7 @@ import { openMemoryLogManager } from './memory-log.js'
 import {
   API_HANDLERS,
   type BrokerContext,
+  type HandlerResult,
   ProtocolDecodeError,
   Reader,
   type RequestContext,
@@ -60,6 +61,9 @@ export interface BrokerHandle {
 }
 
 const DEFAULT_MAX_FRAME = 100 * 1024 * 1024
+const PRODUCE = 0
+/** Produce requests of one connection whose appends may be in flight at once. */
+const MAX_PIPELINED_PRODUCES = 16
 
 async function openLogs(options: BrokerOptions): Promise<LogManager> {
   if (options.storage === 'memory')
@@ -193,6 +197,9 @@ class Connection {
   private buffered = 0
   private queue: Buffer[] = []
   private running: Promise<void> | null = null
+  /** Settles once every pipelined Produce so far has been answered. */
+  private tail: Promise<void> = Promise.resolve()
+  private outstanding = 0
   private closed = false
   private readonly abort = new AbortController()
   private readonly clientHost: string
@@ -222,6 +229,7 @@ class Connection {
     this.abort.abort()
     this.socket.destroy()
     await this.running
+    await this.tail
   }
 
   private reject(reason: string): void {
@@ -318,6 +326,7 @@ class Connection {
       }
       if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
         if (apiKey === 18 && apiVersion > handler.maxVersion) {
+          await this.tail
           this.count(handler.name)
           this.respond(correlationId, unsupportedApiVersionsResponse(SUPPORTED_APIS))
           return
@@ -336,24 +345,48 @@ class Connection {
         signal: this.abort.signal,
       }
       this.count(handler.name)
+      if (apiKey === PRODUCE) {
+        // Produce is pipelined: its appends start now (the log assigns offsets in call order and can
+        // make several appends durable with one fsync), its response is written after the previous ones.
+        this.pipeline(ctx, handler.handle(ctx, r))
+        if (this.outstanding >= MAX_PIPELINED_PRODUCES) await this.tail
+        return
+      }
+      // Anything else sees the effects of every earlier request, as with one-at-a-time processing.
+      await this.tail
       const pending = handler.handle(ctx, r)
       const result = pending instanceof Promise ? await pending : pending
       if (result && !this.closed) this.respond(correlationId, result)
     } catch (error) {
-      if (error instanceof ProtocolDecodeError || error instanceof RangeError) {
-        this.reject(
-          `malformed ${API_NAMES.get(apiKey) ?? `API ${apiKey}`} v${apiVersion} request: ${error.message}`,
-        )
-      } else {
-        this.broker.log(
-          'error',
-          `request ${API_NAMES.get(apiKey) ?? apiKey} v${apiVersion} failed: ${String(error)}`,
-          {
-            stack: error instanceof Error ? error.stack : undefined,
-          },
-        )
-        this.reject('internal error')
+      this.fail(error, apiKey, apiVersion)
+    }
+  }
+
+  private pipeline(ctx: RequestContext, pending: HandlerResult | Promise<HandlerResult>): void {
+    const previous = this.tail
+    this.outstanding++
+    this.tail = (async () => {
+      try {
+        const result = await pending
+        await previous
+        if (result && !this.closed) this.respond(ctx.correlationId, result)
+      } catch (error) {
+        this.fail(error, ctx.apiKey, ctx.apiVersion)
+      } finally {
+        this.outstanding--
       }
+    })()
+  }
+
+  private fail(error: unknown, apiKey: number, apiVersion: number): void {
+    const name = API_NAMES.get(apiKey) ?? `API ${apiKey}`
+    if (error instanceof ProtocolDecodeError || error instanceof RangeError) {
+      this.reject(`malformed ${name} v${apiVersion} request: ${error.message}`)
+    } else {
+      this.broker.log('error', `request ${name} v${apiVersion} failed: ${String(error)}`, {
+        stack: error instanceof Error ? error.stack : undefined,
+      })
+      this.reject('internal error')
     }
   }
 
