@@ -1,5 +1,5 @@
 import { readdir } from 'node:fs/promises'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { openLogManager } from '../../../../src/lib/broker/log/index.js'
 import { errorCode, fill, makeBatch, open, readAll, withTempDir } from './helpers.js'
 
@@ -90,5 +90,22 @@ describe('file handles', () => {
       expect(await errorCode(openLogManager({ dataDir: dir, fsync: { intervalMs: 0 } }))).toBe(
         'INVALID_CONFIG',
       )
+    }))
+
+  it('runs retention on its interval', () =>
+    withTempDir(async (dir) => {
+      let now = 0
+      const m = await open(dir, { retentionCheckIntervalMs: 20, now: () => now })
+      await m.createTopic('t', 1, { segmentBytes: 2048, retentionMs: 1000 })
+      const log = m.partition('t', 0)!
+      await fill(log, 20, 2, 200, () => 0)
+      expect(log.logStartOffset()).toBe(0n)
+      now = 10_000
+      await vi.waitFor(() => expect(log.logStartOffset()).toBeGreaterThan(0n), {
+        timeout: 5000,
+        interval: 10,
+      })
+      expect(log.highWatermark()).toBe(40n)
+      await m.close()
     }))
 })

@@ -245,6 +245,24 @@ describe('partition log: append and read', () => {
     }))
 })
 
+describe('partition log: write failures', () => {
+  it('a failed write rejects with STORAGE_ERROR and makes only that partition read-only', () =>
+    withTempDir(async (dir) => {
+      const m = await open(dir, { maxOpenFiles: 4 })
+      await m.createTopic('t', 6)
+      for (let p = 0; p < 6; p++) await fill(m.partition('t', p)!, 1, 1)
+      // p0's handle was evicted; its directory disappears under it (a lost disk, a careless rm).
+      await rm(path.join(dir, 't-0'), { recursive: true })
+      const p0 = m.partition('t', 0)!
+      expect(await errorCode(p0.append(await makeBatch({ values: ['lost'] })))).toBe('STORAGE_ERROR')
+      expect(await errorCode(p0.append(await makeBatch({ values: ['again'] })))).toBe('STORAGE_ERROR')
+      expect(p0.highWatermark()).toBe(1n)
+      const p1 = m.partition('t', 1)!
+      expect((await p1.append(await makeBatch({ values: ['fine'] }))).baseOffset).toBe(1n)
+      await m.close()
+    }))
+})
+
 describe('partition log: recovery', () => {
   it('reopens with every record, segment and offset', () =>
     withTempDir(async (dir) => {
