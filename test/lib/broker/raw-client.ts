@@ -67,7 +67,69 @@ export class RawClient {
     return response
   }
 
+  /** Sends a request that gets no response (Produce with acks=0). */
+  send(apiKey: number, version: number, body: Buffer): void {
+    const header = new Writer()
+      .int16(apiKey)
+      .int16(version)
+      .int32(this.nextCorrelation++)
+      .string('raw')
+      .toBuffer()
+    const size = Buffer.alloc(4)
+    size.writeInt32BE(header.length + body.length)
+    this.socket.write(Buffer.concat([size, header, body]))
+  }
+
   close(): void {
     this.socket.destroy()
   }
+}
+
+function varint(n: number): number[] {
+  let z = (n << 1) ^ (n >> 31)
+  const out: number[] = []
+  while ((z & ~0x7f) !== 0) {
+    out.push((z & 0x7f) | 0x80)
+    z >>>= 7
+  }
+  out.push(z)
+  return out
+}
+
+/** An uncompressed RecordBatch v2 holding `values` (keys null, no headers), CRC-32C filled in. */
+export function recordBatch(
+  values: string[],
+  crc: (buf: Buffer, start: number) => number,
+  timestamp = Date.now(),
+): Buffer {
+  const records = values.map((v, i) => {
+    const value = Buffer.from(v)
+    const body = Buffer.from([
+      0,
+      ...varint(0),
+      ...varint(i),
+      ...varint(-1),
+      ...varint(value.length),
+      ...value,
+      ...varint(0),
+    ])
+    return Buffer.concat([Buffer.from(varint(body.length)), body])
+  })
+  const payload = Buffer.concat(records)
+  const b = Buffer.alloc(61 + payload.length)
+  b.writeBigInt64BE(0n, 0)
+  b.writeInt32BE(b.length - 12, 8)
+  b.writeInt32BE(0, 12)
+  b.writeInt8(2, 16)
+  b.writeInt16BE(0, 21)
+  b.writeInt32BE(values.length - 1, 23)
+  b.writeBigInt64BE(BigInt(timestamp), 27)
+  b.writeBigInt64BE(BigInt(timestamp), 35)
+  b.writeBigInt64BE(-1n, 43)
+  b.writeInt16BE(-1, 51)
+  b.writeInt32BE(-1, 53)
+  b.writeInt32BE(values.length, 57)
+  payload.copy(b, 61)
+  b.writeUInt32BE(crc(b, 21), 17)
+  return b
 }

@@ -3,9 +3,11 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startBroker } from '../../../src/lib/broker/index.js'
+import { crc32c } from '../../../src/lib/broker/memory-log.js'
+import { Writer } from '../../../src/lib/broker/protocol/codec.js'
 import { isGameError } from '../../../src/lib/errors.js'
 import { type TestBroker, testBroker } from './helpers.js'
-import { RawClient } from './raw-client.js'
+import { RawClient, recordBatch } from './raw-client.js'
 
 describe('startBroker', () => {
   let t: TestBroker
@@ -56,6 +58,69 @@ describe('startBroker', () => {
       ),
     )
     expect(replies).toHaveLength(20)
+    c.close()
+  })
+
+  it('pipelines produce requests on one connection: offsets and answers in request order', async () => {
+    const c = await RawClient.connect(t.broker.port)
+    await c.request(3, 6, new Writer().int32(1).string('pipe').bool(true).toBuffer())
+    const produce = (values: string[], acks = -1) =>
+      new Writer()
+        .nullableString(null)
+        .int16(acks)
+        .int32(30_000)
+        .int32(1)
+        .string('pipe')
+        .int32(1)
+        .int32(0)
+        .bytes(recordBatch(values, crc32c))
+        .toBuffer()
+    const corrupt = recordBatch(['bad'], crc32c)
+    corrupt[corrupt.length - 1] ^= 0xff
+    const bad = new Writer()
+      .nullableString(null)
+      .int16(-1)
+      .int32(1000)
+      .int32(1)
+      .string('pipe')
+      .int32(1)
+      .int32(0)
+      .bytes(corrupt)
+      .toBuffer()
+    const sizes = [3, 1, 5, 2, 4, 0, 7, 1]
+    const replies = await Promise.all(
+      sizes.map((n, i) =>
+        c.request(0, 7, n === 0 ? bad : produce(Array.from({ length: n }, (_, j) => `${i}-${j}`))),
+      ),
+    )
+    const results = replies.map((r) => {
+      r.int32()
+      r.string()
+      r.int32()
+      r.int32()
+      return { error: r.int16(), base: r.int64() }
+    })
+    let expected = 0n
+    for (const [i, n] of sizes.entries()) {
+      if (n === 0) {
+        expect(results[i]).toEqual({ error: 2, base: -1n })
+        continue
+      }
+      expect(results[i]).toEqual({ error: 0, base: expected })
+      expected += BigInt(n)
+    }
+    // acks=0 gets no answer; the next request is answered next and sees the appended records.
+    c.send(0, 7, produce(['z1', 'z2'], 0))
+    const lo = await c.request(
+      2,
+      3,
+      new Writer().int32(-1).int8(0).int32(1).string('pipe').int32(1).int32(0).int64(-1n).toBuffer(),
+    )
+    lo.int32()
+    lo.int32()
+    lo.string()
+    lo.int32()
+    expect([lo.int32(), lo.int16(), lo.int64(), lo.int64()]).toEqual([0, 0, -1n, expected + 2n])
     c.close()
   })
 
