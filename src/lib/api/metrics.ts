@@ -33,14 +33,14 @@ export class LabeledCounter {
   private readonly values = new Map<string, { labels: Record<string, string>; value: number }>()
 
   inc(labels: Record<string, string>, by = 1): void {
-    const key = JSON.stringify(labels)
+    const key = Object.values(labels).join('\u0000')
     const entry = this.values.get(key)
     if (entry) entry.value += by
     else this.values.set(key, { labels, value: by })
   }
 
   get(labels: Record<string, string>): number {
-    return this.values.get(JSON.stringify(labels))?.value ?? 0
+    return this.values.get(Object.values(labels).join('\u0000'))?.value ?? 0
   }
 
   entries(): { labels: Record<string, string>; value: number }[] {

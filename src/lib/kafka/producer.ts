@@ -65,7 +65,6 @@ interface Pending {
   reject: (error: Error) => void
   settled: boolean
   queuedAt: number
-  timer?: NodeJS.Timeout
 }
 
 export function createEventProducer(options: EventProducerOptions): EventProducer {
@@ -78,11 +77,35 @@ export function createEventProducer(options: EventProducerOptions): EventProduce
   let queue: Pending[] = []
   let lingerTimer: NodeJS.Timeout | undefined
   let closed = false
+  /** Sends not yet acked or failed. */
+  let unsettled = 0
+  let connectingProducer: Producer | undefined
   /** Set by flush/close: ship without lingering. */
   let draining = false
   let producer: Producer | undefined
   let connecting: Promise<Producer> | undefined
   const idleWaiters: (() => void)[] = []
+  /** Batches awaiting their ack, with when they were sent. */
+  const inFlightBatches = new Set<{ items: Pending[]; sentAt: number }>()
+  // One timer sweeps for expired sends instead of one timer per message (the hot path stays cheap).
+  const sweepEveryMs = Math.max(1, Math.min(250, Math.floor(timeoutMs / 5)))
+  let sweepTimer: NodeJS.Timeout | undefined
+  const timeoutError = () =>
+    new GameError('PRODUCE_TIMEOUT', `Kafka did not ack within ${timeoutMs} ms`, { retriable: true })
+  const sweep = () => {
+    const now = performance.now()
+    let expired = 0
+    while (expired < queue.length && now - queue[expired].queuedAt >= timeoutMs) {
+      settle(queue[expired], timeoutError())
+      expired++
+    }
+    if (expired > 0) queue = queue.slice(expired)
+    stats.queued = queue.length
+    for (const b of inFlightBatches) {
+      if (now - b.sentAt >= timeoutMs) for (const m of b.items) settle(m, timeoutError())
+    }
+    checkIdle()
+  }
 
   const newProducer = (): Producer =>
     options.kafka.producer({
@@ -98,6 +121,7 @@ export function createEventProducer(options: EventProducerOptions): EventProduce
     if (producer) return Promise.resolve(producer)
     if (!connecting) {
       const p = newProducer()
+      connectingProducer = p
       connecting = p
         .connect()
         .then(() => {
@@ -111,6 +135,7 @@ export function createEventProducer(options: EventProducerOptions): EventProduce
         })
         .finally(() => {
           connecting = undefined
+          connectingProducer = undefined
         })
     }
     return connecting
@@ -125,7 +150,7 @@ export function createEventProducer(options: EventProducerOptions): EventProduce
   const settle = (item: Pending, error?: Error) => {
     if (item.settled) return
     item.settled = true
-    if (item.timer) clearTimeout(item.timer)
+    unsettled--
     if (error) {
       stats.failed++
       item.reject(error)
@@ -135,8 +160,13 @@ export function createEventProducer(options: EventProducerOptions): EventProduce
     }
   }
 
+  // Idle = every send has its answer (a produce that timed out may still be running in kafkajs).
   const checkIdle = () => {
-    if (queue.length === 0 && stats.inFlight === 0) {
+    if (unsettled === 0) {
+      if (sweepTimer) {
+        clearInterval(sweepTimer)
+        sweepTimer = undefined
+      }
       for (const w of idleWaiters.splice(0)) w()
     }
   }
@@ -145,6 +175,8 @@ export function createEventProducer(options: EventProducerOptions): EventProduce
     stats.inFlight++
     stats.batches++
     const started = performance.now()
+    const entry = { items: batch, sentAt: started }
+    inFlightBatches.add(entry)
     let p: Producer | undefined
     let error: Error | undefined
     try {
@@ -165,6 +197,7 @@ export function createEventProducer(options: EventProducerOptions): EventProduce
       dropProducer(p)
     }
     stats.inFlight--
+    inFlightBatches.delete(entry)
     for (const m of batch) settle(m, error)
     options.onBatch?.({ size: batch.length, latencyMs: performance.now() - started, ok: !error, error })
     pump()
@@ -203,20 +236,15 @@ export function createEventProducer(options: EventProducerOptions): EventProduce
         return Promise.reject(new GameError('PRODUCER_CLOSED', 'The event producer is closed'))
       }
       return new Promise<void>((resolve, reject) => {
-        const item: Pending = { key, value, resolve, reject, settled: false, queuedAt: performance.now() }
-        item.timer = setTimeout(() => {
-          settle(
-            item,
-            new GameError('PRODUCE_TIMEOUT', `Kafka did not ack within ${timeoutMs} ms`, { retriable: true }),
-          )
-        }, timeoutMs)
-        queue.push(item)
+        unsettled++
+        queue.push({ key, value, resolve, reject, settled: false, queuedAt: performance.now() })
         stats.queued = queue.length
+        if (!sweepTimer) sweepTimer = setInterval(sweep, sweepEveryMs)
         pump()
       })
     },
     flush() {
-      if (queue.length === 0 && stats.inFlight === 0) return Promise.resolve()
+      if (unsettled === 0) return Promise.resolve()
       return new Promise<void>((resolve) => {
         idleWaiters.push(() => {
           draining = closed
@@ -232,6 +260,7 @@ export function createEventProducer(options: EventProducerOptions): EventProduce
       await this.flush()
       const p = producer
       producer = undefined
+      connectingProducer?.disconnect().catch(() => {})
       if (p) await p.disconnect().catch(() => {})
     },
   }

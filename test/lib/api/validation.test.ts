@@ -1,3 +1,4 @@
+import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ApiServer, startApi } from '../../../src/lib/api/index.js'
 import { closedPort, httpRequest, rawRequest } from './http.js'
@@ -134,5 +135,30 @@ describe('bad input gets its status, a JSON reason, and is counted', () => {
     const h = await get('/healthz')
     expect(h.status).toBe(503)
     expect(JSON.parse(h.body)).toMatchObject({ ok: false, api: 'up', broker: 'unreachable' })
+  })
+
+  it('a broker that accepts but never answers → 503 produce_timeout after the produce timeout', async () => {
+    const sockets: net.Socket[] = []
+    const blackHole = net.createServer((socket) => sockets.push(socket))
+    await new Promise<void>((r) => blackHole.listen(0, '127.0.0.1', () => r()))
+    const { port } = blackHole.address() as net.AddressInfo
+    const slow = await startApi({
+      port: 0,
+      bind: '127.0.0.1',
+      brokers: [`127.0.0.1:${port}`],
+      topic: 'game_events',
+      produceTimeoutMs: 300,
+    })
+    try {
+      const r = await httpRequest(slow.url, '/join_guild?guild_name=slow', { headers: { Host: 'p' } })
+      expect(r.status).toBe(503)
+      expect(r.headers['retry-after']).toBe('1')
+      expect(JSON.parse(r.body).error.reason).toBe('produce_timeout')
+      expect(slow.metrics.rejectionCount('produce_timeout')).toBe(1)
+    } finally {
+      for (const s of sockets) s.destroy()
+      await slow.close()
+      await new Promise<void>((r) => blackHole.close(() => r()))
+    }
   })
 })

@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import type { Kafka } from 'kafkajs'
@@ -110,5 +111,22 @@ describe('createEventProducer', () => {
     const events = await readBack('recover', 2)
     expect(events.map((e) => e.event?.i)).toContain(0)
     expect(events.map((e) => e.event?.i)).toContain(2)
+  })
+
+  it('a broker that never answers fails the send with PRODUCE_TIMEOUT after timeoutMs', async () => {
+    const sockets: net.Socket[] = []
+    const blackHole = net.createServer((socket) => sockets.push(socket))
+    await new Promise<void>((r) => blackHole.listen(0, '127.0.0.1', () => r()))
+    const { port } = blackHole.address() as net.AddressInfo
+    const silent = createKafka({ brokers: [`127.0.0.1:${port}`], requestTimeout: 30_000 })
+    const producer = createEventProducer({ kafka: silent, topic: 'p_events', timeoutMs: 300 })
+    const started = performance.now()
+    await expect(producer.send('t', '{}')).rejects.toMatchObject({ code: 'PRODUCE_TIMEOUT' })
+    const waited = performance.now() - started
+    expect(waited).toBeGreaterThanOrEqual(290)
+    expect(waited).toBeLessThan(2000)
+    expect(producer.stats.failed).toBe(1)
+    for (const s of sockets) s.destroy()
+    await new Promise<void>((r) => blackHole.close(() => r()))
   })
 })
