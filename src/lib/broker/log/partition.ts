@@ -136,7 +136,7 @@ export class Partition implements PartitionLog {
     readonly topic: string,
     readonly partition: number,
     readonly dir: string,
-    private config: TopicConfig,
+    private readonly config: TopicConfig,
     private readonly ctx: PartitionContext,
   ) {}
 
@@ -151,10 +151,6 @@ export class Partition implements PartitionLog {
     const p = new Partition(topic, partition, dir, config, ctx)
     await p.load()
     return p
-  }
-
-  setConfig(config: TopicConfig): void {
-    this.config = config
   }
 
   logStartOffset(): bigint {
@@ -177,11 +173,6 @@ export class Partition implements PartitionLog {
   /** Every .log file of the partition (to close handles before removing the directory). */
   segmentFiles(): string[] {
     return this.segments.map((s) => s.paths.log)
-  }
-
-  /** Segment base offsets, oldest first (for tests and status). */
-  segmentBaseOffsets(): bigint[] {
-    return this.segments.map((s) => s.baseOffset)
   }
 
   append(payload: Buffer): Promise<AppendResult> {
@@ -245,12 +236,21 @@ export class Partition implements PartitionLog {
     }
     return {
       records: parts.length === 1 ? parts[0] : Buffer.concat(parts),
-      highWatermark: hw,
+      // Current, not the one at the start: a segment's visible size may have grown meanwhile.
+      highWatermark: this.hw,
       logStartOffset: this.logStart,
     }
   }
 
   async offsetForTimestamp(timestamp: bigint): Promise<{ offset: bigint; timestamp: bigint } | null> {
+    try {
+      return await this.findByTimestamp(timestamp)
+    } catch (err) {
+      throw storageError(err, `timestamp lookup in ${this.name()}`)
+    }
+  }
+
+  private async findByTimestamp(timestamp: bigint): Promise<{ offset: bigint; timestamp: bigint } | null> {
     const segments = this.segments
     for (const seg of segments) {
       if (seg.visibleSize === 0 || seg.maxTimestamp < timestamp) continue
