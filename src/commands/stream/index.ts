@@ -59,6 +59,11 @@ Ctrl-C or SIGTERM flushes what is buffered, commits, and exits 0.`
       default: '64MB',
       env: 'GAME_STREAM_MAX_BYTES',
     }),
+    'session-timeout': Flags.string({
+      summary: 'Consumer-group session timeout: how long a killed process holds its partitions (e.g. 10s).',
+      default: '30s',
+      env: 'GAME_STREAM_SESSION_TIMEOUT',
+    }),
     once: Flags.boolean({
       summary: 'Consume until caught up with the end offsets seen at start, flush, and exit.',
     }),
@@ -85,6 +90,9 @@ Ctrl-C or SIGTERM flushes what is buffered, commits, and exits 0.`
     const maxBytes = parseBytes(flags['max-bytes'])
     if (maxBytes === undefined)
       throw configError('max-bytes', flags['max-bytes'], 'expected a size like 64MB')
+    const sessionTimeoutMs = parseDuration(flags['session-timeout'])
+    if (sessionTimeoutMs === undefined)
+      throw configError('session-timeout', flags['session-timeout'], 'expected a duration like 30s')
     const crashAt = process.env.GAME_STREAM_CRASH_AT as CrashPoint | undefined
     if (crashAt && !CRASH_POINTS.includes(crashAt)) {
       throw configError('GAME_STREAM_CRASH_AT', crashAt, `one of ${CRASH_POINTS.join(', ')}`)
@@ -112,6 +120,7 @@ Ctrl-C or SIGTERM flushes what is buffered, commits, and exits 0.`
         once: flags.once,
         fromBeginning: flags['from-beginning'],
         crashAt,
+        sessionTimeoutMs,
       },
       {
         kafka,
@@ -129,9 +138,8 @@ Ctrl-C or SIGTERM flushes what is buffered, commits, and exits 0.`
     return result
   }
 
-  /** Ink on a TTY, plain lines on stderr otherwise, nothing in --json mode. */
+  /** Ink on a TTY, plain lines on stderr otherwise (also with --json: stdout keeps only the result). */
   private async progressRenderer(): Promise<{ update: (p: StreamProgress) => void; done: () => void }> {
-    if (this.jsonEnabled()) return { update: () => undefined, done: () => undefined }
     if (!this.interactive) {
       return { update: (p) => this.progress(streamProgressLine(p)), done: () => undefined }
     }

@@ -51,6 +51,8 @@ export interface StreamOptions {
   stagingGraceMs?: number
   /** DuckDB memory_limit (default 256MB). */
   memoryLimit?: string
+  /** Consumer-group session timeout: how long a killed member holds its partitions (default 30 s, kafkajs's). */
+  sessionTimeoutMs?: number
   /** Kafka bootstrap servers, for error messages only (the client comes in deps). */
   brokers?: string[]
   /** Test hook: call deps.crash at this point of the first flush that has files. */
@@ -224,6 +226,8 @@ export async function streamToLake(
       maxBytesPerPartition: 4 * 1024 * 1024,
       maxBytes: 16 * 1024 * 1024,
       retry: { retries: 5 },
+      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: Math.max(100, Math.min(3000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3))),
       // Short long-polls: a stop (or a resume after the assignment seek) never waits out a 5 s fetch.
       maxWaitTimeInMs: 200,
     })
