@@ -19,6 +19,7 @@ export default class Status extends BaseCommand {
       dataDir: config.dataDir,
       spawner: nodeSpawner,
       hdfsUser: config.hdfsUser,
+      onProgress: (line) => this.progress(line),
     })
     if (!this.jsonEnabled()) {
       const color = colorEnabled(process.stdout, process.env)

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { closeSync, openSync } from 'node:fs'
+import { closeSync, openSync, readFileSync } from 'node:fs'
 
 /** Output of a finished command. `code` is null when it could not be started (`error` says why). */
 export interface RunResult {
@@ -54,6 +54,19 @@ export interface Spawner {
 
 function mergedEnv(env?: Record<string, string | undefined>): NodeJS.ProcessEnv | undefined {
   return env ? { ...process.env, ...env } : undefined
+}
+
+/**
+ * A daemon whose parent is gone is reaped by pid 1; until then it is a zombie that still answers
+ * kill(pid, 0). Linux only (/proc); elsewhere assume not a zombie.
+ */
+export function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')
+  } catch {
+    return false
+  }
 }
 
 /** The real spawner (node:child_process). */
@@ -138,11 +151,11 @@ export const nodeSpawner: Spawner = {
   isAlive(pid) {
     try {
       process.kill(pid, 0)
-      return true
     } catch (error) {
       // EPERM: it exists but belongs to someone else.
       return (error as NodeJS.ErrnoException).code === 'EPERM'
     }
+    return !isZombie(pid)
   },
 
   kill(pid, signal) {

@@ -366,8 +366,9 @@ export interface StackStatusOptions {
 }
 
 /** The error every command gives when it needs the stack and it is not up. */
-export function stackNotRunningError(dataDir: string): GameError {
-  return new GameError('STACK_NOT_RUNNING', `The stack is not running (no live stack in ${dataDir})`, {
+export function stackNotRunningError(dataDir: string, note?: string): GameError {
+  const why = note ? ` ${note}` : ''
+  return new GameError('STACK_NOT_RUNNING', `The stack is not running (no live stack in ${dataDir}).${why}`, {
     exitCode: ExitCode.unreachable,
     hint: 'Run `game up` (or `game up --docker`), or point --brokers / --lake at a running cluster.',
   })
@@ -375,8 +376,12 @@ export function stackNotRunningError(dataDir: string): GameError {
 
 /** `game status`: each service's probe and, when Kafka answers, its topics with earliest/latest offsets. */
 export async function stackStatus(options: StackStatusOptions): Promise<StackStatusResult> {
-  const state = currentStack(options.dataDir, options.spawner, options.onProgress ?? (() => {}))
-  if (!state) throw stackNotRunningError(options.dataDir)
+  let stale: string | undefined
+  const state = currentStack(options.dataDir, options.spawner, (line) => {
+    stale = line
+    options.onProgress?.(line)
+  })
+  if (!state) throw stackNotRunningError(options.dataDir, stale)
   const result = await describeRunning(state, options.hdfsUser)
   if (options.topics !== false) {
     const kafka = result.services.find((s) => s.name === 'kafka')

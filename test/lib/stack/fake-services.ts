@@ -36,7 +36,9 @@ export function tcpProbe(address: string): Promise<ProbeResult> {
       socket.destroy()
       resolve({ ok: true, detail: 'connected' })
     })
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve({ ok: false, detail: error.code ?? error.message }))
+    socket.once('error', (error: NodeJS.ErrnoException) =>
+      resolve({ ok: false, detail: error.code ?? error.message }),
+    )
   })
 }
 

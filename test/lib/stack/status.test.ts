@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { allRunning, statusRows, toServiceStatus, topicRows } from '../../../src/lib/stack/status.js'
+import { allRunning, statusRows, topicRows, toServiceStatus } from '../../../src/lib/stack/status.js'
 
 describe('status reduction', () => {
   it('maps probe results to states', () => {

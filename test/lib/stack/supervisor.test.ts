@@ -36,9 +36,10 @@ describe('supervisor', () => {
     const held = await holdPort()
     const events: string[] = []
     try {
-      const error = await startServices([fakeService('kafka', 0, events), fakeService('hdfs', held.port, events)]).catch(
-        (e) => e,
-      )
+      const error = await startServices([
+        fakeService('kafka', 0, events),
+        fakeService('hdfs', held.port, events),
+      ]).catch((e) => e)
       expect(error).toBeInstanceOf(GameError)
       expect(error.code).toBe('PORT_IN_USE')
       expect(error.exitCode).toBe(1)
