@@ -132,7 +132,15 @@ interface SendOptions {
   body?: WebHdfsData
   /** Whole-request timeout (namenode JSON calls); data transfers use an idle timeout instead. */
   total: boolean
+  /**
+   * A new connection instead of a pooled keep-alive one, for requests that are never retried: a
+   * pooled socket the server is closing at that moment would fail them with ECONNRESET.
+   */
+  fresh?: boolean
 }
+
+/** One connection per request (no pooling), with Nagle off like pooled sockets. */
+const FRESH_AGENT = new http.Agent({ keepAlive: false, noDelay: true } as http.AgentOptions)
 
 const RETRIABLE_ERRNO = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'EAI_AGAIN'])
 
@@ -259,7 +267,7 @@ export class WebHdfsClient {
   /** RENAME; HDFS's `{"boolean": false}` (missing source, missing destination parent, existing destination) is an error. Never retried. */
   async rename(from: string, to: string): Promise<void> {
     const destination = absolute(to)
-    const body = await this.json('PUT', 'RENAME', from, { destination })
+    const body = await this.json('PUT', 'RENAME', from, { destination }, true)
     if (!booleanOf(body, 'RENAME', from)) {
       throw new GameError(
         'WEBHDFS_RENAME_FAILED',
@@ -274,7 +282,7 @@ export class WebHdfsClient {
 
   /** DELETE; false when nothing was there. */
   async delete(hdfsPath: string, recursive = false): Promise<boolean> {
-    const body = await this.json('DELETE', 'DELETE', hdfsPath, { recursive: String(recursive) })
+    const body = await this.json('DELETE', 'DELETE', hdfsPath, { recursive: String(recursive) }, true)
     return booleanOf(body, 'DELETE', hdfsPath)
   }
 
@@ -413,6 +421,7 @@ export class WebHdfsClient {
       path: hdfsPath,
       body: data,
       total: false,
+      fresh: true,
     })
     if (res.statusCode !== expected && res.statusCode !== 200 && res.statusCode !== 201)
       throw await this.errorFrom(res, op, hdfsPath)
@@ -459,6 +468,7 @@ export class WebHdfsClient {
     op: string,
     hdfsPath: string,
     params: Record<string, string>,
+    fresh = false,
   ): Promise<unknown> {
     const res = await this.send({
       method,
@@ -467,6 +477,7 @@ export class WebHdfsClient {
       op,
       path: hdfsPath,
       total: true,
+      fresh,
     })
     if ((res.statusCode ?? 0) >= 300) throw await this.errorFrom(res, op, hdfsPath)
     try {
@@ -527,6 +538,7 @@ export class WebHdfsClient {
         const req = http.request(url, {
           method,
           headers,
+          ...(options.fresh ? { agent: FRESH_AGENT } : {}),
           signal: options.total ? AbortSignal.timeout(this.timeoutMs) : undefined,
         })
         if (!options.total) {

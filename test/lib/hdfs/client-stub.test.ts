@@ -318,3 +318,52 @@ describe('WebHdfsClient fallbacks', () => {
     expect(nn.seen.map((s) => s.url.searchParams.get('op'))).toEqual(['LISTSTATUS_BATCH', 'LISTSTATUS'])
   })
 })
+
+describe('WebHdfsClient connections', () => {
+  it('never sends a non-retried request (data step, RENAME, DELETE) on a pooled keep-alive socket', async () => {
+    const sockets: unknown[] = []
+    const server = http.createServer((req, res) => {
+      req.resume()
+      req.on('end', () => {
+        const u = new URL(req.url ?? '/', 'http://x')
+        sockets.push(req.socket)
+        if (u.searchParams.get('op') === 'CREATE' && !u.searchParams.get('dn')) {
+          res.writeHead(307, {
+            Location: `http://127.0.0.1:${port}${u.pathname}?op=CREATE&dn=1`,
+            'Content-Length': '0',
+          })
+          res.end()
+        } else if (u.searchParams.get('dn')) {
+          res.writeHead(201, { 'Content-Length': '0' })
+          res.end()
+        } else {
+          res.writeHead(200, { 'Content-Type': 'application/json' })
+          res.end(
+            u.searchParams.get('op') === 'LISTSTATUS'
+              ? '{"FileStatuses":{"FileStatus":[]}}'
+              : '{"boolean":true}',
+          )
+        }
+      })
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const port = (server.address() as AddressInfo).port
+    closers.push(
+      () =>
+        new Promise<void>((r) => {
+          server.close(() => r())
+          server.closeAllConnections()
+        }),
+    )
+    const client = new WebHdfsClient({ baseUrl: `http://127.0.0.1:${port}`, user: 'game' })
+    await client.listStatus('/a') // 0: pooled
+    await client.listStatus('/a') // 1: same pooled socket
+    await client.rename('/a', '/b') // 2: fresh
+    await client.delete('/b') // 3: fresh
+    await client.create('/c', 'x') // 4: namenode step (pooled), 5: data step (fresh)
+    expect(sockets[1]).toBe(sockets[0])
+    for (const i of [2, 3, 5]) {
+      expect(sockets.indexOf(sockets[i]), `request ${i}`).toBe(i)
+    }
+  })
+})
