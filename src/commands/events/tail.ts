@@ -32,7 +32,12 @@ With --json, prints NDJSON: one JSON object per line, the event exactly as produ
       topic: flags.topic,
     })
     const json = this.jsonEnabled()
-    const signal = this.interruptSignal()
+    // `game events tail --json | head -3`: a closed stdout ends the tail quietly.
+    const stdoutClosed = new AbortController()
+    process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') stdoutClosed.abort()
+    })
+    const signal = AbortSignal.any([this.interruptSignal(), stdoutClosed.signal])
     const kafka = createKafka({
       brokers: config.brokers,
       clientId: 'game-tail',
@@ -48,6 +53,7 @@ With --json, prints NDJSON: one JSON object per line, the event exactly as produ
       limit: flags.number,
       signal,
       onEvent: (t) => {
+        if (stdoutClosed.signal.aborted) return
         process.stdout.write(
           `${json ? (t.event ? JSON.stringify(t.event) : JSON.stringify({ raw: t.raw })) : formatTailLine(t)}\n`,
         )

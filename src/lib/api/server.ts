@@ -370,6 +370,11 @@ export async function startApi(options: ApiOptions, deps: ApiDeps = {}): Promise
   })
   // Malformed requests (bad header bytes, oversized headers) never reach the handler: answer and count.
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    // A client that hung up is not a bad request.
+    if (error.code === 'ECONNRESET' || error.code === 'EPIPE') {
+      socket.destroy()
+      return
+    }
     const reason = error.code === 'HPE_HEADER_OVERFLOW' ? 'header_too_large' : 'bad_request'
     metrics.rejection(reason)
     metrics.request('unknown', '', reason === 'header_too_large' ? 431 : 400)
