@@ -64,6 +64,8 @@ const DEFAULT_MAX_FRAME = 100 * 1024 * 1024
 const PRODUCE = 0
 /** Produce requests of one connection whose appends may be in flight at once. */
 const MAX_PIPELINED_PRODUCES = 16
+/** Decoded-but-unanswered requests per connection before reading from it pauses. */
+const MAX_QUEUED_REQUESTS = 64
 
 async function openLogs(options: BrokerOptions): Promise<LogManager> {
   if (options.storage === 'memory')
@@ -257,6 +259,8 @@ class Connection {
       const frame = this.take(4 + size)
       this.queue.push(frame.subarray(4))
     }
+    // A client that sends faster than we answer is slowed down by TCP, not by our memory.
+    if (this.queue.length >= MAX_QUEUED_REQUESTS) this.socket.pause()
     if (!this.running && this.queue.length > 0) this.running = this.pump()
   }
 
@@ -293,6 +297,7 @@ class Connection {
     try {
       while (this.queue.length > 0 && !this.closed) {
         const frame = this.queue.shift()!
+        if (this.queue.length < MAX_QUEUED_REQUESTS / 2 && this.socket.isPaused()) this.socket.resume()
         await this.handle(frame)
         if (this.socket.writableNeedDrain && !this.closed) {
           await new Promise<void>((resolve) => {
