@@ -34,24 +34,43 @@ function startServer(): Promise<{ child: ChildProcess; url: string }> {
   })
 }
 
-function autocannonCli(url: string): Promise<number> {
+interface Run {
+  rps: number
+  /** CPU (user + system) the load generator spent per 1000 answered requests, ms: robust to a busy machine. */
+  cpuMsPer1k: number
+}
+
+const round2 = (n: number) => Math.round(n * 100) / 100
+
+function autocannonCli(url: string): Promise<Run> {
   const bin = path.join(ROOT, 'node_modules', '.bin', 'autocannon')
-  const child = spawn(bin, ['-c', String(CONNECTIONS), '-d', String(DURATION), '--json', url], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  // /usr/bin/time reports the CLI's own CPU time on its last stderr line.
+  const child = spawn(
+    '/usr/bin/time',
+    ['-f', 'CPU %U %S', bin, '-c', String(CONNECTIONS), '-d', String(DURATION), '--json', url],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  )
   let out = ''
+  let err = ''
   child.stdout?.on('data', (d) => (out += d))
+  child.stderr?.on('data', (d) => (err += d))
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => {
-      if (code !== 0) return reject(new Error(`autocannon exited ${code}`))
+      if (code !== 0) return reject(new Error(`autocannon exited ${code}: ${err}`))
       const r = JSON.parse(out)
+      const m = /CPU ([\d.]+) ([\d.]+)/.exec(err)
+      const cpuMs = m ? (Number(m[1]) + Number(m[2])) * 1000 : Number.NaN
       // answered requests per second over the run (same definition as runLoad's rps)
-      resolve(Math.round((r.requests.total / r.duration) * 100) / 100)
+      resolve({
+        rps: round2(r.requests.total / r.duration),
+        cpuMsPer1k: round2((cpuMs / r.requests.total) * 1000),
+      })
     })
   })
 }
 
-async function gameLoad(url: string): Promise<{ rps: number; p99: number; errors: number }> {
+async function gameLoad(url: string): Promise<Run & { p99: number; errors: number }> {
+  const cpu0 = process.cpuUsage()
   const r = await runLoad({
     url,
     scenario: SCENARIO,
@@ -60,20 +79,27 @@ async function gameLoad(url: string): Promise<{ rps: number; p99: number; errors
     hostCount: 100,
     seed: 'bench',
   })
-  return { rps: r.rps, p99: r.latency.p99, errors: r.requests.rejected + r.requests.timeouts }
+  const cpu = process.cpuUsage(cpu0)
+  const cpuMs = (cpu.user + cpu.system) / 1000
+  return {
+    rps: r.rps,
+    cpuMsPer1k: round2((cpuMs / r.requests.answered) * 1000),
+    p99: r.latency.p99,
+    errors: r.requests.rejected + r.requests.timeouts,
+  }
 }
 
 const { child, url } = await startServer()
-const cli: number[] = []
-const ours: number[] = []
+const cli: Run[] = []
+const ours: Run[] = []
 try {
   for (let round = 1; round <= ROUNDS; round++) {
     const a = await autocannonCli(url)
     const b = await gameLoad(url)
     cli.push(a)
-    ours.push(b.rps)
+    ours.push(b)
     process.stderr.write(
-      `round ${round}: autocannon CLI ${a} req/s, game load (${SCENARIO}) ${b.rps} req/s (p99 ${b.p99} ms, errors ${b.errors}), ratio ${(b.rps / a).toFixed(3)}\n`,
+      `round ${round}: autocannon CLI ${a.rps} req/s (${a.cpuMsPer1k} CPU ms/1k req), game load (${SCENARIO}) ${b.rps} req/s (${b.cpuMsPer1k} CPU ms/1k req, p99 ${b.p99} ms, errors ${b.errors}), ratio ${(b.rps / a.rps).toFixed(3)}\n`,
     )
   }
 } finally {
@@ -85,9 +111,11 @@ const result = {
   durationSec: DURATION,
   rounds: ROUNDS,
   scenario: SCENARIO,
-  autocannonCliRps: cli,
-  gameLoadRps: ours,
-  medianRatio: Math.round((median(ours) / median(cli)) * 1000) / 1000,
+  autocannonCliRps: cli.map((r) => r.rps),
+  gameLoadRps: ours.map((r) => r.rps),
+  medianRatio: Math.round((median(ours.map((r) => r.rps)) / median(cli.map((r) => r.rps))) * 1000) / 1000,
+  autocannonCliCpuMsPer1k: median(cli.map((r) => r.cpuMsPer1k)),
+  gameLoadCpuMsPer1k: median(ours.map((r) => r.cpuMsPer1k)),
   target: 0.9,
 }
 process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
