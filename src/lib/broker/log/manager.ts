@@ -26,6 +26,8 @@ export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
 export const MAX_PARTITIONS = 10000
 const DEFAULT_RETENTION_CHECK_MS = 5 * 60 * 1000
 const MAX_SEGMENT_BYTES = 0x7fffffff
+/** Partitions opened (recovered) in parallel at open and createTopic. */
+const OPEN_CONCURRENCY = 16
 
 export interface RetentionResult {
   /** Segments deleted across all partitions. */
@@ -105,8 +107,7 @@ class FileLogManager implements DurableLogManager {
         partitions: t.partitions,
         config: resolveTopicConfig(this.defaults, t.config),
       }
-      const partitions: Partition[] = []
-      for (let p = 0; p < info.partitions; p++) partitions.push(await this.openPartition(info, p))
+      const partitions = await mapLimit(info.partitions, OPEN_CONCURRENCY, (p) => this.openPartition(info, p))
       this.topicMap.set(info.name, { info, partitions })
     }
     this.offsets = await FileGroupOffsetStore.open(path.join(dataDir, '__groups'), {
@@ -151,12 +152,14 @@ class FileLogManager implements DurableLogManager {
       const info: TopicInfo = { name, partitions, config: resolved }
       const parts: Partition[] = []
       try {
-        for (let p = 0; p < partitions; p++) {
+        const opened = await mapLimit(partitions, OPEN_CONCURRENCY, async (p) => {
           // Leftovers of an earlier topic of the same name (deleted, crash before cleanup) go first.
           await rm(this.partitionDir(name, p), { recursive: true, force: true })
-          parts.push(await this.openPartition(info, p))
-        }
-        this.topicMap.set(name, { info, partitions: parts })
+          const part = await this.openPartition(info, p)
+          parts.push(part)
+          return part
+        })
+        this.topicMap.set(name, { info, partitions: opened })
         await this.persistTopics()
       } catch (err) {
         this.topicMap.delete(name)
@@ -272,6 +275,28 @@ class FileLogManager implements DurableLogManager {
       throw new LogError('STORAGE_ERROR', `cannot write ${this.topicsFile()}: ${(err as Error).message}`)
     })
   }
+}
+
+/** Runs fn(0..n-1) with at most `limit` in flight; results in index order. */
+async function mapLimit<T>(n: number, limit: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  const out = new Array<T>(n)
+  let next = 0
+  let failed = false
+  const worker = async () => {
+    while (next < n && !failed) {
+      const i = next++
+      try {
+        out[i] = await fn(i)
+      } catch (err) {
+        failed = true
+        throw err
+      }
+    }
+  }
+  const results = await Promise.allSettled(Array.from({ length: Math.min(limit, n) }, worker))
+  const rejected = results.find((r) => r.status === 'rejected')
+  if (rejected) throw (rejected as PromiseRejectedResult).reason
+  return out
 }
 
 function copyInfo(info: TopicInfo): TopicInfo {

@@ -125,6 +125,8 @@ export class Partition implements PartitionLog {
   private idleWaiters: (() => void)[] = []
   private syncRequested = false
   private unsynced = false
+  /** A segment file was created and its directory entry is not yet durable. */
+  private dirUnsynced = false
   private failure: Error | null = null
   private closed = false
   private retaining = false
@@ -449,6 +451,10 @@ export class Partition implements PartitionLog {
             }
             this.syncs++
             this.unsynced = false
+            if (this.dirUnsynced) {
+              await syncDir(this.dir)
+              this.dirUnsynced = false
+            }
           }
         } catch (err) {
           this.failure = storageError(err, `append to ${this.name()}`)
@@ -616,7 +622,8 @@ export class Partition implements PartitionLog {
     if (bases.length === 0) {
       bases.push(logStart)
       await (await open(segmentPaths(this.dir, logStart).log, 'w')).close()
-      await syncDir(this.dir)
+      // The directory is fsynced before the first append to this file is acknowledged.
+      this.dirUnsynced = true
     }
     const segments: Segment[] = []
     for (let i = 0; i < bases.length; i++) {
