@@ -55,8 +55,8 @@ Ctrl-C or SIGTERM flushes what is buffered, commits, and exits 0.`
       env: 'GAME_STREAM_MAX_ROWS',
     }),
     'max-bytes': Flags.string({
-      summary: 'Flush when this much row data is buffered (bytes, or 512KB, 64MB).',
-      default: '64MB',
+      summary: 'Flush when this much row data is buffered (bytes, or 512KB, 32MB).',
+      default: '32MB',
       env: 'GAME_STREAM_MAX_BYTES',
     }),
     'session-timeout': Flags.string({

@@ -1,4 +1,4 @@
-import { rm, stat, writeFile } from 'node:fs/promises'
+import { open, rm, stat } from 'node:fs/promises'
 import path from 'node:path'
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api'
 import { type ColumnSpec, type TableName, tableColumns } from '../events/catalog.js'
@@ -17,7 +17,7 @@ export interface ParquetWriterOptions {
   compression?: ParquetCompression
   /** DuckDB memory_limit, e.g. '256MB'. */
   memoryLimit?: string
-  /** DuckDB threads; default 1 (the stream runs beside the consumer on small machines). */
+  /** DuckDB threads; default 2 (the COPY runs off the JS thread, beside the consumer). */
   threads?: number
   /** Rows per row group; default 122880 (DuckDB's). */
   rowGroupSize?: number
@@ -74,12 +74,33 @@ export function copyStatement(
   return `COPY (SELECT ${select} FROM ${source}) TO ${sqlString(outPath)} (${opts.join(', ')})`
 }
 
+/** Writes lines in ~1 MB chunks: never one string (and one Buffer) the size of the whole batch. */
+async function writeLines(file: string, lines: string[]): Promise<void> {
+  const fh = await open(file, 'w')
+  try {
+    let chunk: string[] = []
+    let size = 0
+    for (const line of lines) {
+      chunk.push(line)
+      size += line.length + 1
+      if (size >= 1 << 20) {
+        await fh.write(`${chunk.join('\n')}\n`)
+        chunk = []
+        size = 0
+      }
+    }
+    if (chunk.length > 0) await fh.write(`${chunk.join('\n')}\n`)
+  } finally {
+    await fh.close()
+  }
+}
+
 /** Opens one in-memory DuckDB for the lifetime of the writer. */
 export async function createParquetWriter(options: ParquetWriterOptions = {}): Promise<ParquetWriter> {
   const { DuckDBInstance } = await import('@duckdb/node-api')
   const instance: DuckDBInstance = await DuckDBInstance.create(':memory:', {
     memory_limit: options.memoryLimit ?? '256MB',
-    threads: String(options.threads ?? 1),
+    threads: String(options.threads ?? 2),
   })
   const conn: DuckDBConnection = await instance.connect()
 
@@ -94,7 +115,7 @@ export async function createParquetWriter(options: ParquetWriterOptions = {}): P
     writeNdjsonFile,
     async writeRows(table, lines, outPath) {
       const tmp = path.join(path.dirname(outPath), `${path.basename(outPath)}.ndjson`)
-      await writeFile(tmp, `${lines.join('\n')}\n`)
+      await writeLines(tmp, lines)
       try {
         return await writeNdjsonFile(table, tmp, outPath)
       } finally {

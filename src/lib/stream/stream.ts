@@ -63,7 +63,7 @@ export const STREAM_DEFAULTS = {
   group: 'game-stream',
   intervalMs: 30_000,
   maxRows: 250_000,
-  maxBytes: 64 * 1024 * 1024,
+  maxBytes: 32 * 1024 * 1024,
   stagingGraceMs: 10 * 60_000,
 } as const
 

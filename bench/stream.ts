@@ -1,0 +1,205 @@
+// bench/stream.ts — `npx tsx bench/stream.ts --events 1000000 [--partitions 3] [--lake hdfs|file]`
+// On the embedded stack (broker + WebHDFS gateway in this process), produces N game events, then
+// runs, each in its own child process so peak RSS is the consumer's own:
+//   (a) a bare kafkajs consumer that only counts messages (eachBatch, no processing),
+//   (b) streamToLake --once into the lake (route, buffer, Parquet via DuckDB, commit protocol).
+// Prints events/s, peak RSS and the ratio (b)/(a); target (b) >= 0.5 x (a), RSS <= 400 MB.
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { startBroker } from '../src/lib/broker/index.js'
+import { buildEvent } from '../src/lib/events/envelope.js'
+import { startWebHdfsGateway } from '../src/lib/hdfs/gateway.js'
+import { createKafka } from '../src/lib/kafka/client.js'
+import { openLake } from '../src/lib/lake/open.js'
+import { STREAM_DEFAULTS, streamToLake } from '../src/lib/stream/stream.js'
+
+const SELF = fileURLToPath(import.meta.url)
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i === -1 ? fallback : process.argv[i + 1]
+}
+const TOPIC = 'bench_events'
+
+interface ChildReport {
+  events: number
+  ms: number
+  maxRssMb: number
+  extra?: Record<string, unknown>
+}
+
+/** (a): count messages with a bare consumer until `total` were seen. */
+async function bareConsumer(brokers: string[], total: number): Promise<ChildReport> {
+  const kafka = createKafka({ brokers, clientId: 'bench-bare' })
+  const consumer = kafka.consumer({
+    groupId: `bench-bare-${Date.now()}`,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+    maxBytes: 16 * 1024 * 1024,
+    maxWaitTimeInMs: 200,
+  })
+  await consumer.connect()
+  await consumer.subscribe({ topic: TOPIC, fromBeginning: true })
+  const t0 = performance.now()
+  let seen = 0
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        seen += batch.messages.length
+        if (seen >= total) resolve()
+      },
+    })
+  })
+  const ms = performance.now() - t0
+  await consumer.disconnect()
+  return { events: seen, ms, maxRssMb: process.resourceUsage().maxRSS / 1024 }
+}
+
+/** (b): the real stream, --once, into the lake. */
+async function stream(brokers: string[], lakeUrl: string): Promise<ChildReport> {
+  const kafka = createKafka({ brokers, clientId: 'bench-stream' })
+  const lake = openLake(lakeUrl, { hdfsUser: 'game' })
+  const t0 = performance.now()
+  const r = await streamToLake(
+    {
+      topic: TOPIC,
+      group: 'bench-stream',
+      intervalMs: 30_000,
+      maxRows: STREAM_DEFAULTS.maxRows,
+      maxBytes: STREAM_DEFAULTS.maxBytes,
+      once: true,
+      fromBeginning: true,
+      brokers,
+    },
+    { kafka, lake },
+  )
+  return {
+    events: r.events,
+    ms: performance.now() - t0,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+    extra: { flushes: r.flushes, rows: r.rows, rejected: r.rejected },
+  }
+}
+
+function runChild(role: string, payload: Record<string, unknown>): Promise<ChildReport> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', SELF, '--role', role, '--payload', JSON.stringify(payload)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    )
+    let out = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.on('close', (code) => {
+      if (code !== 0) reject(new Error(`${role} exited ${code}`))
+      else resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '{}'))
+    })
+  })
+}
+
+function events(n: number): string[] {
+  const kinds: [string, Record<string, string | number>][] = [
+    ['purchase_sword', { amount: -10, description: 'sharp' }],
+    ['purchase_knife', { amount: -10, description: 'small' }],
+    ['add_money', { amount: 25, description: 'money' }],
+    ['join_guild', { guild_name: 'knights' }],
+    ['cancel_membership', { guild_name: 'knights', cancel_reason: 'bored' }],
+    ['mensaje', { message_post: 'hola mundo' }],
+    ['default', {}],
+  ]
+  const out: string[] = []
+  const t = Date.now()
+  for (let i = 0; i < n; i++) {
+    const [type, fields] = kinds[i % kinds.length]
+    out.push(
+      JSON.stringify(
+        buildEvent({
+          type,
+          fields,
+          headers: { Host: `user${i % 1000}.comcast.com`, 'User-Agent': 'ApacheBench/2.3', Accept: '*/*' },
+          eventId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+          receivedAt: new Date(t + i),
+        }),
+      ),
+    )
+  }
+  return out
+}
+
+async function main(): Promise<void> {
+  const role = arg('role', '')
+  if (role) {
+    const payload = JSON.parse(arg('payload', '{}'))
+    const report =
+      role === 'bare'
+        ? await bareConsumer(payload.brokers, payload.total)
+        : await stream(payload.brokers, payload.lake)
+    process.stdout.write(`${JSON.stringify(report)}\n`)
+    process.exit(0)
+  }
+
+  const total = Number(arg('events', '1000000'))
+  const partitions = Number(arg('partitions', '3'))
+  const lakeKind = arg('lake', 'hdfs')
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'game-bench-stream-'))
+  const broker = await startBroker({ port: 0, dataDir: path.join(dir, 'kafka') })
+  const gateway = await startWebHdfsGateway({ port: 0, root: path.join(dir, 'hdfs') })
+  const brokers = [`127.0.0.1:${broker.port}`]
+  const lake =
+    lakeKind === 'file' ? pathToFileURL(path.join(dir, 'lake')).href : `hdfs://127.0.0.1:${gateway.port}/tmp`
+  try {
+    const kafka = createKafka({ brokers, clientId: 'bench-producer' })
+    const admin = kafka.admin()
+    await admin.connect()
+    await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: partitions }], waitForLeaders: true })
+    await admin.disconnect()
+    const producer = kafka.producer()
+    await producer.connect()
+    const values = events(total)
+    const tp = performance.now()
+    for (let i = 0; i < values.length; i += 10_000) {
+      await producer.send({
+        topic: TOPIC,
+        acks: -1,
+        messages: values.slice(i, i + 10_000).map((value, j) => ({ value, partition: (i + j) % partitions })),
+      })
+    }
+    await producer.disconnect()
+    const bytes = values.reduce((s, v) => s + v.length, 0)
+    process.stderr.write(
+      `produced ${total} events (${(bytes / 1e6).toFixed(0)} MB) in ${((performance.now() - tp) / 1000).toFixed(1)}s\n`,
+    )
+
+    const a = await runChild('bare', { brokers, total })
+    process.stderr.write(`(a) bare consumer done\n`)
+    const b = await runChild('stream', { brokers, lake })
+    const rate = (r: ChildReport) => Math.round((r.events * 1000) / r.ms)
+    const ratio = rate(b) / rate(a)
+    const summary = {
+      events: total,
+      partitions,
+      lake: lakeKind,
+      bare: { eventsPerSec: rate(a), seconds: +(a.ms / 1000).toFixed(2), peakRssMb: Math.round(a.maxRssMb) },
+      stream: {
+        eventsPerSec: rate(b),
+        seconds: +(b.ms / 1000).toFixed(2),
+        peakRssMb: Math.round(b.maxRssMb),
+        ...b.extra,
+      },
+      ratio: +ratio.toFixed(2),
+      targets: { ratio: '>= 0.5', rssMb: '<= 400' },
+      pass: ratio >= 0.5 && b.maxRssMb <= 400,
+    }
+    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
+  } finally {
+    await broker.close()
+    await gateway.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+await main()
