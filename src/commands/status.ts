@@ -1,7 +1,9 @@
 import { BaseCommand } from '../base-command.js'
+import { brokersFlag, lakeFlag } from '../flags.js'
+import { ExitCode } from '../lib/errors.js'
 import { nodeSpawner } from '../lib/stack/spawner.js'
 import { stackStatus } from '../lib/stack/stack.js'
-import { STATUS_HEAD, statusRows, TOPIC_HEAD, topicRows } from '../lib/stack/status.js'
+import { allRunning, STATUS_HEAD, statusRows, TOPIC_HEAD, topicRows } from '../lib/stack/status.js'
 import type { StackStatusResult } from '../lib/stack/types.js'
 import { renderTable } from '../ui/table.js'
 import { colorEnabled } from '../ui/terminal.js'
@@ -9,16 +11,29 @@ import { colorEnabled } from '../ui/terminal.js'
 export default class Status extends BaseCommand {
   static override summary = "Show the stack's services, their health, and Kafka topics with offsets."
   static override description =
-    'Probes each service of the running stack (Kafka metadata, WebHDFS GETFILESTATUS) and lists every topic partition with its earliest and latest offsets. Exits 4 when the stack is not running.'
-  static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --json']
+    `Probes each service of the running stack (Kafka metadata, WebHDFS GETFILESTATUS) and lists every topic partition with its earliest and latest offsets.
+With --brokers / --lake (or GAME_BROKERS / GAME_LAKE) it probes that cluster instead (mode "external"), for users who never run game up.
+Exits 4 when the stack is not running or a service does not answer.`
+  static override examples = [
+    '<%= config.bin %> status',
+    '<%= config.bin %> status --json',
+    '<%= config.bin %> status --brokers kafka1:9092,kafka2:9092 --lake hdfs://namenode:9870/tmp',
+  ]
+  static override flags = { brokers: brokersFlag, lake: lakeFlag }
 
   async run(): Promise<StackStatusResult> {
     const { flags } = await this.parse(Status)
-    const config = this.gameConfig({ 'data-dir': flags['data-dir'] })
+    const config = this.gameConfig({
+      'data-dir': flags['data-dir'],
+      brokers: flags.brokers,
+      lake: flags.lake,
+    })
+    const explicit = flags.brokers !== undefined || flags.lake !== undefined
     const result = await stackStatus({
       dataDir: config.dataDir,
       spawner: nodeSpawner,
       hdfsUser: config.hdfsUser,
+      external: explicit ? { brokers: config.brokers, lake: config.lake } : undefined,
       onProgress: (line) => this.progress(line),
     })
     if (!this.jsonEnabled()) {
@@ -30,6 +45,7 @@ export default class Status extends BaseCommand {
         this.log('No topics.')
       }
     }
+    if (!allRunning(result.services)) process.exitCode = ExitCode.unreachable
     return result
   }
 }

@@ -181,6 +181,33 @@ describe('docker mode (fake docker CLI)', () => {
     expect(st.code).toBe(4)
   })
 
+  it('status --brokers/--lake probes an existing cluster without any stack (mode external)', async () => {
+    const other = { ...env, GAME_HOME: path.join(home, 'nothing-here') }
+    const r = await runCli(
+      [
+        'status',
+        '--brokers',
+        `127.0.0.1:${broker.port}`,
+        '--lake',
+        `hdfs://127.0.0.1:${gateway.port}/tmp`,
+        '--json',
+      ],
+      { env: other },
+    )
+    expect(r.code, r.stderr).toBe(0)
+    const doc = JSON.parse(r.stdout)
+    expect(doc.mode).toBe('external')
+    expect(doc.services).toEqual([
+      { name: 'kafka', address: `127.0.0.1:${broker.port}`, state: 'running' },
+      { name: 'hdfs', address: `127.0.0.1:${gateway.port}`, state: 'running' },
+    ])
+    expect(doc.topics.map((t: { name: string }) => t.name)).toContain('game_events')
+
+    const down = await runCli(['status', '--brokers', '127.0.0.1:1', '--json'], { env: other })
+    expect(down.code).toBe(4)
+    expect(JSON.parse(down.stdout).services[0].state).toBe('unreachable')
+  })
+
   it('down --docker without state still runs compose down (keeping volumes)', async () => {
     rmSync(callsFile, { force: true })
     const r = await runCli(['down', '--docker'], { env })

@@ -6,10 +6,11 @@ function reason(error: unknown): string {
   return e.cause?.code ?? e.code ?? e.cause?.message ?? e.message ?? String(error)
 }
 
-/** Kafka answers when a kafkajs admin can fetch cluster metadata. */
+/** Kafka answers when a kafkajs admin can fetch cluster metadata (address: host:port[,host:port]). */
 export const probeKafka: Probe = async (address) => {
   try {
-    const info = await describeKafkaCluster({ brokers: [address], connectionTimeout: 1500, retries: 0 })
+    const brokers = address.split(',')
+    const info = await describeKafkaCluster({ brokers, connectionTimeout: 1500, retries: 0 })
     return { ok: true, detail: `${info.brokers.length} broker(s), cluster ${info.clusterId}` }
   } catch (error) {
     return { ok: false, detail: reason(error) }

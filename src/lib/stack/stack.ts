@@ -13,6 +13,7 @@ import {
   requireDockerEngine,
 } from './docker.js'
 import { embeddedServices } from './embedded.js'
+import { probeKafka, webHdfsProbe } from './probes.js'
 import type { Spawner } from './spawner.js'
 import {
   assessState,
@@ -360,6 +361,8 @@ export interface StackStatusOptions {
   dataDir: string
   spawner: Spawner
   hdfsUser?: string
+  /** A cluster given with --brokers / --lake: probe it instead of the stack state. */
+  external?: { brokers: string[]; lake?: string }
   /** Include topics with their earliest/latest offsets (default true). */
   topics?: boolean
   onProgress?: Progress
@@ -374,8 +377,47 @@ export function stackNotRunningError(dataDir: string, note?: string): GameError 
   })
 }
 
-/** `game status`: each service's probe and, when Kafka answers, its topics with earliest/latest offsets. */
+/**
+ * Pure: the services of a cluster someone else runs, from --brokers / --lake. Kafka is probed on the
+ * whole broker list; HDFS only when the lake is hdfs:// (a file:// lake has no service).
+ */
+export function externalServices(
+  brokers: string[],
+  lake: string | undefined,
+  hdfsUser?: string,
+): ServiceSpec[] {
+  const services: ServiceSpec[] = [{ name: 'kafka', address: brokers.join(','), probe: probeKafka }]
+  if (lake) {
+    const url = new URL(lake)
+    if (url.protocol === 'hdfs:' || url.protocol === 'webhdfs:') {
+      services.push({ name: 'hdfs', address: url.host, probe: webHdfsProbe(hdfsUser) })
+    }
+  }
+  return services
+}
+
+async function externalStatus(options: StackStatusOptions, brokers: string[]): Promise<StackStatusResult> {
+  const services = externalServices(brokers, options.external?.lake, options.hdfsUser)
+  const probes = await probeServices(services)
+  const result: StackStatusResult = {
+    mode: 'external',
+    dataDir: options.dataDir,
+    services: services.map((s, i) => toServiceStatus(s, probes[i])),
+  }
+  if (options.topics !== false) {
+    result.topics = probes[0].ok ? await topicOffsets({ brokers, retries: 1 }) : []
+  }
+  return result
+}
+
+/**
+ * `game status`: each service's probe and, when Kafka answers, its topics with earliest/latest
+ * offsets. With `external` (--brokers / --lake given) that cluster is probed instead of the stack.
+ */
 export async function stackStatus(options: StackStatusOptions): Promise<StackStatusResult> {
+  if (options.external && options.external.brokers.length > 0) {
+    return externalStatus(options, options.external.brokers)
+  }
   let stale: string | undefined
   const state = currentStack(options.dataDir, options.spawner, (line) => {
     stale = line

@@ -56,7 +56,8 @@ export interface TopicStatus {
 
 /** The result of `game up` and `game status` (status adds topics). */
 export interface StackStatusResult {
-  mode: StackMode
+  /** 'external': a cluster given with --brokers / --lake, not started by game up. */
+  mode: StackMode | 'external'
   dataDir: string
   /** The daemon's pid (embedded mode). */
   pid?: number
