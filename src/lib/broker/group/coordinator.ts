@@ -487,8 +487,9 @@ export class GroupCoordinator {
   ): { error: number; members: { memberId: string; error: number }[] } {
     const group = this.groups.get(groupId)
     if (!group) {
+      // As Kafka: no top-level error, each member is unknown (v0-2 report the member's error).
       return {
-        error: ErrorCode.UNKNOWN_MEMBER_ID,
+        error: ErrorCode.NONE,
         members: memberIds.map((memberId) => ({ memberId, error: ErrorCode.UNKNOWN_MEMBER_ID })),
       }
     }
