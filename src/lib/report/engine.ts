@@ -91,6 +91,8 @@ export async function openLakeQuery(options: LakeQueryOptions): Promise<LakeQuer
   let connection: DuckDBConnection
   try {
     connection = await instance.connect()
+    // Parquet footers are read once per file, not again for every bind (views, DESCRIBE, query).
+    await connection.run('SET parquet_metadata_cache = true')
     for (const t of snapshot.tables) await connection.run(viewSql(t.name, t.files))
     const allowed = snapshot.tables.flatMap((t) => t.files)
     await connection.run(`SET allowed_paths = [${allowed.map(literal).join(', ')}]`)
