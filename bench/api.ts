@@ -161,6 +161,11 @@ try {
   const acked = new Set<string>()
   const brokerCpuBefore = cpuSeconds(broker.child.pid)
   const b = await load(api.match, [api.child.pid], acked)
+  const metricsText = await (await fetch(`${api.match}/metrics`)).text()
+  const metric = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metricsText)?.[1])
+  const meanBatch = metric('game_api_produce_batch_size_sum') / metric('game_api_produce_batch_size_count')
+  const meanProduceMs =
+    (1000 * metric('game_api_produce_latency_seconds_sum')) / metric('game_api_produce_latency_seconds_count')
   const brokerCpuMsPer1k = Math.round(
     ((cpuSeconds(broker.child.pid) - brokerCpuBefore) * 1e6) / Math.max(1, b.total2xx),
   )
@@ -197,7 +202,7 @@ try {
     row('(b) game api → embedded broker', b),
     '',
     `ratio (b)/(a): ${(b.reqPerSec / a.reqPerSec).toFixed(2)} (target >= 0.6); p99 (b): ${b.p99} ms (target <= 25)`,
-    `broker CPU ms / 1k events: ${brokerCpuMsPer1k}; load average before the run: ${LOAD_BEFORE}`,
+    `broker CPU ms / 1k events: ${brokerCpuMsPer1k}; mean batch ${meanBatch.toFixed(1)} events, mean produce round trip ${meanProduceMs.toFixed(2)} ms; load average before the run: ${LOAD_BEFORE}`,
     `check: ${acked.size} answered 2xx, ${inTopic} events in Kafka, ${missing} acked but missing, ${duplicated} duplicated`,
   ]
   process.stdout.write(`${lines.join('\n')}\n`)
