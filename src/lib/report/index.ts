@@ -1,5 +1,5 @@
 import type { Lake } from '../lake/types.js'
-import { openLakeQuery } from './engine.js'
+import { openLakeQuery, type QueryResult } from './engine.js'
 import type { ReportFilterInput } from './filters.js'
 import { type ReportName, type ReportResult, runReport } from './reports.js'
 import type { SnapshotProgress } from './snapshot.js'
@@ -46,10 +46,10 @@ export interface LakeSqlOptions {
 }
 
 /** `game query`: one read-only statement over the lake's views. */
-export async function lakeSql(options: LakeSqlOptions) {
+export async function lakeSql(options: LakeSqlOptions): Promise<{ result: QueryResult; empty: boolean }> {
   const query = await openLakeQuery(options)
   try {
-    return await query.query(options.sql)
+    return { result: await query.query(options.sql), empty: query.empty }
   } finally {
     query.close()
   }
