@@ -86,7 +86,8 @@ Latency is service time (request written to response read), not corrected for co
       helpGroup: 'THRESHOLDS',
     }),
     'max-error-rate': number({
-      summary: 'Fail (exit 5) when more than this % of requests got a non-2xx or no answer.',
+      summary:
+        'Fail (exit 5) when more than this % of requests got a non-2xx, timed out or lost their connection.',
       helpGroup: 'THRESHOLDS',
     }),
     'min-rps': number({
@@ -153,7 +154,10 @@ Latency is service time (request written to response read), not corrected for co
   /** An ink bar on a TTY (stderr), plain lines on stderr otherwise, nothing under --json. */
   private async progressSink(): Promise<{ update: (p: LoadProgress) => void; done: () => void }> {
     if (this.jsonEnabled()) return { update: () => {}, done: () => {} }
-    if (!this.interactive) return { update: (p) => this.progress(renderLoadProgressLine(p)), done: () => {} }
+    // ink draws on stderr: it needs that to be a terminal too (not `2>run.log`).
+    if (!this.interactive || !process.stderr.isTTY) {
+      return { update: (p) => this.progress(renderLoadProgressLine(p)), done: () => {} }
+    }
     const [{ render }, React, { LoadProgressView }] = await Promise.all([
       import('ink'),
       import('react'),

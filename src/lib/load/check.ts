@@ -67,11 +67,7 @@ export function countSql(table: TableName): string {
 }
 
 /** Counts the lake's rows per Host and event_type through the report engine (DuckDB over a snapshot). */
-export async function countLakeRows(
-  lake: Lake,
-  cacheDir: string,
-  signal?: AbortSignal,
-): Promise<LakeCounts> {
+export async function countLakeRows(lake: Lake, cacheDir: string, signal?: AbortSignal): Promise<LakeCounts> {
   const q = await openLakeQuery({ lake, cacheDir, signal })
   try {
     const out: LakeCount[] = []

@@ -95,7 +95,7 @@ export interface LoadResult {
     accepted: number
     /** Answered non-2xx. */
     rejected: number
-    /** Sent, no answer (timeouts, connection errors, stopped at the end of -d). */
+    /** Sent, no answer (timeouts, connection errors, or still in flight when -d ran out). */
     unanswered: number
     timeouts: number
     connectionErrors: number
@@ -427,7 +427,10 @@ export async function runLoad(options: LoadOptions, deps: LoadDeps = {}): Promis
   const activeMs = tally.activeMs > 0 ? tally.activeMs : durationMs
   const rps = activeMs > 0 ? Math.round(((all.accepted + all.rejected) * 100_000) / activeMs) / 100 : 0
   const latency = recorder.summary()
-  const errRate = errorRatePct(all.sent, all.rejected + all.unanswered)
+  // Requests without an answer because of a timeout or connection error are errors; the ones merely
+  // still in flight when -d ran out (at most one per connection) are neither errors nor counted.
+  const lost = Math.min(all.unanswered, tally.timeouts + tally.connectionErrors)
+  const errRate = errorRatePct(all.accepted + all.rejected + lost, all.rejected + lost)
   const limits = options.thresholds ?? {}
   const breaches = evaluateThresholds({ p99Ms: latency.p99, errorRatePct: errRate, rps }, limits)
   if (deps.onProgress) report()

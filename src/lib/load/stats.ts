@@ -51,7 +51,7 @@ export class LatencyRecorder {
 export interface Thresholds {
   /** Fail when p99 latency (ms) is above this. */
   maxP99Ms?: number
-  /** Fail when the error rate (non-2xx responses and requests without an answer, % of sent) is above this. */
+  /** Fail when the error rate (non-2xx answers, timeouts and connection errors, % of requests) is above this. */
   maxErrorRatePct?: number
   /** Fail when the request rate (answered requests per second) is below this. */
   minRps?: number

@@ -142,7 +142,18 @@ describe('runLoad', () => {
     expect(r.requests.sent).toBeGreaterThan(10)
     expect(r.requests.sent).toBe(r.requests.answered + r.requests.unanswered)
     expect(r.requests.unanswered).toBeLessThanOrEqual(3)
+    // cut off by the end of -d: not errors
+    expect(r.errorRatePct).toBe(0)
+    expect(r.thresholds.passed).toBe(true)
     expect(seen.length).toBeGreaterThanOrEqual(r.requests.answered)
+  })
+
+  it('--rate caps the request rate (autocannon limiter: one burst per second)', async () => {
+    const t0 = Date.now()
+    const r = await runLoad({ url, scenario: 'shop', amount: 60, rate: 30, connections: 3, seed: 2 })
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900)
+    expect(r.rate).toBe(30)
+    expect(r.requests.accepted).toBe(60)
   })
 
   it('requests without an answer time out and count as unanswered errors', async () => {
