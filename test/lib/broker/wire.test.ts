@@ -254,4 +254,40 @@ describe('wire protocol edge cases', () => {
     await producer.disconnect()
     c.close()
   })
+
+  it('delivers a batch larger than the partition and response max bytes (KIP-74)', async () => {
+    const kafka = t.kafka('big')
+    const producer = kafka.producer()
+    await producer.connect()
+    const big = 'B'.repeat(3 * 1024 * 1024)
+    await producer.send({
+      topic: 'big',
+      acks: -1,
+      messages: [
+        { partition: 0, value: big },
+        { partition: 0, value: 'after' },
+      ],
+    })
+    await producer.send({ topic: 'big', acks: -1, messages: [{ partition: 0, value: 'next' }] })
+    await producer.disconnect()
+    const consumer = kafka.consumer({
+      groupId: 'big-g',
+      maxBytesPerPartition: 64 * 1024,
+      maxBytes: 128 * 1024,
+      maxWaitTimeInMs: 100,
+    })
+    await consumer.connect()
+    await consumer.subscribe({ topic: 'big', fromBeginning: true })
+    const got: number[] = []
+    await new Promise<void>((resolve) => {
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          got.push(message.value?.length ?? 0)
+          if (got.length === 3) resolve()
+        },
+      })
+    })
+    await consumer.disconnect()
+    expect(got).toEqual([big.length, 5, 4])
+  })
 })
