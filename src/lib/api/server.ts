@@ -412,6 +412,13 @@ export async function startApi(options: ApiOptions, deps: ApiDeps = {}): Promise
       resolve()
     })
   })
+  void brokerReachable().then((ok) => {
+    if (!ok) {
+      log.warn(
+        `Kafka at ${options.brokers.join(',')} is not reachable: answering 503 until it is (run \`game up\` or set --brokers)`,
+      )
+    }
+  })
   const address = server.address() as net.AddressInfo
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
   const url = `http://${host}:${address.port}`
