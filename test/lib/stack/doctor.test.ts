@@ -1,0 +1,111 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { nodeVersionOk, portFree, runDoctor } from '../../../src/lib/stack/doctor.js'
+import { freePort, holdPort } from './fake-services.js'
+import { fakeSpawner } from './fake-spawner.js'
+
+describe('doctor', () => {
+  let dir: string
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'game-doctor-'))
+  })
+  afterEach(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('node version >= 20.19', () => {
+    expect(nodeVersionOk('20.19.0')).toBe(true)
+    expect(nodeVersionOk('v20.19.4')).toBe(true)
+    expect(nodeVersionOk('22.0.0')).toBe(true)
+    expect(nodeVersionOk('20.18.9')).toBe(false)
+    expect(nodeVersionOk('18.20.0')).toBe(false)
+  })
+
+  it('portFree tells a held port from a free one', async () => {
+    const held = await holdPort()
+    try {
+      expect(await portFree('127.0.0.1', held.port)).toBe(false)
+    } finally {
+      await held.close()
+    }
+    expect(await portFree('127.0.0.1', await freePort())).toBe(true)
+  })
+
+  it('runs every check with a fix for each failure', async () => {
+    const held = await holdPort()
+    const api = http.createServer((req, res) => {
+      res.statusCode = req.url === '/healthz' ? 200 : 404
+      res.end('ok')
+    })
+    await new Promise<void>((r) => api.listen(0, '127.0.0.1', r))
+    const apiPort = (api.address() as AddressInfo).port
+    try {
+      const result = await runDoctor({
+        dataDir: path.join(dir, 'data'),
+        nodeVersion: '20.19.0',
+        bind: '127.0.0.1',
+        ports: [
+          { name: 'kafka', port: await freePort(), flag: '--kafka-port' },
+          { name: 'hdfs', port: held.port, flag: '--hdfs-port' },
+          { name: 'api', port: apiPort, flag: '--api-url' },
+        ],
+        apiUrl: `http://127.0.0.1:${apiPort}`,
+        lake: `file://${dir}`,
+        spawner: fakeSpawner(() => ({ code: 1, stderr: 'Cannot connect to the Docker daemon' })),
+      })
+      const by = Object.fromEntries(result.checks.map((c) => [c.name, c]))
+      expect(Object.keys(by)).toEqual([
+        'node',
+        'data dir',
+        `port ${result.checks[2].name.split(' ')[1]}`,
+        `port ${held.port}`,
+        `port ${apiPort}`,
+        'docker',
+        'stack',
+        'api',
+        'lake',
+        'disk space',
+      ])
+      expect(by.node.ok).toBe(true)
+      expect(by['data dir'].ok).toBe(true)
+      expect(by[`port ${held.port}`]).toMatchObject({ ok: false })
+      expect(by[`port ${held.port}`].fix).toContain('--hdfs-port')
+      expect(by[`port ${apiPort}`]).toMatchObject({ ok: true, detail: expect.stringContaining('game API') })
+      // Docker is informative only.
+      expect(by.docker.ok).toBe(true)
+      expect(by.docker.detail).toContain('optional')
+      expect(by.stack).toMatchObject({ ok: false, fix: expect.stringContaining('game up') })
+      expect(by.api.ok).toBe(true)
+      expect(by.lake.ok).toBe(true)
+      expect(by['disk space'].detail).toMatch(/free at/)
+      expect(result.ok).toBe(false)
+      for (const c of result.checks) expect(c.ok ? c.fix === '' : c.fix.length > 0).toBe(true)
+    } finally {
+      await held.close()
+      await new Promise((r) => api.close(r))
+    }
+  })
+
+  it('a missing file lake and an unwritable data dir fail with fixes', async () => {
+    // A data dir below a regular file cannot be created (ENOTDIR), even as root.
+    writeFileSync(path.join(dir, 'a-file'), '')
+    const result = await runDoctor({
+      dataDir: path.join(dir, 'a-file', 'data'),
+      nodeVersion: '18.0.0',
+      bind: '127.0.0.1',
+      ports: [],
+      apiUrl: 'http://127.0.0.1:1',
+      lake: `file://${dir}/missing`,
+      spawner: fakeSpawner(() => ({ stdout: '27.0.0' })),
+      minFreeBytes: Number.MAX_SAFE_INTEGER,
+    })
+    const by = Object.fromEntries(result.checks.map((c) => [c.name, c]))
+    expect(by.node.ok).toBe(false)
+    expect(by['data dir'].ok).toBe(false)
+    expect(by.lake).toMatchObject({ ok: false, detail: expect.stringContaining('ENOENT') })
+    expect(by['disk space'].ok).toBe(false)
+    expect(by.docker.detail).toContain('27.0.0')
+  })
+})
