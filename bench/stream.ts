@@ -73,7 +73,14 @@ async function stream(brokers: string[], lakeUrl: string): Promise<ChildReport> 
       fromBeginning: true,
       brokers,
     },
-    { kafka, lake },
+    {
+      kafka,
+      lake,
+      onProgress: (p) =>
+        process.stderr.write(
+          `  ${Math.round(performance.now() - t0)}ms ${p.phase} events=${p.events} buffered=${p.buffered} flushes=${p.flushes}${p.lastFlush ? ` last=${p.lastFlush.rows}rows/${p.lastFlush.files}files/${p.lastFlush.durationMs}ms(write ${p.lastFlush.writeMs} publish ${p.lastFlush.publishMs})` : ''} rss=${Math.round(process.memoryUsage.rss() / 1048576)}MB\n`,
+        ),
+    },
   )
   return {
     events: r.events,

@@ -15,9 +15,9 @@ export type ParquetCompression = 'snappy' | 'zstd'
 export interface ParquetWriterOptions {
   /** Default snappy: every reader decodes it (hyparquet needs extra codecs for zstd). */
   compression?: ParquetCompression
-  /** DuckDB memory_limit, e.g. '256MB'. */
+  /** DuckDB memory_limit; default '128MB'. */
   memoryLimit?: string
-  /** DuckDB threads; default 2 (the COPY runs off the JS thread, beside the consumer). */
+  /** DuckDB threads; default 1 (the COPY runs off the JS thread; the consumer needs the other core). */
   threads?: number
   /** Rows per row group; default 122880 (DuckDB's). */
   rowGroupSize?: number
@@ -99,8 +99,8 @@ async function writeLines(file: string, lines: string[]): Promise<void> {
 export async function createParquetWriter(options: ParquetWriterOptions = {}): Promise<ParquetWriter> {
   const { DuckDBInstance } = await import('@duckdb/node-api')
   const instance: DuckDBInstance = await DuckDBInstance.create(':memory:', {
-    memory_limit: options.memoryLimit ?? '256MB',
-    threads: String(options.threads ?? 2),
+    memory_limit: options.memoryLimit ?? '128MB',
+    threads: String(options.threads ?? 1),
   })
   const conn: DuckDBConnection = await instance.connect()
 

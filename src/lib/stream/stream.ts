@@ -49,7 +49,7 @@ export interface StreamOptions {
   tempDir?: string
   /** Uncommitted staging older than this is rolled back at start (default 10 minutes). */
   stagingGraceMs?: number
-  /** DuckDB memory_limit (default 256MB). */
+  /** DuckDB memory_limit (default 128MB). */
   memoryLimit?: string
   /** Consumer-group session timeout: how long a killed member holds its partitions (default 30 s, kafkajs's). */
   sessionTimeoutMs?: number
@@ -75,6 +75,9 @@ export interface FlushInfo {
   files: number
   bytes: number
   durationMs: number
+  /** Of durationMs: writing Parquet locally, and publishing (upload, commit record, renames). */
+  writeMs: number
+  publishMs: number
 }
 
 export interface StreamProgress {
@@ -258,6 +261,7 @@ export async function streamToLake(
             bytes: written.bytes,
           })
         }
+        const tWritten = clock.now()
         const thisSeq = seq++
         const arm = files.length > 0
         await publish(
@@ -277,6 +281,8 @@ export async function streamToLake(
           files: files.length,
           bytes: files.reduce((s, f) => s + f.bytes, 0),
           durationMs: clock.now() - t0,
+          writeMs: tWritten - t0,
+          publishMs: clock.now() - tWritten,
         }
         if (arm) crashHook('before-offset-commit')
         try {
