@@ -266,7 +266,7 @@ export function openMemoryLogManager(options: MemoryLogOptions = {}): LogManager
     topic: (name) => topics.get(name)?.info,
     async createTopic(name, partitions, config) {
       if (!isValidTopicName(name)) throw new LogError('INVALID_TOPIC', `invalid topic name "${name}"`)
-      if (!Number.isInteger(partitions) || partitions <= 0) {
+      if (!Number.isInteger(partitions) || partitions <= 0 || partitions > 10_000) {
         throw new LogError('INVALID_PARTITIONS', `invalid partition count ${partitions}`)
       }
       if (topics.has(name)) throw new LogError('TOPIC_ALREADY_EXISTS', `topic "${name}" already exists`)
