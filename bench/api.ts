@@ -17,6 +17,13 @@ const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`)
   return i === -1 ? fallback : Number(process.argv[i + 1])
 }
+if (process.argv.includes('--help')) {
+  process.stdout.write(
+    'npx tsx bench/api.ts [--duration 10] [--connections 50] [--fsync-ms N] [-- <game api flags>]\n' +
+      'Bare node:http vs game api -> embedded broker under autocannon; table on stderr, JSON on stdout.\n',
+  )
+  process.exit(0)
+}
 const DURATION = arg('duration', 10)
 const CONNECTIONS = arg('connections', 50)
 /** Broker fsync interval in ms; 0 = fsync every append (the default policy). */
@@ -205,7 +212,22 @@ try {
     `broker CPU ms / 1k events: ${brokerCpuMsPer1k}; mean batch ${meanBatch.toFixed(1)} events, mean produce round trip ${meanProduceMs.toFixed(2)} ms; load average before the run: ${LOAD_BEFORE}`,
     `check: ${acked.size} answered 2xx, ${inTopic} events in Kafka, ${missing} acked but missing, ${duplicated} duplicated`,
   ]
-  process.stdout.write(`${lines.join('\n')}\n`)
+  // The table for people on stderr; the JSON summary (what `npm run bench` collects) on stdout.
+  process.stderr.write(`${lines.join('\n')}\n`)
+  const summary = {
+    connections: CONNECTIONS,
+    durationSeconds: DURATION,
+    apiFlags: EXTRA,
+    brokerFsync: FSYNC_MS ? `${FSYNC_MS}ms` : 'always',
+    loadAverage: LOAD_BEFORE,
+    bare: a,
+    api: { ...b, meanBatch: Number(meanBatch.toFixed(1)), meanProduceMs: Number(meanProduceMs.toFixed(2)) },
+    brokerCpuMsPer1k,
+    ratio: Number((b.reqPerSec / a.reqPerSec).toFixed(2)),
+    targets: { ratio: 0.6, p99Ms: 25, met: b.reqPerSec / a.reqPerSec >= 0.6 && b.p99 <= 25 },
+    check: { acked: acked.size, inKafka: inTopic, missing, duplicated },
+  }
+  process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
   if (missing > 0 || duplicated > 0) process.exitCode = 1
 } finally {
   await rm(dataDir, { recursive: true, force: true })
