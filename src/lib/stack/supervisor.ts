@@ -128,6 +128,7 @@ export async function waitHealthy(
       const waiting = services.filter((_, i) => !results[i].ok).map((s) => s.name)
       options.onProgress?.(`waiting for ${waiting.join(', ')}...`)
     }
-    await delay(interval, undefined, { signal: options.signal })
+    // An abort surfaces as the signal's reason (e.g. INTERRUPTED, exit 130), not a bare AbortError.
+    await delay(interval, undefined, { signal: options.signal }).catch(() => options.signal?.throwIfAborted())
   }
 }

@@ -113,3 +113,20 @@ describe('supervisor', () => {
     expect(r).toEqual({ ok: false, detail: 'kaput' })
   })
 })
+
+describe('waitHealthy abort', () => {
+  it('an abort while waiting rejects with the signal reason', async () => {
+    const controller = new AbortController()
+    const reason = new Error('interrupted by test')
+    const p = waitHealthy(
+      [{ name: 'x', address: 'x:1', probe: async () => ({ ok: false, detail: 'down' }) }],
+      {
+        timeoutMs: 60_000,
+        intervalMs: 10_000,
+        signal: controller.signal,
+      },
+    )
+    setImmediate(() => controller.abort(reason))
+    await expect(p).rejects.toBe(reason)
+  })
+})
