@@ -113,6 +113,11 @@ export interface LoadResult {
 
 const API_HINT = 'Start it with `game api` (or `game up`), or point --url / GAME_API_URL at a running API.'
 
+/** A value we can send as a Host header as is: printable ASCII, no spaces (IDN hosts go in punycode). */
+export function isHostHeader(host: string): boolean {
+  return /^[\x21-\x7e]{1,255}$/.test(host)
+}
+
 /** Players from --host, --hosts N and --hosts-file; 10 generated players when none is given. */
 export async function resolvePlayers(
   options: Pick<LoadOptions, 'hosts' | 'hostCount' | 'hostsFile'>,
@@ -132,13 +137,13 @@ export async function resolvePlayers(
     text.split(/\r?\n/).forEach((line, i) => {
       const host = line.replace(/#.*/, '').trim()
       if (!host) return
-      if (/\s/.test(host)) {
+      if (!isHostHeader(host)) {
         throw new GameError(
           'HOSTS_FILE_INVALID',
           `${options.hostsFile}:${i + 1}: "${host}" is not a host name`,
           {
             exitCode: ExitCode.usage,
-            hint: 'One host name per line; # starts a comment.',
+            hint: 'One host name (printable ASCII, no spaces) per line; # starts a comment.',
           },
         )
       }
@@ -146,7 +151,8 @@ export async function resolvePlayers(
     })
   }
   for (const p of players) {
-    if (!p || /[\s\r\n]/.test(p)) throw usageError(`"${p}" is not a host name`, 'Host names have no spaces.')
+    if (!isHostHeader(p))
+      throw usageError(`"${p}" is not a host name`, 'Host names are printable ASCII without spaces.')
   }
   return players.length > 0 ? [...new Set(players)] : generatedPlayers(10)
 }

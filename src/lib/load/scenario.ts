@@ -318,8 +318,8 @@ function validateStep(
     if (!Array.isArray(players) || players.length === 0)
       fail([...at, 'players'], 'expected a list of host names')
     ;(players as unknown[]).forEach((p, j) => {
-      if (typeof p !== 'string' || !/^[^\s\r\n]+$/.test(p))
-        fail([...at, 'players', j], 'expected a host name')
+      if (typeof p !== 'string' || !/^[\x21-\x7e]{1,255}$/.test(p))
+        fail([...at, 'players', j], 'expected a host name (printable ASCII, no spaces)')
     })
     step.players = players as string[]
   }

@@ -226,5 +226,6 @@ describe('resolvePlayers', () => {
     const file = path.join(dir, 'bad-hosts.txt')
     await writeFile(file, 'ok.example\nnot a host\n')
     await expect(resolvePlayers({ hostsFile: file })).rejects.toThrow(/bad-hosts.txt:2/)
+    await expect(resolvePlayers({ hosts: ['bjørn.example'] })).rejects.toThrow(/not a host name/)
   })
 })
