@@ -1,6 +1,6 @@
 // kafkajs produce + consume throughput against the embedded broker in a child process.
 // Usage: npx tsx bench/broker.ts [--messages 1000000] [--size 300] [--batch 1000] [--partitions 3]
-//        [--fsync always|<ms>] [--inflight 3] [--keep]
+//        [--fsync always|<ms>] [--inflight 3] [--keep] [--broker-prof <dir>] (V8 CPU profile of the broker)
 // Prints one JSON summary on stdout (progress on stderr).
 import { type ChildProcess, fork } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -19,6 +19,7 @@ const { values: args } = parseArgs({
     fsync: { type: 'string', default: 'always' },
     inflight: { type: 'string', default: '3' },
     keep: { type: 'boolean', default: false },
+    'broker-prof': { type: 'string' },
   },
 })
 const total = Number(args.messages)
@@ -49,7 +50,11 @@ const log = (m: string) => process.stderr.write(`${m}\n`)
 const here = path.dirname(fileURLToPath(import.meta.url))
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'game-bench-broker-'))
 const child = fork(path.join(here, 'broker-server.ts'), [dataDir, args.fsync], {
-  execArgv: ['--import', 'tsx'],
+  execArgv: [
+    '--import',
+    'tsx',
+    ...(args['broker-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['broker-prof']}`] : []),
+  ],
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
 })
 try {
