@@ -31,8 +31,8 @@ export interface WrittenFile {
 export interface ParquetWriter {
   /** Writes the NDJSON lines of one table into a local Parquet file. */
   writeRows(table: TableName, lines: string[], outPath: string): Promise<WrittenFile>
-  /** Converts a local NDJSON file of one table into a local Parquet file. */
-  writeNdjsonFile(table: TableName, ndjsonPath: string, outPath: string): Promise<WrittenFile>
+  /** Converts local NDJSON files of one table into one local Parquet file. */
+  writeNdjsonFiles(table: TableName, ndjsonPaths: string[], outPath: string): Promise<WrittenFile>
   close(): void
 }
 
@@ -58,14 +58,17 @@ function selectExpr(c: ColumnSpec): string {
 /** The COPY statement that turns one table's NDJSON file into Parquet. Pure, for tests and review. */
 export function copyStatement(
   table: TableName,
-  ndjsonPath: string,
+  ndjsonPath: string | string[],
   outPath: string,
   options: Pick<ParquetWriterOptions, 'compression' | 'rowGroupSize'> = {},
 ): string {
   const cols = tableColumns(table)
   const columns = cols.map((c) => `${sqlString(c.name)}: ${sqlString(jsonType(c))}`).join(', ')
   const select = cols.map(selectExpr).join(', ')
-  const source = `read_json(${sqlString(ndjsonPath)}, format = 'newline_delimited', columns = {${columns}}, maximum_object_size = 16777216)`
+  const files = Array.isArray(ndjsonPath)
+    ? `[${ndjsonPath.map(sqlString).join(', ')}]`
+    : sqlString(ndjsonPath)
+  const source = `read_json(${files}, format = 'newline_delimited', columns = {${columns}}, maximum_object_size = 16777216)`
   const opts = [
     'FORMAT parquet',
     `COMPRESSION ${options.compression ?? 'snappy'}`,
@@ -104,20 +107,20 @@ export async function createParquetWriter(options: ParquetWriterOptions = {}): P
   })
   const conn: DuckDBConnection = await instance.connect()
 
-  const writeNdjsonFile = async (table: TableName, ndjsonPath: string, outPath: string) => {
-    const result = await conn.run(copyStatement(table, ndjsonPath, outPath, options))
+  const writeNdjsonFiles = async (table: TableName, ndjsonPaths: string[], outPath: string) => {
+    const result = await conn.run(copyStatement(table, ndjsonPaths, outPath, options))
     const rows = Number(result.rowsChanged)
     const { size } = await stat(outPath)
     return { rows, bytes: size }
   }
 
   return {
-    writeNdjsonFile,
+    writeNdjsonFiles,
     async writeRows(table, lines, outPath) {
       const tmp = path.join(path.dirname(outPath), `${path.basename(outPath)}.ndjson`)
       await writeLines(tmp, lines)
       try {
-        return await writeNdjsonFile(table, tmp, outPath)
+        return await writeNdjsonFiles(table, [tmp], outPath)
       } finally {
         await rm(tmp, { force: true })
       }

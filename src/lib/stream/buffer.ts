@@ -1,57 +1,77 @@
+import { appendFile, mkdir, rm } from 'node:fs/promises'
+import path from 'node:path'
 import type { TableName } from '../events/catalog.js'
 import type { RoutedRow } from '../events/route.js'
 
 /**
- * The micro-batch buffer: rows kept as NDJSON lines per (partition, table, dt), so a flush writes
- * them with one DuckDB COPY per (table, dt) and a revoked partition's rows can be dropped. Pure.
+ * The micro-batch buffer. Rows are NDJSON lines per (partition, table, dt): held in memory only
+ * until the end of the Kafka batch, then spilled (appended) to local files, so the heap holds one
+ * batch, not a whole flush, and a revoked partition's rows can be dropped. A flush `cut()`s the
+ * current generation synchronously (consistent with the offsets it snapshots at the same moment)
+ * and `finish()`es it into per-(table, dt) file lists for one DuckDB COPY each.
  */
-export interface BufferGroup {
+interface Group {
+  partition: number
   table: TableName
   dt: string
+  file: string
   lines: string[]
-  bytes: number
-}
-
-interface PartitionBuffer {
-  groups: Map<string, BufferGroup>
   rows: number
   bytes: number
 }
 
-export interface TableBatch {
+export interface Generation {
+  readonly dir: string
+  readonly groups: Map<string, Group>
+  io: Promise<void>
+  rows: number
+  bytes: number
+}
+
+export interface TableFiles {
   table: TableName
   dt: string
-  lines: string[]
+  files: string[]
   rows: number
   bytes: number
 }
 
 export class RowBuffer {
-  private partitions = new Map<number, PartitionBuffer>()
-  private _rows = 0
-  private _bytes = 0
+  private gen: Generation
+  private n = 0
 
-  get rows(): number {
-    return this._rows
+  constructor(private readonly root: string) {
+    this.gen = this.newGeneration()
   }
 
-  /** Bytes of NDJSON held (UTF-16 length, a close upper-bound proxy for ASCII-heavy events). */
+  private newGeneration(): Generation {
+    const dir = path.join(this.root, `gen-${this.n++}`)
+    return {
+      dir,
+      groups: new Map(),
+      io: mkdir(dir, { recursive: true }).then(() => undefined),
+      rows: 0,
+      bytes: 0,
+    }
+  }
+
+  /** Rows buffered in the current generation (memory and spilled). */
+  get rows(): number {
+    return this.gen.rows
+  }
+
+  /** Bytes of NDJSON buffered in the current generation (string length, ≈ bytes for ASCII-heavy events). */
   get bytes(): number {
-    return this._bytes
+    return this.gen.bytes
   }
 
   get isEmpty(): boolean {
-    return this._rows === 0
+    return this.gen.rows === 0
   }
 
   /** Adds the rows of one routed message. A row landing in two tables is serialized once. */
   add(partition: number, rows: RoutedRow[]): void {
-    if (rows.length === 0) return
-    let p = this.partitions.get(partition)
-    if (!p) {
-      p = { groups: new Map(), rows: 0, bytes: 0 }
-      this.partitions.set(partition, p)
-    }
+    const gen = this.gen
     let lastRow: RoutedRow['row'] | undefined
     let line = ''
     for (const { table, row } of rows) {
@@ -60,49 +80,82 @@ export class RowBuffer {
         lastRow = row
       }
       const dt = String(row.dt)
-      const key = `${table}\u0000${dt}`
-      let g = p.groups.get(key)
+      const key = `${partition}\u0000${table}\u0000${dt}`
+      let g = gen.groups.get(key)
       if (!g) {
-        g = { table, dt, lines: [], bytes: 0 }
-        p.groups.set(key, g)
+        g = {
+          partition,
+          table,
+          dt,
+          file: path.join(gen.dir, `p${partition}-${table}-${dt}.ndjson`),
+          lines: [],
+          rows: 0,
+          bytes: 0,
+        }
+        gen.groups.set(key, g)
       }
       g.lines.push(line)
+      g.rows += 1
       g.bytes += line.length + 1
-      p.rows += 1
-      p.bytes += line.length + 1
-      this._rows += 1
-      this._bytes += line.length + 1
+      gen.rows += 1
+      gen.bytes += line.length + 1
     }
   }
 
-  /** Drops what a partition buffered (it was revoked; its new owner reads it again from the lake's offsets). */
+  /** Appends what is in memory to the generation's files; resolves when written. */
+  spill(gen: Generation = this.gen): Promise<void> {
+    for (const g of gen.groups.values()) {
+      if (g.lines.length === 0) continue
+      const chunk = `${g.lines.join('\n')}\n`
+      g.lines = []
+      gen.io = gen.io.then(() => appendFile(g.file, chunk))
+    }
+    return gen.io
+  }
+
+  /** Drops what a partition buffered (revoked: its new owner reads it again from the lake's offsets). */
   dropPartition(partition: number): number {
-    const p = this.partitions.get(partition)
-    if (!p) return 0
-    this.partitions.delete(partition)
-    this._rows -= p.rows
-    this._bytes -= p.bytes
-    return p.rows
+    const gen = this.gen
+    let dropped = 0
+    for (const [key, g] of gen.groups) {
+      if (g.partition !== partition) continue
+      gen.groups.delete(key)
+      gen.rows -= g.rows
+      gen.bytes -= g.bytes
+      dropped += g.rows
+      gen.io = gen.io.then(() => rm(g.file, { force: true }))
+    }
+    return dropped
   }
 
-  /** Takes everything buffered, merged across partitions per (table, dt), and empties the buffer. */
-  drain(): TableBatch[] {
-    const merged = new Map<string, TableBatch>()
-    for (const p of this.partitions.values()) {
-      for (const [key, g] of p.groups) {
-        let m = merged.get(key)
-        if (!m) {
-          m = { table: g.table, dt: g.dt, lines: [], rows: 0, bytes: 0 }
-          merged.set(key, m)
-        }
-        for (const l of g.lines) m.lines.push(l)
-        m.rows += g.lines.length
-        m.bytes += g.bytes
+  /** Starts a new generation and returns the old one (synchronous: the cut point of a flush). */
+  cut(): Generation {
+    const old = this.gen
+    this.gen = this.newGeneration()
+    return old
+  }
+
+  /** Writes out a cut generation and lists its files per (table, dt). */
+  async finish(gen: Generation): Promise<TableFiles[]> {
+    await this.spill(gen)
+    const merged = new Map<string, TableFiles>()
+    for (const g of gen.groups.values()) {
+      const key = `${g.table}\u0000${g.dt}`
+      let m = merged.get(key)
+      if (!m) {
+        m = { table: g.table, dt: g.dt, files: [], rows: 0, bytes: 0 }
+        merged.set(key, m)
       }
+      m.files.push(g.file)
+      m.rows += g.rows
+      m.bytes += g.bytes
     }
-    this.partitions.clear()
-    this._rows = 0
-    this._bytes = 0
     return [...merged.values()].sort((a, b) => a.table.localeCompare(b.table) || a.dt.localeCompare(b.dt))
+  }
+
+  /** Deletes a finished generation's files. */
+  async discard(gen: Generation): Promise<void> {
+    await gen.io.catch(() => undefined)
+    await rm(gen.dir, { recursive: true, force: true })
   }
 }

@@ -196,7 +196,7 @@ export async function streamToLake(
   try {
     writer = await createParquetWriter({ compression: options.compression, memoryLimit: options.memoryLimit })
     const w = writer
-    const buffer = new RowBuffer()
+    const buffer = new RowBuffer(path.join(scratch, 'buffer'))
     const published = emptyCounts()
     const commits: string[] = []
     let events = 0
@@ -237,22 +237,27 @@ export async function streamToLake(
     consumer = c
 
     const doFlush = async (reason: FlushReason): Promise<void> => {
-      const batches = buffer.drain()
+      // The cut point: the generation of rows and the offsets they cover, taken together, synchronously.
+      const gen = buffer.cut()
       const offsets = tracker.pending()
       lastFlushAt = clock.now()
-      if (batches.length === 0 && Object.keys(offsets).length === 0) return
+      if (gen.rows === 0 && Object.keys(offsets).length === 0) {
+        await buffer.discard(gen)
+        return
+      }
       const t0 = clock.now()
       const commitId = newCommitId(t0)
       const dir = path.join(scratch, commitId)
       await mkdir(dir, { recursive: true })
       try {
+        const batches = await buffer.finish(gen)
         const files: StagedFile[] = []
         const perTable = new Map<TableName, number>()
         for (const b of batches) {
           const n = perTable.get(b.table) ?? 0
           perTable.set(b.table, n + 1)
           const localPath = path.join(dir, `${b.table}-${b.dt}-${n}.parquet`)
-          const written = await w.writeRows(b.table, b.lines, localPath)
+          const written = await w.writeNdjsonFiles(b.table, b.files, localPath)
           files.push({
             table: b.table,
             path: dataFilePath(b.table, b.dt, commitId, n),
@@ -299,6 +304,7 @@ export async function streamToLake(
         }
       } finally {
         await rm(dir, { recursive: true, force: true })
+        await buffer.discard(gen)
       }
     }
 
@@ -388,6 +394,8 @@ export async function streamToLake(
         buffer.add(partition, routed.rows)
       }
       tracker.setHighWatermark(partition, BigInt(batch.highWatermark))
+      // Rows leave the heap at the end of each batch (appended to the generation's local files).
+      await buffer.spill()
       const reason = dueReason()
       if (reason && reason !== 'interval') {
         // Overlap: the first flush runs while we keep consuming; a second one waits (backpressure).

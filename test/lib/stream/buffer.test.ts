@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest'
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { routeMessage } from '../../../src/lib/events/route.js'
 import { RowBuffer } from '../../../src/lib/stream/buffer.js'
 
@@ -9,54 +12,90 @@ const meta = (offset: number, partition = 0) => ({
   timestamp: Date.UTC(2026, 10, 28),
 })
 
+let dir: string
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'game-buffer-'))
+})
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+async function lines(files: string[]): Promise<string[]> {
+  const out: string[] = []
+  for (const f of files) out.push(...(await readFile(f, 'utf8')).split('\n').filter(Boolean))
+  return out
+}
+
 describe('RowBuffer', () => {
-  it('serializes a row once for both of its tables and groups by table and date', () => {
-    const b = new RowBuffer()
+  it('serializes a row once for both of its tables and groups by table and date', async () => {
+    const b = new RowBuffer(dir)
     const sword = routeMessage(
       JSON.stringify({ event_type: 'purchase_sword', amount: -10, description: 'x', Host: 'h' }),
       meta(0),
     )
     b.add(0, sword.rows)
+    await b.spill()
     const nextDay = routeMessage(
       JSON.stringify({ event_type: 'add_money', amount: 5, received_at: '2026-11-29T00:00:01Z' }),
       meta(1),
     )
     b.add(0, nextDay.rows)
     expect(b.rows).toBe(4)
-    const batches = b.drain()
+    const gen = b.cut()
+    expect(b.isEmpty).toBe(true)
+    expect(b.bytes).toBe(0)
+    const batches = await b.finish(gen)
     expect(batches.map((x) => `${x.table}/${x.dt}/${x.rows}`)).toEqual([
       'add_money/2026-11-29/1',
       'purchases/2026-11-28/1',
       'transactions/2026-11-28/1',
       'transactions/2026-11-29/1',
     ])
-    expect(batches[1].lines[0]).toBe(batches[2].lines[0])
-    expect(JSON.parse(batches[1].lines[0])).toMatchObject({ amount: -10, Host: 'h', dt: '2026-11-28' })
-    expect(b.isEmpty).toBe(true)
-    expect(b.bytes).toBe(0)
+    const [p] = await lines(batches[1].files)
+    const [t] = await lines(batches[2].files)
+    expect(p).toBe(t)
+    expect(JSON.parse(p)).toMatchObject({ amount: -10, Host: 'h', dt: '2026-11-28' })
+    await b.discard(gen)
+    await expect(stat(gen.dir)).rejects.toThrow()
   })
 
-  it('merges partitions on drain and drops a revoked partition', () => {
-    const b = new RowBuffer()
+  it('keeps partitions in separate files, merges them per table, and drops a revoked partition', async () => {
+    const b = new RowBuffer(dir)
     const msg = (o: number) =>
       routeMessage(JSON.stringify({ event_type: 'join_guild', guild_name: `g${o}` }), meta(o)).rows
     b.add(0, msg(0))
     b.add(1, msg(1))
+    await b.spill()
     b.add(2, msg(2))
+    b.add(1, msg(3))
     const bytesBefore = b.bytes
-    expect(b.dropPartition(1)).toBe(1)
+    expect(b.dropPartition(1)).toBe(2)
     expect(b.dropPartition(7)).toBe(0)
     expect(b.rows).toBe(2)
     expect(b.bytes).toBeLessThan(bytesBefore)
-    const [batch] = b.drain()
+    const [batch] = await b.finish(b.cut())
     expect(batch.rows).toBe(2)
-    expect(batch.lines.map((l) => JSON.parse(l).guild_name).sort()).toEqual(['g0', 'g2'])
+    expect(batch.files).toHaveLength(2)
+    expect((await lines(batch.files)).map((l) => JSON.parse(l).guild_name).sort()).toEqual(['g0', 'g2'])
   })
 
-  it('ignores messages without rows (default events)', () => {
-    const b = new RowBuffer()
+  it('rows added after a cut go to the next generation', async () => {
+    const b = new RowBuffer(dir)
+    const msg = (o: number) =>
+      routeMessage(JSON.stringify({ event_type: 'mensaje', message_post: `m${o}` }), meta(o)).rows
+    b.add(0, msg(0))
+    const first = b.cut()
+    b.add(0, msg(1))
+    const [a] = await b.finish(first)
+    const [c] = await b.finish(b.cut())
+    expect((await lines(a.files)).map((l) => JSON.parse(l).message_post)).toEqual(['m0'])
+    expect((await lines(c.files)).map((l) => JSON.parse(l).message_post)).toEqual(['m1'])
+  })
+
+  it('ignores messages without rows (default events)', async () => {
+    const b = new RowBuffer(dir)
     b.add(0, routeMessage(JSON.stringify({ event_type: 'default' }), meta(0)).rows)
     expect(b.isEmpty).toBe(true)
-    expect(b.drain()).toEqual([])
+    expect(await b.finish(b.cut())).toEqual([])
   })
 })
