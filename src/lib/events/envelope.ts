@@ -53,24 +53,26 @@ export interface GameEvent {
   [key: string]: string | number | undefined
 }
 
-const ENVELOPE_KEYS = ['event_type', 'event_id', 'schema_version', 'received_at']
+const ENVELOPE_KEYS = new Set(['event_type', 'event_id', 'schema_version', 'received_at'])
 
 export function buildEvent(input: BuildEventInput): GameEvent {
   // A header spelled like a field or envelope key in another case (`Amount` next to `amount`) is
   // dropped too: case-insensitive readers (Spark SQL, DuckDB) would see two columns with one name.
-  const taken = new Set([...Object.keys(input.fields), ...ENVELOPE_KEYS].map((k) => k.toLowerCase()))
-  const headers: Record<string, string> = {}
-  for (const [name, value] of Object.entries(input.headers)) {
-    if (!taken.has(name.toLowerCase())) headers[name] = value
+  // (A plain loop: this runs once per API request.)
+  const fieldNames = Object.keys(input.fields)
+  const taken = fieldNames.map((k) => k.toLowerCase())
+  const event: Record<string, string | number> = {}
+  for (const name in input.headers) {
+    const lower = name.toLowerCase()
+    if (ENVELOPE_KEYS.has(lower) || taken.includes(lower)) continue
+    event[name] = input.headers[name]
   }
-  return {
-    ...headers,
-    ...input.fields,
-    event_type: input.type,
-    event_id: input.eventId,
-    schema_version: SCHEMA_VERSION,
-    received_at: input.receivedAt.toISOString(),
-  }
+  for (const name of fieldNames) event[name] = input.fields[name]
+  event.event_type = input.type
+  event.event_id = input.eventId
+  event.schema_version = SCHEMA_VERSION
+  event.received_at = input.receivedAt.toISOString()
+  return event as GameEvent
 }
 
 /** The Kafka message key: the player id (Host), so each player's events stay in order. */
