@@ -267,6 +267,12 @@ async function runPhase(
     skipAggregateResult: true,
     // Each request is pulled from the plan when the client writes it (below), not built by autocannon.
     setupClient: (client: AutocannonClient) => {
+      if (typeof client.getRequestBuffer !== 'function' || typeof client.destroy !== 'function') {
+        // autocannon is pinned (9.0.0); a version without these would silently send its default request.
+        throw new GameError('LOAD_INTERNAL', 'This autocannon version has no Client.getRequestBuffer', {
+          hint: 'Reinstall the autocannon version in package.json (9.0.0).',
+        })
+      }
       client.getRequestBuffer = () => {
         const planned = phase.next()
         if (!planned) {
