@@ -38,11 +38,24 @@ function decodeComponent(bytes: Buffer, start: number, end: number): string {
   return utf8.decode(out.subarray(0, n))
 }
 
+const PLAIN = /^[\x21-\x24\x26-\x2a\x2c-\x7e]*$/
+
 /**
  * Parses a query string or form body. The first occurrence of a name wins. Accepts a string as Node
  * gives the request target (one char per byte, latin1) or the raw bytes of a body.
  */
 export function parseForm(input: string | Buffer): Record<string, string> {
+  // Fast path for the common plain-ASCII query without escapes: no byte decoding needed.
+  if (typeof input === 'string' && PLAIN.test(input)) {
+    const out: Record<string, string> = Object.create(null)
+    for (const pair of input.split('&')) {
+      if (pair === '') continue
+      const eq = pair.indexOf('=')
+      const name = eq === -1 ? pair : pair.slice(0, eq)
+      if (!(name in out)) out[name] = eq === -1 ? '' : pair.slice(eq + 1)
+    }
+    return out
+  }
   const bytes = typeof input === 'string' ? Buffer.from(input, 'latin1') : input
   const out: Record<string, string> = Object.create(null)
   let start = 0

@@ -12,6 +12,11 @@ describe('parseForm', () => {
   it('decodes percent escapes and + as space, first occurrence wins', () => {
     expect(parseForm('a=1&b=x+y%21&a=2&c')).toEqual({ a: '1', b: 'x y!', c: '' })
   })
+  it('plain ASCII queries (fast path) parse the same way, first occurrence wins', () => {
+    expect(parseForm('a=1&b=two&a=2&c&&d=')).toEqual({ a: '1', b: 'two', c: '', d: '' })
+    expect(parseForm('message=b123')).toEqual({ message: 'b123' })
+    expect(Object.getPrototypeOf(parseForm('x=1'))).toBe(null)
+  })
   it('decodes UTF-8 escapes and raw UTF-8 bytes (latin1 request target)', () => {
     expect(parseForm('g=%C3%A9t%C3%A9').g).toBe('été')
     expect(parseForm(Buffer.from('g=été', 'utf8').toString('latin1')).g).toBe('été')
