@@ -1,6 +1,8 @@
 import type { Consumer, Kafka } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Writer } from '../../../src/lib/broker/protocol/codec.js'
 import { type TestBroker, testBroker } from './helpers.js'
+import { RawClient } from './raw-client.js'
 
 /** Sends `count` messages to `topic` round-robin over `partitions`, value = "<partition>:<seq>". */
 async function produceSequenced(
@@ -170,5 +172,66 @@ describe('kafkajs 2.2.4 against startBroker', () => {
     expect(seen.size).toBe(1200)
     await producer.disconnect()
     await admin.disconnect()
+  })
+
+  it('expires a member that stops heartbeating and hands its partitions to the others', async () => {
+    const kafka = t.kafka('expire')
+    const admin = kafka.admin()
+    await admin.connect()
+    await admin.createTopics({ topics: [{ topic: 'expire', numPartitions: 3 }] })
+    await admin.disconnect()
+    const consumer = kafka.consumer({ groupId: 'expire-g', heartbeatInterval: 50, maxWaitTimeInMs: 50 })
+    const assignments: number[][] = []
+    consumer.on(consumer.events.GROUP_JOIN, (e) => assignments.push(e.payload.memberAssignment.expire ?? []))
+    await consumer.connect()
+    await consumer.subscribe({ topic: 'expire', fromBeginning: true })
+    const seen = new Set<string>()
+    void consumer.run({ eachMessage: async ({ message }) => void seen.add(String(message.value)) })
+    const waitFor = async (cond: () => boolean, what: string) => {
+      const until = Date.now() + 20_000
+      while (!cond()) {
+        if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
+        await new Promise((r) => setTimeout(r, 20))
+      }
+    }
+    await waitFor(() => assignments.at(-1)?.length === 3, 'the first consumer to own all partitions')
+
+    // A second member that joins (JoinGroup v3 on a raw connection) and then goes silent.
+    const raw = await RawClient.connect(t.broker.port)
+    const meta = new Writer().int16(1).int32(1).string('expire').int32(-1).toBuffer()
+    const join = new Writer()
+      .string('expire-g')
+      .int32(500)
+      .int32(10_000)
+      .string('')
+      .string('consumer')
+      .int32(1)
+      .string('RoundRobinAssigner')
+      .bytes(meta)
+      .toBuffer()
+    const joined = await raw.request(11, 3, join)
+    joined.int32()
+    expect(joined.int16()).toBe(0)
+    // The kafkajs consumer (leader) gives the silent member some partitions, then takes them back
+    // once its session (500 ms) expires.
+    await waitFor(
+      () => assignments.length >= 2 && assignments.at(-2)!.length < 3,
+      'a split with the silent member',
+    )
+    await waitFor(
+      () => assignments.length >= 3 && assignments.at(-1)!.length === 3,
+      'the partitions to come back',
+    )
+    const producer = kafka.producer()
+    await producer.connect()
+    await producer.send({
+      topic: 'expire',
+      acks: -1,
+      messages: [0, 1, 2].map((partition) => ({ partition, value: `p${partition}` })),
+    })
+    await producer.disconnect()
+    await waitFor(() => seen.size === 3, 'a message from every partition')
+    raw.close()
+    await consumer.disconnect()
   })
 })
