@@ -2,9 +2,10 @@ import path from 'node:path'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { topicFlag } from '../flags.js'
+import { ExitCode } from '../lib/errors.js'
 import { nodeSpawner } from '../lib/stack/spawner.js'
 import { startStack } from '../lib/stack/stack.js'
-import { STATUS_HEAD, statusRows } from '../lib/stack/status.js'
+import { allRunning, STATUS_HEAD, statusRows } from '../lib/stack/status.js'
 import type { StackStatusResult } from '../lib/stack/types.js'
 import { renderTable } from '../ui/table.js'
 import { colorEnabled } from '../ui/terminal.js'
@@ -95,6 +96,8 @@ Either way, game up waits until a Kafka admin can fetch metadata and WebHDFS ans
         renderTable(STATUS_HEAD, statusRows(result), { color: colorEnabled(process.stdout, process.env) }),
       )
     }
+    // An already-running stack whose services do not answer (e.g. containers stopped behind our back).
+    if (!allRunning(result.services)) process.exitCode = ExitCode.unreachable
     return result
   }
 }

@@ -23,6 +23,11 @@ export function hdfsDataDir(dataDir: string): string {
   return path.join(dataDir, 'hdfs')
 }
 
+/** Pure: the host clients should dial for a bind address (a wildcard bind is reached on loopback). */
+export function connectHost(bind: string): string {
+  return bind === '0.0.0.0' || bind === '::' || bind === '' ? '127.0.0.1' : bind
+}
+
 type Level = 'error' | 'warn' | 'info' | 'debug'
 
 /** Pure: one log line per service message, debug dropped, extra fields as JSON. */
@@ -50,7 +55,7 @@ export function embeddedServices(options: EmbeddedStackOptions): ServiceSpec[] {
   return [
     {
       name: 'kafka',
-      address: `${host}:${options.kafkaPort}`,
+      address: `${connectHost(host)}:${options.kafkaPort}`,
       portFlag: '--kafka-port',
       probe: probeKafka,
       async start() {
@@ -65,12 +70,12 @@ export function embeddedServices(options: EmbeddedStackOptions): ServiceSpec[] {
               : { intervalMs: options.fsync },
           log: serviceLog('kafka', log),
         })
-        return { address: `${broker.host}:${broker.port}`, stop: () => broker.close() }
+        return { address: `${connectHost(broker.host)}:${broker.port}`, stop: () => broker.close() }
       },
     },
     {
       name: 'hdfs',
-      address: `${host}:${options.hdfsPort}`,
+      address: `${connectHost(host)}:${options.hdfsPort}`,
       portFlag: '--hdfs-port',
       probe: webHdfsProbe(options.hdfsUser),
       async start() {
@@ -81,7 +86,7 @@ export function embeddedServices(options: EmbeddedStackOptions): ServiceSpec[] {
           root: hdfsDataDir(options.dataDir),
           log: serviceLog('hdfs', log),
         })
-        return { address: `${gateway.host}:${gateway.port}`, stop: () => gateway.close() }
+        return { address: `${connectHost(gateway.host)}:${gateway.port}`, stop: () => gateway.close() }
       },
     },
   ]

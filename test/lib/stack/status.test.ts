@@ -67,3 +67,21 @@ describe('status reduction', () => {
     ])
   })
 })
+
+describe('connectHost', () => {
+  it('dials loopback for wildcard binds, the bind address otherwise', async () => {
+    const { connectHost } = await import('../../../src/lib/stack/embedded.js')
+    expect(connectHost('0.0.0.0')).toBe('127.0.0.1')
+    expect(connectHost('::')).toBe('127.0.0.1')
+    expect(connectHost('10.0.0.5')).toBe('10.0.0.5')
+  })
+})
+
+describe('formatServiceLog', () => {
+  it('drops debug, appends extra fields as JSON', async () => {
+    const { formatServiceLog } = await import('../../../src/lib/stack/embedded.js')
+    expect(formatServiceLog('debug', 'x')).toBeUndefined()
+    expect(formatServiceLog('info', 'listening', { port: 1 })).toBe('info listening {"port":1}')
+    expect(formatServiceLog('warn', 'slow', {})).toBe('warn slow')
+  })
+})
