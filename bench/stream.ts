@@ -94,7 +94,16 @@ function runChild(role: string, payload: Record<string, unknown>): Promise<Child
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', SELF, '--role', role, '--payload', JSON.stringify(payload)],
+      [
+        ...(role === 'stream' ? (process.env.BENCH_STREAM_NODE_ARGS ?? '').split(' ').filter(Boolean) : []),
+        '--import',
+        'tsx',
+        SELF,
+        '--role',
+        role,
+        '--payload',
+        JSON.stringify(payload),
+      ],
       {
         stdio: ['ignore', 'pipe', 'inherit'],
       },
