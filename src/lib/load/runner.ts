@@ -252,7 +252,8 @@ async function runPhase(
   const connections =
     phase.total !== undefined ? Math.min(options.connections, phase.total) : options.connections
   const encoder = new RequestEncoder(base.pathname.replace(/\/$/, ''))
-  const inflight = new WeakMap<AutocannonClient, PlannedRequest>()
+  /** Per client (one request in flight each): what it sent and the ledger entry to account it in. */
+  const inflight = new WeakMap<AutocannonClient, { planned: PlannedRequest; entry: LedgerEntry }>()
   const instance = autocannon({
     url: base.origin,
     connections,
@@ -280,8 +281,8 @@ async function runPhase(
           client.destroy()
           return Buffer.alloc(0)
         }
-        inflight.set(client, planned)
         const e = entryFor(tally, planned)
+        inflight.set(client, { planned, entry: e })
         e.sent++
         if (planned.amount !== undefined) e.sentAmount += planned.amount
         return encoder.encode(planned)
@@ -298,10 +299,10 @@ async function runPhase(
       lastResponse = Date.now()
       tally.answered++
       tally.statusCodes[status] = (tally.statusCodes[status] ?? 0) + 1
-      const planned = inflight.get(client)
-      if (!planned) return
+      const sent = inflight.get(client)
+      if (!sent) return
       inflight.delete(client)
-      const e = entryFor(tally, planned)
+      const { planned, entry: e } = sent
       if (status >= 200 && status < 300) {
         e.accepted++
         if (planned.amount !== undefined) e.acceptedAmount += planned.amount
