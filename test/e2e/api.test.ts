@@ -43,17 +43,24 @@ function spawnApi(extra: string[] = []): Promise<ApiChild> {
   })
   let out = ''
   let err = ''
-  child.stderr?.on('data', (d) => (err += d))
+  const found = (resolve: (c: ApiChild) => void, timer: NodeJS.Timeout) => {
+    // Human mode prints the URL alone on stdout; --json mode only logs it on stderr.
+    const m = /^(http:\/\/\S+)\n/.exec(out) ?? /listening on (http:\/\/\S+)/.exec(err)
+    if (m) {
+      clearTimeout(timer)
+      resolve({ child, url: m[1], stdout: () => out, stderr: () => err, exited })
+    }
+  }
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`game api did not start: ${err}`)), 30_000)
     child.stdout?.on('data', (d) => {
       out += d
-      const m = /^(http:\/\/\S+)\n/.exec(out)
-      if (m) {
-        clearTimeout(timer)
-        resolve({ child, url: m[1], stdout: () => out, stderr: () => err, exited })
-      }
+      found(resolve, timer)
+    })
+    child.stderr?.on('data', (d) => {
+      err += d
+      found(resolve, timer)
     })
     exited.then((code) => reject(new Error(`game api exited ${code}: ${err}`)))
   })
@@ -126,6 +133,22 @@ describe('game api + game events tail (built CLI)', () => {
     const inKafka = new Set(events.map((e) => e.message_post))
     const missing = acked.filter((id) => !inKafka.has(id))
     expect(missing).toEqual([])
+  })
+
+  it('--json prints one summary document when stopped', async () => {
+    const api = await spawnApi(['--json'])
+    const r = await httpRequest(api.url, '/join_guild?guild_name=json', { headers: { Host: 'json-mode' } })
+    expect(r.status).toBe(200)
+    await httpRequest(api.url, '/nope')
+    api.child.kill('SIGINT')
+    expect(await api.exited).toBe(0)
+    const doc = JSON.parse(api.stdout())
+    expect(doc).toMatchObject({
+      url: api.url,
+      produced: 1,
+      topic: 'game_events',
+      rejections: { not_found: 1 },
+    })
   })
 
   it('tail exits 4 with a hint when Kafka is not reachable', async () => {
