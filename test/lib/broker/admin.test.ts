@@ -45,6 +45,37 @@ describe('kafkajs admin against startBroker', () => {
     await admin.disconnect()
   })
 
+  it('describes topic and broker configs', async () => {
+    const admin = t.kafka('configs').admin()
+    await admin.connect()
+    await admin.createTopics({
+      topics: [
+        { topic: 'cfg', numPartitions: 1, configEntries: [{ name: 'retention.ms', value: '3600000' }] },
+      ],
+    })
+    const { ConfigResourceTypes } = await import('kafkajs')
+    const res = await admin.describeConfigs({
+      resources: [
+        { type: ConfigResourceTypes.TOPIC, name: 'cfg' },
+        { type: ConfigResourceTypes.BROKER, name: '0', configNames: ['num.partitions'] },
+      ],
+      includeSynonyms: false,
+    })
+    const topic = res.resources.find((r) => r.resourceName === 'cfg')!
+    expect(topic.errorCode).toBe(0)
+    expect(topic.configEntries.find((e) => e.configName === 'retention.ms')?.configValue).toBe('3600000')
+    expect(topic.configEntries.find((e) => e.configName === 'cleanup.policy')?.configValue).toBe('delete')
+    const broker = res.resources.find((r) => r.resourceName === '0')!
+    expect(broker.configEntries.map((e) => [e.configName, e.configValue])).toEqual([['num.partitions', '3']])
+    await expect(
+      admin.describeConfigs({
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: 'nope' }],
+        includeSynonyms: false,
+      }),
+    ).rejects.toThrow()
+    await admin.disconnect()
+  })
+
   it('lists offsets: earliest, latest and by timestamp', async () => {
     const kafka = t.kafka('offsets')
     const admin = kafka.admin()

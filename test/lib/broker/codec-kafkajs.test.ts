@@ -70,6 +70,10 @@ const ARGS: Record<string, { key: number; args: () => unknown }> = {
   },
   deleteTopics: { key: 20, args: () => ({ topics: ['codec-missing-is-fine'], timeout: 1000 }) },
   initProducerId: { key: 22, args: () => ({ transactionTimeout: 1000 }) },
+  describeConfigs: {
+    key: 32,
+    args: () => ({ resources: [{ type: 4, name: '0' }], includeSynonyms: false }),
+  },
   heartbeat: { key: 12, args: () => ({ groupId: 'codec-g', groupGenerationId: 1, memberId: 'nobody' }) },
   leaveGroup: {
     key: 13,

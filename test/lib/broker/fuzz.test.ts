@@ -52,6 +52,10 @@ const SAMPLES: Record<string, unknown> = {
   createTopics: { topics: [{ topic: 'fz-new', numPartitions: 1 }], timeout: 100 },
   deleteTopics: { topics: ['fz-none'], timeout: 100 },
   initProducerId: { transactionTimeout: 100 },
+  describeConfigs: {
+    resources: [{ type: 2, name: 'fz', configNames: ['retention.ms'] }],
+    includeSynonyms: true,
+  },
 }
 
 describe.each(['memory', 'disk'] as const)('structured fuzzing of every API version (%s log)', (storage) => {

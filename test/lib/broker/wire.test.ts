@@ -93,6 +93,7 @@ describe('wire protocol edge cases', () => {
       [19, 5],
       [20, 4],
       [22, 2],
+      [32, 4],
     ])
     for (const a of SUPPORTED_APIS)
       expect(a.maxVersion, `api ${a.key}`).toBeLessThan(firstFlexible.get(a.key)!)

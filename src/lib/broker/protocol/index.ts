@@ -1,4 +1,5 @@
 import { type ApiRange, apiVersionsHandler } from './api-versions.js'
+import { describeConfigsHandler } from './configs.js'
 import { fetchHandler } from './fetch.js'
 import {
   describeGroupsHandler,
@@ -40,6 +41,7 @@ const HANDLERS: ApiHandler[] = [
   createTopicsHandler,
   deleteTopicsHandler,
   initProducerIdHandler,
+  describeConfigsHandler,
 ]
 
 /** The advertised version ranges: exactly what the handlers implement. */
