@@ -1,9 +1,6 @@
-import { render } from 'ink-testing-library'
-import { createElement } from 'react'
 import { describe, expect, it } from 'vitest'
 import type { CheckResult } from '../../src/lib/load/check.js'
 import type { LoadProgress, LoadResult } from '../../src/lib/load/runner.js'
-import { LoadProgressView } from '../../src/ui/load-progress.js'
 import {
   progressFraction,
   renderCheck,
@@ -111,20 +108,5 @@ describe('load renderers', () => {
     expect(renderCheck({ ...check, ok: true, problems: 0, missingFiles: [] })).toContain(
       'OK: the lake matches',
     )
-  })
-})
-
-describe('LoadProgressView', () => {
-  it('draws a bar with counts, req/s, errors and phase', () => {
-    const { lastFrame, rerender, unmount } = render(createElement(LoadProgressView, {}))
-    expect(lastFrame()).toContain('connecting')
-    rerender(createElement(LoadProgressView, { progress }))
-    const frame = lastFrame() ?? ''
-    expect(frame).toContain('50/200')
-    expect(frame).toContain('33 req/s')
-    expect(frame).toContain('2 errors')
-    expect(frame).toContain('phase 1/2')
-    expect(frame).toContain('█'.repeat(8))
-    unmount()
   })
 })
