@@ -93,9 +93,12 @@ describe('game query (built CLI)', () => {
   })
 
   it('--format csv', async () => {
-    const r = await runCli(['query', 'select guild_name from guild_membership order by 1', '--format', 'csv'], {
-      env,
-    })
+    const r = await runCli(
+      ['query', 'select guild_name from guild_membership order by 1', '--format', 'csv'],
+      {
+        env,
+      },
+    )
     expect(r.code).toBe(0)
     expect(r.stdout).toBe('guild_name\nberkeley\nstanford\n')
   })
@@ -113,7 +116,9 @@ describe('game query (built CLI)', () => {
     const bad = await runCli(['query', 'select nope from purchases'], { env })
     expect(bad.code).toBe(1)
     expect(bad.stderr).toContain('nope')
-    expect(bad.stderr).toContain('purchases(raw_event, timestamp, Accept, Host, User-Agent, event_type, amount')
+    expect(bad.stderr).toContain(
+      'purchases(raw_event, timestamp, Accept, Host, User-Agent, event_type, amount',
+    )
   })
 })
 
