@@ -727,6 +727,10 @@ export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promi
     })
   }
   const server = http.createServer(onRequest)
+  // Big uploads may take longer than Node's 5-minute whole-request limit: drop that limit and cut
+  // only connections that stay silent for 2 minutes.
+  server.requestTimeout = 0
+  server.setTimeout(120_000, (socket) => socket.destroy())
   // `Expect: 100-continue` (curl -T): invite the body only on the data step. The namenode step
   // answers its 307 at once, so the client sends the data once, to the datanode role.
   server.on('checkContinue', (req, res) => {
