@@ -94,6 +94,37 @@ describe('hdfs:// snapshot cache (real WebHDFS gateway)', () => {
     expect([...lake.gets].sort()).toEqual(record.files.map((f) => f.path).sort())
   })
 
+  it('a file whose size or modification time changed in the lake is fetched again', async () => {
+    const q = await openLakeQuery({ lake, cacheDir })
+    q.close()
+    const record = await commitEvents(lake, [
+      { type: 'mensaje', host: 'poster', ts: '2019-08-12T10:00:00.000Z', message_post: 'first' },
+    ])
+    await balances()
+    // Replace the committed file in place (same path) with other content.
+    const replacement = await commitEvents(lake, [
+      {
+        type: 'mensaje',
+        host: 'poster',
+        ts: '2019-08-12T10:00:00.000Z',
+        message_post: 'second, longer text',
+      },
+    ])
+    const target = record.files[0].path
+    await lake.rename(replacement.files[0].path, `${target}.new`)
+    await lake.delete(target)
+    await lake.rename(`${target}.new`, target)
+    lake.gets.length = 0
+    const q2 = await openLakeQuery({ lake, cacheDir })
+    try {
+      expect(lake.gets).toEqual([target])
+      const r = await q2.query("SELECT message_post FROM messages WHERE Host = 'poster'")
+      expect(r.rows).toEqual([{ message_post: 'second, longer text' }])
+    } finally {
+      q2.close()
+    }
+  })
+
   it('a cached file that went missing locally is fetched again', async () => {
     const q = await openLakeQuery({ lake, cacheDir })
     const victim = q.snapshot.tables.find((t) => t.name === 'purchases')!.files[0]
