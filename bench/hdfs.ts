@@ -47,8 +47,9 @@ try {
   const big = path.join(dir, 'big.bin')
   const out = createWriteStream(big)
   const block = randomBytes(1 << 20)
-  for (let i = 0; i < MB; i++) if (!out.write(block)) await new Promise((r) => out.once('drain', r))
-  await new Promise((r) => out.end(r))
+  for (let i = 0; i < MB; i++)
+    if (!out.write(block)) await new Promise<void>((r) => out.once('drain', () => r()))
+  await new Promise<void>((r) => out.end(() => r()))
 
   const [, cp] = await timed(() => fs.copyFile(big, path.join(dir, 'copy.bin')))
   await fs.rm(path.join(dir, 'copy.bin'))
