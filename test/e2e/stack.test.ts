@@ -6,7 +6,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createKafka } from '../../src/lib/kafka/client.js'
 import { runCli } from '../helpers/cli.js'
-import { freePort, holdPort } from '../lib/stack/fake-services.js'
+import { holdPort } from '../lib/stack/fake-services.js'
 
 function isAlive(pid: number): boolean {
   try {
@@ -43,8 +43,6 @@ describe('game up / status / down (embedded stack)', () => {
   beforeAll(async () => {
     home = mkdtempSync(path.join(os.tmpdir(), 'game-e2e-stack-'))
     env = { GAME_HOME: home }
-    kafkaPort = await freePort()
-    hdfsPort = await freePort()
   })
   afterAll(async () => {
     // Never leave a daemon behind, whatever failed above.
@@ -53,12 +51,8 @@ describe('game up / status / down (embedded stack)', () => {
   })
 
   it('up starts the daemon, waits for both services, creates the topic and prints the table', async () => {
-    const r = await runCli(
-      ['up', '--kafka-port', String(kafkaPort), '--hdfs-port', String(hdfsPort), '--json'],
-      {
-        env,
-      },
-    )
+    // Port 0: the daemon picks free ports and records them (no race for a port found free earlier).
+    const r = await runCli(['up', '--kafka-port', '0', '--hdfs-port', '0', '--json'], { env })
     expect(r.stderr).toContain('is answering')
     expect(r.code).toBe(0)
     const doc = JSON.parse(r.stdout)
@@ -67,10 +61,12 @@ describe('game up / status / down (embedded stack)', () => {
       dataDir: home,
       topicCreated: true,
       services: [
-        { name: 'kafka', address: `127.0.0.1:${kafkaPort}`, state: 'running' },
-        { name: 'hdfs', address: `127.0.0.1:${hdfsPort}`, state: 'running' },
+        { name: 'kafka', address: expect.stringMatching(/^127\.0\.0\.1:[1-9]\d*$/), state: 'running' },
+        { name: 'hdfs', address: expect.stringMatching(/^127\.0\.0\.1:[1-9]\d*$/), state: 'running' },
       ],
     })
+    kafkaPort = Number(doc.services[0].address.split(':')[1])
+    hdfsPort = Number(doc.services[1].address.split(':')[1])
     daemonPid = doc.pid
     expect(doc.services[0].pid).toBe(daemonPid)
     expect(isAlive(daemonPid!)).toBe(true)
@@ -188,12 +184,7 @@ describe('game up / status / down (embedded stack)', () => {
   })
 
   it('data survives down/up: the offsets are still there', async () => {
-    const up = await runCli(
-      ['up', '--kafka-port', String(kafkaPort), '--hdfs-port', String(hdfsPort), '--json'],
-      {
-        env,
-      },
-    )
+    const up = await runCli(['up', '--kafka-port', '0', '--hdfs-port', '0', '--json'], { env })
     expect(up.code).toBe(0)
     daemonPid = JSON.parse(up.stdout).pid
     expect(JSON.parse(up.stdout).topicCreated).toBe(false)
@@ -224,13 +215,13 @@ describe('game up failures', () => {
 
   it('a taken port: exit 1 naming the port and the flag, and no daemon lingers', async () => {
     const held = await holdPort()
-    const kafkaPort = await freePort()
     try {
-      const r = await runCli(['up', '--kafka-port', String(kafkaPort), '--hdfs-port', String(held.port)], {
+      // Kafka on port 0 (no race for a "free" port): it starts, then hdfs fails on the held port.
+      const r = await runCli(['up', '--kafka-port', '0', '--hdfs-port', String(held.port)], {
         env: { GAME_HOME: home },
       })
       expect(r.code, r.stderr).toBe(1)
-      expect(r.stderr).toContain(`Port ${held.port}`)
+      expect(r.stderr).toContain(`Port ${held.port} for hdfs`)
       expect(r.stderr).toContain('Hint:')
       expect(r.stderr).toContain('--hdfs-port')
       expect(existsSync(path.join(home, 'stack.json'))).toBe(false)
@@ -239,6 +230,8 @@ describe('game up failures', () => {
       expect(pid).toBeGreaterThan(0)
       expect(isAlive(pid)).toBe(false)
       // The broker that had started was closed again.
+      const kafkaPort = Number(/kafka listening on 127\.0\.0\.1:(\d+)/.exec(log)?.[1])
+      expect(kafkaPort).toBeGreaterThan(0)
       expect(await canConnect(kafkaPort)).toBe(false)
     } finally {
       await held.close()
