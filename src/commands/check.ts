@@ -9,12 +9,13 @@ import { colorEnabled } from '../ui/terminal.js'
 export default class Check extends BaseCommand {
   static override summary = 'Reconcile a load ledger with the lake: sent vs accepted vs rows landed.'
   static override description =
-    `Reads the ledger written by \`game load --ledger FILE\` and counts, per player (Host) and event type, the rows in the lake tables (purchases, add_money, guild_membership, cancel_membership, messages; transactions is not counted twice). A row is:
+    `Reads the ledger written by \`game load --ledger FILE\` and counts, per player (Host) and event type, the rows in each type's own lake table (purchases, add_money, guild_membership, cancel_membership, messages), and checks that transactions holds as many purchase and add_money rows. A row is:
   ok           lake rows = accepted requests
   unconfirmed  more rows than accepted but not more than sent (requests without an answer that landed anyway)
   missing      fewer rows than accepted requests: events lost
   duplicate    more rows than sent requests: events written twice (or sent by someone else with the same Host)
   amount-mismatch  add_money counts agree but the summed amounts differ
+  table-mismatch   the type's tables disagree (e.g. add_money vs transactions)
   untracked    default (GET /) events land in no table and are not checked
 
 Exits 5 when any row is missing, duplicate or amount-mismatch, 0 otherwise. Run it after \`game stream\` has flushed the run's events. Use a fresh lake or players of their own (--hosts/--host) so earlier runs do not count.`

@@ -128,6 +128,14 @@ describe('game load + game check against the real API, broker and stream', () =>
     expect(doc.ok).toBe(true)
     expect(doc.totals).toEqual({ sent: 143, accepted: 143, lake: 143 })
     expect(doc.rows.every((row: { status: string }) => row.status === 'ok')).toBe(true)
+    expect(doc.rows).toContainEqual(
+      expect.objectContaining({
+        host: 'oski.berkeley.edu',
+        eventType: 'add_money',
+        lake: 100,
+        tables: { add_money: 100, transactions: 100 },
+      }),
+    )
     const human = await runCli(['check', '--ledger', ledger(), '--lake', lakeUrl()], {
       env: { GAME_HOME: home },
     })

@@ -48,14 +48,18 @@ export interface CheckResult {
   rows: CheckRow[]
 }
 
-/** The table each event type is counted in: its first table (purchases, add_money, …), never transactions. */
+/**
+ * The tables counted and the event types in each: every table an event type lands in. A type's first
+ * table (purchases, add_money, guild_membership, cancel_membership, messages) is compared with the
+ * ledger; the others (transactions) must hold the same number of rows.
+ */
 export function countTables(): Map<TableName, string[]> {
   const out = new Map<TableName, string[]>()
   for (const spec of EVENT_TYPES) {
-    const table = spec.tables[0]
-    if (!table) continue
-    if (!out.has(table)) out.set(table, [])
-    out.get(table)!.push(spec.type)
+    for (const table of spec.tables) {
+      if (!out.has(table)) out.set(table, [])
+      out.get(table)!.push(spec.type)
+    }
   }
   return out
 }
@@ -77,6 +81,7 @@ export async function countLakeRows(lake: Lake, cacheDir: string, signal?: Abort
         const count: LakeCount = {
           host: String(row.host ?? ''),
           eventType: String(row.event_type ?? ''),
+          table,
           rows: Number(row.n),
         }
         if (row.amount !== null && row.amount !== undefined) count.amount = Number(row.amount)

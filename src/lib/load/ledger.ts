@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { ExitCode, GameError, usageError } from '../errors.js'
-import { eventTypeSpec } from '../events/catalog.js'
+import { eventTypeSpec, type TableName } from '../events/catalog.js'
 
 /** What one player sent of one event type, and what the API did with it. */
 export interface LedgerEntry {
@@ -100,6 +100,8 @@ export function parseLedger(text: string, file = 'ledger'): Ledger {
 export interface LakeCount {
   host: string
   eventType: string
+  /** The table counted; absent = the type's own (first) table. */
+  table?: TableName
   rows: number
   /** Sum of `amount` for add_money rows. */
   amount?: number
@@ -118,6 +120,8 @@ export type CheckStatus =
   | 'duplicate'
   /** counts agree, summed amounts do not. */
   | 'amount-mismatch'
+  /** the type's tables disagree (e.g. add_money has 3 rows for a player, transactions 4). */
+  | 'table-mismatch'
 
 export interface CheckRow {
   host: string
@@ -126,11 +130,21 @@ export interface CheckRow {
   accepted: number
   lake: number
   status: CheckStatus
-  /** lake - accepted for missing, lake - sent for duplicate, acceptedAmount vs lake amount for amount-mismatch. */
+  /**
+   * lake - accepted for missing, lake - sent for duplicate, lake amount - accepted amount for
+   * amount-mismatch, other table - own table for table-mismatch.
+   */
   difference: number
+  /** Rows per table, for types that land in more than one (purchases + transactions, add_money + transactions). */
+  tables?: Record<string, number>
 }
 
-export const FAILED_STATUSES: readonly CheckStatus[] = ['missing', 'duplicate', 'amount-mismatch']
+export const FAILED_STATUSES: readonly CheckStatus[] = [
+  'missing',
+  'duplicate',
+  'amount-mismatch',
+  'table-mismatch',
+]
 
 /** Event types that land in a lake table (the catalog's `tables`); `default` lands nowhere. */
 export function landsInLake(eventType: string): boolean {
@@ -145,9 +159,17 @@ export function diffLedger(entries: LedgerEntry[], counts: LakeCount[]): CheckRo
   const hosts = new Set(entries.map((e) => e.host))
   const key = (host: string, type: string) => `${host}\u0000${type}`
   const lake = new Map<string, LakeCount>()
+  /** Rows in the type's other tables, by host+type+table (only when the counts name their tables). */
+  const other = new Map<string, number>()
+  const perTable = counts.some((c) => c.table !== undefined)
   for (const c of counts) {
     if (!hosts.has(c.host)) continue
     const k = key(c.host, c.eventType)
+    const own = eventTypeSpec(c.eventType)?.tables[0]
+    if (c.table !== undefined && c.table !== own) {
+      other.set(`${k}\u0000${c.table}`, (other.get(`${k}\u0000${c.table}`) ?? 0) + c.rows)
+      continue
+    }
     const prev = lake.get(k)
     lake.set(
       k,
@@ -188,6 +210,18 @@ export function diffLedger(entries: LedgerEntry[], counts: LakeCount[]): CheckRo
     ) {
       row.status = 'amount-mismatch'
       row.difference = found.amount - e.acceptedAmount
+    }
+    const tables = eventTypeSpec(e.eventType)?.tables ?? []
+    if (tables.length > 1 && perTable) {
+      row.tables = { [tables[0]]: n }
+      for (const t of tables.slice(1)) {
+        const m = other.get(`${k}\u0000${t}`) ?? 0
+        row.tables[t] = m
+        if (m !== n && (row.status === 'ok' || row.status === 'unconfirmed')) {
+          row.status = 'table-mismatch'
+          row.difference = m - n
+        }
+      }
     }
     rows.push(row)
   }

@@ -64,6 +64,24 @@ describe('diffLedger', () => {
     )
   })
 
+  it('a type whose tables disagree (add_money vs transactions) is a table-mismatch', () => {
+    const rows = diffLedger(
+      [entry('a', 'add_money', 3, 3, 30), entry('b', 'purchase_sword', 1, 1)],
+      [
+        { host: 'a', eventType: 'add_money', table: 'add_money', rows: 3, amount: 30 },
+        { host: 'a', eventType: 'add_money', table: 'transactions', rows: 4 },
+        { host: 'b', eventType: 'purchase_sword', table: 'purchases', rows: 1 },
+        { host: 'b', eventType: 'purchase_sword', table: 'transactions', rows: 1 },
+      ],
+    )
+    expect(rows[0]).toMatchObject({
+      status: 'table-mismatch',
+      difference: 1,
+      tables: { add_money: 3, transactions: 4 },
+    })
+    expect(rows[1]).toMatchObject({ status: 'ok', tables: { purchases: 1, transactions: 1 } })
+  })
+
   it('an accepted event with no lake row at all is missing', () => {
     expect(diffLedger([entry('a', 'mensaje', 1, 1)], [])[0]).toMatchObject({
       status: 'missing',
