@@ -1,5 +1,5 @@
 import net from 'node:net'
-import { ExitCode, GameError } from '../errors.js'
+import { ExitCode, GameError, isGameError } from '../errors.js'
 import { GroupCoordinator } from './group/coordinator.js'
 import { openLogManager } from './log/index.js'
 import type { FsyncPolicy, LogManager, TopicConfig } from './log/types.js'
@@ -82,7 +82,20 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
   const host = options.host ?? '127.0.0.1'
   const maxFrame = options.maxFrameBytes ?? DEFAULT_MAX_FRAME
   const log = options.log ?? (() => {})
-  const logs = await openLogs(options)
+  let logs: LogManager
+  try {
+    logs = await openLogs(options)
+  } catch (error) {
+    if (isGameError(error)) throw error
+    throw new GameError(
+      'BROKER_STORAGE_FAILED',
+      `Could not open the broker's data in ${options.dataDir}: ${error instanceof Error ? error.message : String(error)}`,
+      {
+        cause: error,
+        hint: 'Check that the data directory exists, is writable and is not used by another broker (--data-dir / GAME_HOME).',
+      },
+    )
+  }
   const groups = new GroupCoordinator({
     offsets: logs.offsets,
     initialRebalanceDelayMs: options.initialRebalanceDelayMs,

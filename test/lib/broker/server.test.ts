@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -32,6 +32,18 @@ describe('startBroker', () => {
       expect(error.hint).toContain('--kafka-port')
     } finally {
       await rm(dataDir, { recursive: true, force: true })
+    }
+  })
+
+  it('rejects unusable storage with BROKER_STORAGE_FAILED', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'game-broker-file-'))
+    try {
+      const file = path.join(dir, 'not-a-dir')
+      await writeFile(file, 'x')
+      const error = await startBroker({ port: 0, dataDir: file }).catch((e: unknown) => e)
+      expect(isGameError(error) && error.code).toBe('BROKER_STORAGE_FAILED')
+    } finally {
+      await rm(dir, { recursive: true, force: true })
     }
   })
 
