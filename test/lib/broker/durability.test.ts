@@ -99,6 +99,52 @@ describe('broker durability', () => {
     await admin.disconnect()
   })
 
+  it('a running kafkajs consumer carries on after the broker restarts under it', async () => {
+    t = await testBroker()
+    const kafka = t.kafka('survivor')
+    const admin = kafka.admin()
+    await admin.connect()
+    await admin.createTopics({ topics: [{ topic: 'survive', numPartitions: 2 }] })
+    await admin.disconnect()
+    const consumer = kafka.consumer({ groupId: 'survive-g', heartbeatInterval: 100, maxWaitTimeInMs: 100 })
+    await consumer.connect()
+    await consumer.subscribe({ topic: 'survive', fromBeginning: true })
+    const seen = new Set<string>()
+    let joins = 0
+    consumer.on(consumer.events.GROUP_JOIN, () => void joins++)
+    void consumer.run({ eachMessage: async ({ message }) => void seen.add(String(message.value)) })
+    const producer = kafka.producer()
+    await producer.connect()
+    await producer.send({ topic: 'survive', acks: -1, messages: [{ partition: 0, value: 'before' }] })
+    const waitFor = async (cond: () => boolean, what: string) => {
+      const until = Date.now() + 30_000
+      while (!cond()) {
+        if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
+        await new Promise((r) => setTimeout(r, 25))
+      }
+    }
+    await waitFor(() => seen.has('before'), 'the first message')
+    const joinsBefore = joins
+    await t.restart()
+    await producer.send({ topic: 'survive', acks: -1, messages: [{ partition: 1, value: 'after' }] })
+    await waitFor(() => seen.has('after'), 'a message produced after the restart')
+    // Membership is not persisted: the next heartbeat gets UNKNOWN_MEMBER_ID and kafkajs rejoins.
+    await waitFor(() => joins > joinsBefore, 'the consumer to rejoin the group')
+    await producer.send({ topic: 'survive', acks: -1, messages: [{ partition: 0, value: 'rejoined' }] })
+    await waitFor(() => seen.has('rejoined'), 'a message after the rejoin')
+    expect([...seen].sort()).toEqual(['after', 'before', 'rejoined'])
+    await producer.disconnect()
+    await consumer.disconnect()
+    const check = t.kafka('survivor-check').admin()
+    await check.connect()
+    const committed = await check.fetchOffsets({ groupId: 'survive-g', topics: ['survive'] })
+    expect(committed[0].partitions.map((p) => [p.partition, p.offset]).sort()).toEqual([
+      [0, '2'],
+      [1, '1'],
+    ])
+    await check.disconnect()
+  })
+
   it('after kill -9 mid-produce, every acknowledged message is readable', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'game-broker-crash-'))
     dirs.push(dataDir)
