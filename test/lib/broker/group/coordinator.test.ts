@@ -218,7 +218,10 @@ describe('GroupCoordinator', () => {
   it('waits for the initial rebalance delay before completing an empty group', async () => {
     const delayed = new GroupCoordinator({ offsets: store, initialRebalanceDelayMs: 300 })
     let done = false
-    const first = delayed.join(joinReq('', { requireKnownMemberId: false })).then((r) => ((done = true), r))
+    const first = delayed.join(joinReq('', { requireKnownMemberId: false })).then((r) => {
+      done = true
+      return r
+    })
     await vi.advanceTimersByTimeAsync(200)
     expect(done).toBe(false)
     const second = delayed.join(joinReq('', { requireKnownMemberId: false }))
