@@ -398,9 +398,10 @@ export async function streamToLake(
       await buffer.spill()
       const reason = dueReason()
       if (reason && reason !== 'interval') {
-        // Overlap: the first flush runs while we keep consuming; a second one waits (backpressure).
-        if (inFlight) await inFlight
-        void flush(reason)
+        // Rows wait on local disk, not in the heap, so consuming goes on while a flush runs; the
+        // next flush starts when it ends (the ticker). Backpressure only past 4x the limits.
+        if (!inFlight) void flush(reason)
+        else if (buffer.rows >= 4 * options.maxRows || buffer.bytes >= 4 * options.maxBytes) await inFlight
       }
       if (options.once && isCaughtUp()) finish('caught-up')
     }
@@ -437,7 +438,10 @@ export async function streamToLake(
     const tickMs = Math.max(10, Math.min(250, Math.floor(options.intervalMs / 4)))
     ticker = setInterval(() => {
       const now = clock.now()
-      if (!stopping && !inFlight && dueReason() === 'interval') void flush('interval')
+      if (!stopping && !inFlight) {
+        const reason = dueReason()
+        if (reason) void flush(reason)
+      }
       if (options.once && isCaughtUp()) finish('caught-up')
       if (now - lastReport >= 1000) {
         eventsPerSec = Math.round(((events - lastEvents) * 1000) / Math.max(1, now - lastTick))
