@@ -1,5 +1,5 @@
 import { BaseCommand } from '../base-command.js'
-import { apiUrlFlag, lakeFlag } from '../flags.js'
+import { apiUrlFlag, brokersFlag, lakeFlag } from '../flags.js'
 import { ExitCode } from '../lib/errors.js'
 import { type DoctorResult, runDoctor } from '../lib/stack/doctor.js'
 import { nodeSpawner } from '../lib/stack/spawner.js'
@@ -9,9 +9,13 @@ import { colorEnabled } from '../ui/terminal.js'
 export default class Doctor extends BaseCommand {
   static override summary = 'Check this machine and the stack, with a fix for each problem.'
   static override description =
-    'Checks: Node version (>= 20.19), data dir writable, ports 9092/9870/5000 free or held by our stack, Docker engine (informative), stack health, API /healthz, lake readable, free disk space. Exits 1 when a check fails.'
-  static override examples = ['<%= config.bin %> doctor', '<%= config.bin %> doctor --json']
-  static override flags = { 'api-url': apiUrlFlag, lake: lakeFlag }
+    'Checks: Node version (>= 20.19), data dir writable, ports 9092/9870/5000 free or held by our stack, Docker engine (informative), stack health (or, with --brokers, that cluster), API /healthz, lake readable, free disk space. Exits 1 when a check fails.'
+  static override examples = [
+    '<%= config.bin %> doctor',
+    '<%= config.bin %> doctor --json',
+    '<%= config.bin %> doctor --brokers kafka:9092 --lake hdfs://namenode:9870/tmp',
+  ]
+  static override flags = { 'api-url': apiUrlFlag, lake: lakeFlag, brokers: brokersFlag }
 
   async run(): Promise<DoctorResult> {
     const { flags } = await this.parse(Doctor)
@@ -19,6 +23,7 @@ export default class Doctor extends BaseCommand {
       'data-dir': flags['data-dir'],
       apiUrl: flags['api-url'],
       lake: flags.lake,
+      brokers: flags.brokers,
     })
     const apiPort = Number(new URL(config.apiUrl).port || 80)
     const result = await runDoctor({
@@ -34,6 +39,7 @@ export default class Doctor extends BaseCommand {
       lake: config.lake,
       hdfsUser: config.hdfsUser,
       spawner: nodeSpawner,
+      externalBrokers: flags.brokers === undefined ? undefined : config.brokers,
     })
     if (!this.jsonEnabled()) {
       const rows = result.checks.map((c) => [c.ok ? 'ok' : 'FAIL', c.name, c.detail, c.fix])

@@ -203,6 +203,25 @@ describe('docker mode (fake docker CLI)', () => {
     ])
     expect(doc.topics.map((t: { name: string }) => t.name)).toContain('game_events')
 
+    const doctor = await runCli(
+      [
+        'doctor',
+        '--brokers',
+        `127.0.0.1:${broker.port}`,
+        '--lake',
+        `hdfs://127.0.0.1:${gateway.port}/tmp`,
+        '--json',
+      ],
+      { env: other },
+    )
+    const checks = JSON.parse(doctor.stdout).checks as Array<{ name: string; ok: boolean; detail: string }>
+    expect(
+      checks.find((c) => c.name === 'cluster'),
+      doctor.stdout,
+    ).toMatchObject({ ok: true })
+    expect(checks.find((c) => c.name === 'stack')).toBeUndefined()
+    expect(checks.find((c) => c.name === 'lake')).toMatchObject({ ok: true })
+
     const down = await runCli(['status', '--brokers', '127.0.0.1:1', '--json'], { env: other })
     expect(down.code).toBe(4)
     expect(JSON.parse(down.stdout).services[0].state).toBe('unreachable')

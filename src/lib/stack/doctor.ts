@@ -4,7 +4,8 @@ import path from 'node:path'
 import { checkDockerEngine } from './docker.js'
 import { probeHttp, webHdfsProbe } from './probes.js'
 import type { Spawner } from './spawner.js'
-import { stackHealth } from './stack.js'
+import { externalServices, stackHealth } from './stack.js'
+import { probeServices } from './supervisor.js'
 
 export interface DoctorCheck {
   name: string
@@ -29,6 +30,8 @@ export interface DoctorOptions {
   lake: string
   hdfsUser?: string
   spawner: Spawner
+  /** Brokers given with --brokers / GAME_BROKERS: check that cluster instead of the local stack. */
+  externalBrokers?: string[]
   /** Minimum free disk space in bytes for the data dir (default 1 GiB). */
   minFreeBytes?: number
 }
@@ -138,7 +141,20 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorResult> {
     '',
   )
 
-  if (!health.state || !health.result) {
+  if (options.externalBrokers && options.externalBrokers.length > 0) {
+    // A cluster given with --brokers: check it instead of a local stack.
+    const services = externalServices(options.externalBrokers, options.lake, options.hdfsUser)
+    const probes = await probeServices(services)
+    const down = services.filter((_, i) => !probes[i].ok)
+    add(
+      'cluster',
+      down.length === 0,
+      down.length === 0
+        ? `external cluster: ${services.map((s) => `${s.name} ${s.address}`).join(', ')}`
+        : `not answering: ${down.map((s) => `${s.name} ${s.address} (${probes[services.indexOf(s)].detail})`).join(', ')}`,
+      'Check --brokers / GAME_BROKERS and --lake / GAME_LAKE, and that the cluster is reachable from here.',
+    )
+  } else if (!health.state || !health.result) {
     add('stack', false, `no stack running for ${options.dataDir}`, 'Run `game up` (or `game up --docker`).')
   } else {
     const down = health.result.services.filter((s) => s.state !== 'running')

@@ -21,6 +21,12 @@ export function allRunning(services: ServiceStatus[]): boolean {
   return services.length > 0 && services.every((s) => s.state === 'running')
 }
 
+function dataColumn(result: StackStatusResult): string {
+  if (result.mode === 'docker') return `docker volumes (${result.composeFile ?? 'docker-compose.yml'})`
+  if (result.mode === 'external') return '(external cluster)'
+  return result.dataDir
+}
+
 export const STATUS_HEAD = ['service', 'address', 'state', 'pid', 'data dir']
 
 /** Pure: rows of the status table (service, address, state, pid, data dir). */
@@ -29,10 +35,8 @@ export function statusRows(result: StackStatusResult): Cell[][] {
     s.name,
     s.address,
     s.detail ? `${s.state} (${s.detail})` : s.state,
-    s.pid ?? (result.mode === 'docker' ? 'docker' : ''),
-    result.mode === 'docker'
-      ? `docker volumes (${result.composeFile ?? 'docker-compose.yml'})`
-      : result.dataDir,
+    s.pid ?? (result.mode === 'embedded' ? '' : result.mode),
+    dataColumn(result),
   ])
 }
 

@@ -47,6 +47,12 @@ describe('status reduction', () => {
       services: [{ name: 'kafka', address: 'localhost:9092', state: 'running' }],
     })
     expect(docker[0][3]).toBe('docker')
+    const external = statusRows({
+      mode: 'external',
+      dataDir: '/data',
+      services: [{ name: 'kafka', address: 'k1:9092,k2:9092', state: 'running' }],
+    })
+    expect(external[0]).toEqual(['kafka', 'k1:9092,k2:9092', 'running', 'external', '(external cluster)'])
     expect(docker[0][4]).toContain('/repo/docker-compose.yml')
   })
 
