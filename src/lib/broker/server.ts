@@ -346,6 +346,10 @@ class Connection {
         if (apiKey === 18 && apiVersion > handler.maxVersion) {
           await this.tail
           this.count(handler.name)
+          this.broker.log(
+            'debug',
+            `ApiVersions v${apiVersion} from ${this.clientHost}: UNSUPPORTED_VERSION (KIP-511)`,
+          )
           this.respond(correlationId, unsupportedApiVersionsResponse(SUPPORTED_APIS))
           return
         }
