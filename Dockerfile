@@ -7,7 +7,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev
+COPY scripts ./scripts
+RUN npx tsc -p tsconfig.build.json && node scripts/manifest.js && npm prune --omit=dev
 
 FROM node:20-slim
 ENV NODE_ENV=production \
@@ -16,6 +17,7 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/oclif.manifest.json ./
 COPY package.json docker-compose.yml ./
 COPY bin ./bin
 RUN mkdir -p /data && chown node:node /data
