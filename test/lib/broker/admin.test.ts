@@ -102,9 +102,35 @@ describe('kafkajs admin against startBroker', () => {
     expect(at).toEqual([{ partition: 0, offset: '6' }])
     const first = await admin.fetchTopicOffsetsByTimestamp('ts', base - 1)
     expect(first).toEqual([{ partition: 0, offset: '0' }])
+    // Inside one batch the answer is the exact record, as in Kafka (uncompressed and gzip).
+    const { CompressionTypes } = await import('kafkajs')
+    const p2 = kafka.producer()
+    await p2.connect()
+    const later = base + 200_000
+    for (const [k, compression] of [CompressionTypes.None, CompressionTypes.GZIP].entries()) {
+      await p2.send({
+        topic: 'ts',
+        acks: -1,
+        compression,
+        messages: [0, 1, 2, 3, 4].map((i) => ({
+          value: `c${i}`,
+          timestamp: String(later + k * 1000 + i * 10),
+        })),
+      })
+    }
+    await p2.disconnect()
+    expect(await admin.fetchTopicOffsetsByTimestamp('ts', later + 25)).toEqual([
+      { partition: 0, offset: '13' },
+    ])
+    expect(await admin.fetchTopicOffsetsByTimestamp('ts', later + 1)).toEqual([
+      { partition: 0, offset: '11' },
+    ])
+    expect(await admin.fetchTopicOffsetsByTimestamp('ts', later + 1035)).toEqual([
+      { partition: 0, offset: '19' },
+    ])
     // After the last timestamp kafkajs substitutes the high watermark for Kafka's -1.
-    const future = await admin.fetchTopicOffsetsByTimestamp('ts', Date.now() + 60_000)
-    expect(future).toEqual([{ partition: 0, offset: '10' }])
+    const future = await admin.fetchTopicOffsetsByTimestamp('ts', Date.now() + 3_600_000)
+    expect(future).toEqual([{ partition: 0, offset: '20' }])
     await admin.disconnect()
   })
 

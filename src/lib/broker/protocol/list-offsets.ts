@@ -1,5 +1,6 @@
 import { Writer } from './codec.js'
 import { ErrorCode, kafkaErrorCode } from './errors.js'
+import { firstRecordAtOrAfter } from './record-batch.js'
 import type { ApiHandler } from './types.js'
 
 const LATEST = -1n
@@ -41,6 +42,15 @@ export const listOffsetsHandler: ApiHandler = {
                 if (found) {
                   out.offset = found.offset
                   out.timestamp = found.timestamp
+                  // The log answers per batch; Kafka answers per record. Refine inside the batch.
+                  const exact = await log.read(found.offset, 1).then(
+                    ({ records }) => firstRecordAtOrAfter(records, p.timestamp),
+                    () => undefined,
+                  )
+                  if (exact) {
+                    out.offset = exact.offset
+                    out.timestamp = exact.timestamp
+                  }
                 }
               } catch (error) {
                 out.error = kafkaErrorCode(error)
