@@ -86,11 +86,12 @@ export class RawClient {
 }
 
 function varint(n: number): number[] {
-  let z = (n << 1) ^ (n >> 31)
+  // zigzag, then base-128; plain arithmetic so values beyond 32 bits work
+  let z = n >= 0 ? 2 * n : -2 * n - 1
   const out: number[] = []
-  while ((z & ~0x7f) !== 0) {
-    out.push((z & 0x7f) | 0x80)
-    z >>>= 7
+  while (z >= 0x80) {
+    out.push((z % 0x80) | 0x80)
+    z = Math.floor(z / 0x80)
   }
   out.push(z)
   return out
@@ -101,12 +102,13 @@ export function recordBatch(
   values: string[],
   crc: (buf: Buffer, start: number) => number,
   timestamp = Date.now(),
+  timestampDeltas: number[] = [],
 ): Buffer {
   const records = values.map((v, i) => {
     const value = Buffer.from(v)
     const body = Buffer.from([
       0,
-      ...varint(0),
+      ...varint(timestampDeltas[i] ?? 0),
       ...varint(i),
       ...varint(-1),
       ...varint(value.length),
@@ -124,7 +126,7 @@ export function recordBatch(
   b.writeInt16BE(0, 21)
   b.writeInt32BE(values.length - 1, 23)
   b.writeBigInt64BE(BigInt(timestamp), 27)
-  b.writeBigInt64BE(BigInt(timestamp), 35)
+  b.writeBigInt64BE(BigInt(timestamp + Math.max(0, ...timestampDeltas)), 35)
   b.writeBigInt64BE(-1n, 43)
   b.writeInt16BE(-1, 51)
   b.writeInt32BE(-1, 53)
