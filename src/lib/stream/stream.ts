@@ -226,8 +226,9 @@ export async function streamToLake(
     const c = kafka.consumer({
       groupId: group,
       allowAutoTopicCreation: false,
-      maxBytesPerPartition: 4 * 1024 * 1024,
-      maxBytes: 16 * 1024 * 1024,
+      // Fetches of 8 MB at most: decoded batches are most of the heap.
+      maxBytesPerPartition: 2 * 1024 * 1024,
+      maxBytes: 8 * 1024 * 1024,
       retry: { retries: 5 },
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: Math.max(100, Math.min(3000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3))),
@@ -399,9 +400,9 @@ export async function streamToLake(
       const reason = dueReason()
       if (reason && reason !== 'interval') {
         // Rows wait on local disk, not in the heap, so consuming goes on while a flush runs; the
-        // next flush starts when it ends (the ticker). Backpressure only past 4x the limits.
+        // next flush starts when it ends (the ticker). Backpressure only past 2x the limits.
         if (!inFlight) void flush(reason)
-        else if (buffer.rows >= 4 * options.maxRows || buffer.bytes >= 4 * options.maxBytes) await inFlight
+        else if (buffer.rows >= 2 * options.maxRows || buffer.bytes >= 2 * options.maxBytes) await inFlight
       }
       if (options.once && isCaughtUp()) finish('caught-up')
     }
