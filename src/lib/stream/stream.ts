@@ -209,6 +209,8 @@ export async function streamToLake(
     let joined = false
     let ready: Promise<void> = Promise.resolve()
     let stopping = false
+    /** Between kafkajs noticing a rebalance and the new assignment: no flush may start (it could publish a partition that is moving). */
+    let rebalancing = false
     let fatal: unknown
     let inFlight: Promise<void> | undefined
     let finish!: (by: StreamResult['stoppedBy']) => void
@@ -312,7 +314,7 @@ export async function streamToLake(
     /** Starts a flush after any in-flight one; a failed flush stops the stream (its rows are not in the lake). */
     const flush = (reason: FlushReason): Promise<void> => {
       const prev = inFlight ?? Promise.resolve()
-      const run = prev.then(() => (fatal ? undefined : doFlush(reason)))
+      const run = prev.then(() => (fatal || rebalancing ? undefined : doFlush(reason)))
       const tracked = run.catch((error) => {
         fatal ??= error
         finish('signal')
@@ -342,6 +344,9 @@ export async function streamToLake(
     const isCaughtUp = () =>
       joined && caughtUp([...assigned], targets, (p) => tracker.nextOffset(p), startOffset)
 
+    c.on(c.events.REBALANCING, () => {
+      rebalancing = true
+    })
     c.on(c.events.GROUP_JOIN, (e) => {
       const parts = e.payload.memberAssignment[topic] ?? []
       const next = new Set(parts)
@@ -352,6 +357,7 @@ export async function streamToLake(
         }
       }
       assigned = next
+      rebalancing = false
       if (parts.length > 0) c.pause([{ topic, partitions: parts }])
       const previous = ready
       ready = (async () => {
@@ -464,7 +470,13 @@ export async function streamToLake(
     deps.onProgress?.(snapshot('stopping'))
     c.pause([{ topic }])
     if (inFlight) await inFlight
-    if (!fatal) await flush('final')
+    if (rebalancing) {
+      // What this process still owns is unknown mid-rebalance: publish nothing; the partitions'
+      // next owners read these events again from the lake's offsets.
+      warnings.push(
+        'Stopped during a consumer-group rebalance: the last buffered events were left for the next owner',
+      )
+    } else if (!fatal) await flush('final')
     await c.disconnect().catch(() => undefined)
     consumer = undefined
     if (fatal) throw fatal
