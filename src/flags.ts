@@ -35,3 +35,17 @@ export const apiUrlFlag = Flags.string({
   summary: 'Base URL of the game API. Default: http://127.0.0.1:5000.',
   env: 'GAME_API_URL',
 })
+
+export const kafkaPortFlag = Flags.integer({
+  summary: 'Embedded Kafka port (default 9092).',
+  env: 'GAME_KAFKA_PORT',
+  min: 0,
+  max: 65_535,
+})
+
+export const hdfsPortFlag = Flags.integer({
+  summary: 'Embedded WebHDFS port (default 9870).',
+  env: 'GAME_HDFS_PORT',
+  min: 0,
+  max: 65_535,
+})

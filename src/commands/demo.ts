@@ -1,6 +1,7 @@
 import path from 'node:path'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
+import { hdfsPortFlag, kafkaPortFlag } from '../flags.js'
 import { type DemoResult, runDemo } from '../lib/demo.js'
 import { nodeSpawner } from '../lib/stack/spawner.js'
 import { demoProgressLine, renderDemo } from '../ui/demo-view.js'
@@ -18,18 +19,8 @@ The stack is left running so you can keep exploring (game report, game query, ga
   ]
   static override flags = {
     down: Flags.boolean({ summary: 'Stop the stack at the end (data kept).' }),
-    'kafka-port': Flags.integer({
-      summary: 'Kafka port (default 9092).',
-      env: 'GAME_KAFKA_PORT',
-      min: 0,
-      max: 65_535,
-    }),
-    'hdfs-port': Flags.integer({
-      summary: 'WebHDFS port (default 9870).',
-      env: 'GAME_HDFS_PORT',
-      min: 0,
-      max: 65_535,
-    }),
+    'kafka-port': kafkaPortFlag,
+    'hdfs-port': hdfsPortFlag,
   }
 
   async run(): Promise<DemoResult> {

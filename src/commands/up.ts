@@ -1,7 +1,7 @@
 import path from 'node:path'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import { topicFlag } from '../flags.js'
+import { hdfsPortFlag, kafkaPortFlag, topicFlag } from '../flags.js'
 import { ExitCode } from '../lib/errors.js'
 import { nodeSpawner } from '../lib/stack/spawner.js'
 import { startStack } from '../lib/stack/stack.js'
@@ -23,18 +23,8 @@ Either way, game up waits until a Kafka admin can fetch metadata and WebHDFS ans
     '<%= config.bin %> up --json',
   ]
   static override flags = {
-    'kafka-port': Flags.integer({
-      summary: 'Kafka port (default 9092).',
-      env: 'GAME_KAFKA_PORT',
-      min: 0,
-      max: 65_535,
-    }),
-    'hdfs-port': Flags.integer({
-      summary: 'WebHDFS port (default 9870).',
-      env: 'GAME_HDFS_PORT',
-      min: 0,
-      max: 65_535,
-    }),
+    'kafka-port': kafkaPortFlag,
+    'hdfs-port': hdfsPortFlag,
     'datanode-port': Flags.integer({
       summary: 'Docker mode: the datanode HTTP port published on the host (default 9864).',
       env: 'GAME_DATANODE_PORT',

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
+import { hdfsPortFlag, kafkaPortFlag } from '../../flags.js'
 import { runDaemon } from '../../lib/stack/daemon.js'
 import { embeddedServices } from '../../lib/stack/embedded.js'
 
@@ -12,8 +13,8 @@ export default class StackDaemon extends BaseCommand {
     'Starts the Kafka broker and the WebHDFS gateway, writes <data-dir>/stack.json, and runs until SIGTERM/SIGINT, then closes both and removes the state file. Logs go to stdout.'
   static override examples = ['<%= config.bin %> stack daemon --kafka-port 9092 --hdfs-port 9870']
   static override flags = {
-    'kafka-port': Flags.integer({ summary: 'Kafka port.', env: 'GAME_KAFKA_PORT', min: 0, max: 65_535 }),
-    'hdfs-port': Flags.integer({ summary: 'WebHDFS port.', env: 'GAME_HDFS_PORT', min: 0, max: 65_535 }),
+    'kafka-port': kafkaPortFlag,
+    'hdfs-port': hdfsPortFlag,
     bind: Flags.string({ summary: 'Address to listen on.', env: 'GAME_BIND' }),
     fsync: Flags.string({ summary: 'Broker fsync policy.', env: 'GAME_FSYNC' }),
   }
