@@ -25,6 +25,25 @@ const ASCII_CHARS = {
   middle: '|',
 }
 
+/** Box drawing without a rule between rows (the header stands out by colour). */
+const UNICODE_CHARS = {
+  top: '─',
+  'top-mid': '┬',
+  'top-left': '┌',
+  'top-right': '┐',
+  bottom: '─',
+  'bottom-mid': '┴',
+  'bottom-left': '└',
+  'bottom-right': '┘',
+  left: '│',
+  'left-mid': '',
+  mid: '',
+  'mid-mid': '',
+  right: '│',
+  'right-mid': '',
+  middle: '│',
+}
+
 export type Cell = string | number | bigint | boolean | null | undefined
 
 function cellText(value: Cell): string {
@@ -38,7 +57,7 @@ export function renderTable(head: string[], rows: Cell[][], options: TableOption
   const table = new Table({
     head,
     style: options.color ? { head: ['cyan'], border: ['grey'] } : { head: [], border: [] },
-    ...(options.color ? {} : { chars: ASCII_CHARS }),
+    chars: options.color ? UNICODE_CHARS : ASCII_CHARS,
     colAligns: head.map((_, i) => (right.has(i) ? 'right' : 'left')),
   })
   for (const row of rows) table.push(row.map(cellText))
