@@ -31,8 +31,13 @@ export interface WrittenFile {
 export interface ParquetWriter {
   /** Writes the NDJSON lines of one table into a local Parquet file. */
   writeRows(table: TableName, lines: string[], outPath: string): Promise<WrittenFile>
-  /** Converts local NDJSON files of one table into one local Parquet file. */
-  writeNdjsonFiles(table: TableName, ndjsonPaths: string[], outPath: string): Promise<WrittenFile>
+  /** Converts local NDJSON files of one table into one local Parquet file, leaving out `skip`ped rows. */
+  writeNdjsonFiles(
+    table: TableName,
+    ndjsonPaths: string[],
+    outPath: string,
+    skip?: SkipOffsets,
+  ): Promise<WrittenFile>
   close(): void
 }
 
@@ -43,6 +48,17 @@ function sqlString(s: string): string {
 function ident(s: string): string {
   return `"${s.replaceAll('"', '""')}"`
 }
+
+/**
+ * Per Kafka partition, an offset below which rows are left out (already published by another
+ * writer). Lines carry their source as `__p` (partition) and `__o` (offset); neither is written.
+ */
+export type SkipOffsets = Map<number, bigint>
+
+const SOURCE_COLUMNS: readonly ColumnSpec[] = [
+  { name: '__p', type: 'BIGINT' },
+  { name: '__o', type: 'BIGINT' },
+]
 
 /** The JSON type DuckDB reads a column as (timestamps arrive as epoch ms). */
 function jsonType(c: ColumnSpec): string {
@@ -60,10 +76,12 @@ export function copyStatement(
   table: TableName,
   ndjsonPath: string | string[],
   outPath: string,
-  options: Pick<ParquetWriterOptions, 'compression' | 'rowGroupSize'> = {},
+  options: Pick<ParquetWriterOptions, 'compression' | 'rowGroupSize'> & { skip?: SkipOffsets } = {},
 ): string {
   const cols = tableColumns(table)
-  const columns = cols.map((c) => `${sqlString(c.name)}: ${sqlString(jsonType(c))}`).join(', ')
+  const skip = [...(options.skip ?? new Map<number, bigint>())]
+  const read = skip.length > 0 ? [...cols, ...SOURCE_COLUMNS] : cols
+  const columns = read.map((c) => `${sqlString(c.name)}: ${sqlString(jsonType(c))}`).join(', ')
   const select = cols.map(selectExpr).join(', ')
   const files = Array.isArray(ndjsonPath)
     ? `[${ndjsonPath.map(sqlString).join(', ')}]`
@@ -74,7 +92,11 @@ export function copyStatement(
     `COMPRESSION ${options.compression ?? 'snappy'}`,
     `ROW_GROUP_SIZE ${options.rowGroupSize ?? 122_880}`,
   ]
-  return `COPY (SELECT ${select} FROM ${source}) TO ${sqlString(outPath)} (${opts.join(', ')})`
+  const where =
+    skip.length > 0
+      ? ` WHERE NOT (${skip.map(([p, o]) => `("__p" = ${Number(p)} AND "__o" < ${BigInt(o).toString()})`).join(' OR ')})`
+      : ''
+  return `COPY (SELECT ${select} FROM ${source}${where}) TO ${sqlString(outPath)} (${opts.join(', ')})`
 }
 
 /** Writes lines in ~1 MB chunks: never one string (and one Buffer) the size of the whole batch. */
@@ -107,8 +129,13 @@ export async function createParquetWriter(options: ParquetWriterOptions = {}): P
   })
   const conn: DuckDBConnection = await instance.connect()
 
-  const writeNdjsonFiles = async (table: TableName, ndjsonPaths: string[], outPath: string) => {
-    const result = await conn.run(copyStatement(table, ndjsonPaths, outPath, options))
+  const writeNdjsonFiles = async (
+    table: TableName,
+    ndjsonPaths: string[],
+    outPath: string,
+    skip?: SkipOffsets,
+  ) => {
+    const result = await conn.run(copyStatement(table, ndjsonPaths, outPath, { ...options, skip }))
     const rows = Number(result.rowsChanged)
     const { size } = await stat(outPath)
     return { rows, bytes: size }

@@ -69,13 +69,18 @@ export class RowBuffer {
     return this.gen.rows === 0
   }
 
-  /** Adds the rows of one routed message. A row landing in two tables is serialized once. */
-  add(partition: number, rows: RoutedRow[]): void {
+  /**
+   * Adds the rows of one routed message (its Kafka partition and offset ride along as `__p`/`__o`,
+   * never written to Parquet). A row landing in two tables is serialized once.
+   */
+  add(partition: number, rows: RoutedRow[], offset = -1): void {
     const gen = this.gen
     let lastRow: RoutedRow['row'] | undefined
     let line = ''
     for (const { table, row } of rows) {
       if (row !== lastRow) {
+        row.__p = partition
+        row.__o = offset
         line = JSON.stringify(row)
         lastRow = row
       }

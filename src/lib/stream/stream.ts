@@ -211,6 +211,12 @@ export async function streamToLake(
     let stopping = false
     /** Between kafkajs noticing a rebalance and the new assignment: no flush may start (it could publish a partition that is moving). */
     let rebalancing = false
+    /**
+     * Partitions whose first flush since assignment must check the lake again: what the lake said
+     * at assignment, so rows another writer published meanwhile (a flush of the previous owner
+     * still running when the group rebalanced) are left out instead of written twice.
+     */
+    const unverified = new Map<number, bigint | undefined>()
     let fatal: unknown
     let inFlight: Promise<void> | undefined
     let finish!: (by: StreamResult['stoppedBy']) => void
@@ -239,6 +245,24 @@ export async function streamToLake(
     })
     consumer = c
 
+    /** Offsets other writers published, since assignment, for partitions not yet checked. */
+    const lateCommits = async (): Promise<Map<number, bigint>> => {
+      const skip = new Map<number, bigint>()
+      if (unverified.size === 0) return skip
+      const checking = [...unverified]
+      const fresh = resumeOffsets(await readCommitRecords(lake), topic)
+      for (const [p, atJoin] of checking) {
+        const now = fresh.get(p)
+        if (now !== undefined && (atJoin === undefined || now > atJoin)) {
+          skip.set(p, now)
+          tracker.setCommitted(p, now)
+          warnings.push(`Partition ${p}: rows below offset ${now} were published by another writer; left out`)
+        }
+        if (unverified.get(p) === atJoin) unverified.delete(p)
+      }
+      return skip
+    }
+
     const doFlush = async (reason: FlushReason): Promise<void> => {
       // The cut point: the generation of rows and the offsets they cover, taken together, synchronously.
       const gen = buffer.cut()
@@ -254,13 +278,15 @@ export async function streamToLake(
       await mkdir(dir, { recursive: true })
       try {
         const batches = await buffer.finish(gen)
+        const skip = await lateCommits()
         const files: StagedFile[] = []
         const perTable = new Map<TableName, number>()
         for (const b of batches) {
           const n = perTable.get(b.table) ?? 0
           perTable.set(b.table, n + 1)
           const localPath = path.join(dir, `${b.table}-${b.dt}-${n}.parquet`)
-          const written = await w.writeNdjsonFiles(b.table, b.files, localPath)
+          const written = await w.writeNdjsonFiles(b.table, b.files, localPath, skip)
+          if (written.rows === 0) continue
           files.push({
             table: b.table,
             path: dataFilePath(b.table, b.dt, commitId, n),
@@ -367,6 +393,7 @@ export async function streamToLake(
         for (const p of parts) {
           const fromLake = resume.get(p)
           if (fromLake !== undefined) tracker.setCommitted(p, fromLake)
+          unverified.set(p, fromLake)
           const at = tracker.nextOffset(p) ?? (options.fromBeginning ? low.get(p) : undefined)
           if (at !== undefined) c.seek({ topic, partition: p, offset: at.toString() })
         }
@@ -398,7 +425,7 @@ export async function streamToLake(
         const routed = routeMessage(m.value, meta)
         events += 1
         if (routed.rejected) rejected += 1
-        buffer.add(partition, routed.rows)
+        buffer.add(partition, routed.rows, Number(m.offset))
       }
       tracker.setHighWatermark(partition, BigInt(batch.highWatermark))
       // Rows leave the heap at the end of each batch (appended to the generation's local files).

@@ -109,6 +109,21 @@ describe('createParquetWriter', () => {
     db.closeSync()
   })
 
+  it('leaves out rows below a per-partition offset (already published elsewhere), never writing __p/__o', async () => {
+    const out = path.join(dir, 'skip.parquet')
+    const lines = Array.from({ length: 10 }, (_, i) => JSON.stringify({ ...txRow(i), __p: i % 2, __o: i }))
+    const written = await writer.writeRows('transactions', lines, out)
+    expect(written.rows).toBe(10)
+    const src = path.join(dir, 'skip.ndjson')
+    await (await import('node:fs/promises')).writeFile(src, `${lines.join('\n')}\n`)
+    const skipped = await writer.writeNdjsonFiles('transactions', [src], out, new Map([[0, 6n]]))
+    // Partition 0 holds offsets 0,2,4,6,8: 0,2,4 go; partition 1 keeps all five.
+    expect(skipped.rows).toBe(7)
+    const { meta, rows } = await readBoth(out)
+    expect(meta.schema.map((s) => s.name)).not.toContain('__p')
+    expect(rows.map((r) => r.event_id)).toEqual(['id-1', 'id-3', 'id-5', 'id-6', 'id-7', 'id-8', 'id-9'])
+  })
+
   it('writes nulls for missing fields and the rejected table columns', async () => {
     const out = path.join(dir, 'rej.parquet')
     const line = JSON.stringify({

@@ -1,7 +1,7 @@
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TABLE_NAMES } from '../../../src/lib/events/catalog.js'
-import { readCommitRecords } from '../../../src/lib/lake/commit.js'
+import { publish, readCommitRecords } from '../../../src/lib/lake/commit.js'
 import { STAGING_DIR } from '../../../src/lib/lake/layout.js'
 import { openLake } from '../../../src/lib/lake/open.js'
 import { streamStatus } from '../../../src/lib/stream/status.js'
@@ -203,6 +203,42 @@ describe('streamToLake', () => {
     expect(result.stoppedBy).toBe('signal')
     expect(result.events).toBe(3)
     expect(result.rows.purchases).toBe(2)
+  })
+
+  it('leaves out rows another writer published after this one was assigned the partition', async () => {
+    const topic = 'events-late'
+    await stack.createTopic(topic, 1)
+    await stack.produce(topic, sampleEvents(2))
+    const lake = lakeOf(topic)
+    const controller = new AbortController()
+    let events = 0
+    const running = streamToLake(
+      base(topic, { once: false, intervalMs: 60_000 }),
+      { kafka: stack.kafka('late'), lake, onProgress: (p) => (events = p.events) },
+      controller.signal,
+    )
+    const deadline = Date.now() + 20_000
+    while (events < 14 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    expect(events).toBe(14)
+    // The previous owner's flush lands now, covering offsets 0-5 of partition 0 (its files are
+    // not needed to show the effect: the record alone says those offsets are published).
+    await publish(lake, {
+      commitId: 'other',
+      seq: 99,
+      topic,
+      group: `g-${topic}`,
+      offsets: { '0': '6' },
+      files: [],
+    })
+    controller.abort()
+    const result = await running
+    expect(result.warnings.join(' ')).toMatch(/Partition 0: rows below offset 6/)
+    // Offsets 0-5 were: sword, knife, add_money, join_guild, cancel, mensaje of round 0.
+    expect(await readTable(lake, 'guild_membership')).toHaveLength(1)
+    expect(await readTable(lake, 'messages')).toHaveLength(1)
+    expect((await readTable(lake, 'transactions')).length).toBe(3)
+    expect(result.rows.transactions).toBe(3)
+    expect(result.offsets).toEqual({ '0': '14' })
   })
 
   it('fails with an unreachable error (exit 4) when Kafka does not answer', async () => {
