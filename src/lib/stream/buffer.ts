@@ -79,9 +79,10 @@ export class RowBuffer {
     let line = ''
     for (const { table, row } of rows) {
       if (row !== lastRow) {
-        row.__p = partition
-        row.__o = offset
-        line = JSON.stringify(row)
+        // Append the source fields to the text rather than the object (keeps the row's shape, and
+        // JSON.stringify's fast path). A row is a non-empty object, so the text ends with '}'.
+        const json = JSON.stringify(row)
+        line = `${json.slice(0, -1)},"__p":${partition},"__o":${offset}}`
         lastRow = row
       }
       const dt = String(row.dt)
