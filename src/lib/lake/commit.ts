@@ -1,10 +1,17 @@
 import { randomBytes } from 'node:crypto'
 import type { TableName } from '../events/catalog.js'
 import {
+  CHECKPOINTS_DIR,
+  type Checkpoint,
   COMMITS_DIR,
   type CommitRecord,
   type CommittedFile,
+  checkpointPath,
+  checkpointRecords,
   commitRecordPath,
+  mergeState,
+  parseCheckpoint,
+  parseCheckpointName,
   parseCommitRecord,
   parseCommitRecordName,
   STAGING_DIR,
@@ -127,24 +134,187 @@ async function rollForward(lake: Lake, record: CommitRecord): Promise<void> {
   await lake.delete(stagingDir(record.commitId), true)
 }
 
-/** Every commit record in the lake, ordered by seq then creation time. Unreadable ones are skipped. */
-export async function readCommitRecords(lake: Lake): Promise<CommitRecord[]> {
-  const entries = await lake.list(COMMITS_DIR)
-  const records: CommitRecord[] = []
-  await runPool(
-    entries.filter((e) => e.type === 'file' && parseCommitRecordName(e.name)),
-    8,
-    async (e) => {
-      try {
-        records.push(parseCommitRecord((await lake.readFile(e.path)).toString('utf8')))
-      } catch {
-        // A record that does not parse was never a commit: its rename is the commit point and
-        // only complete files are renamed. Ignore it rather than fail every reader.
+export interface LakeState {
+  /** The checkpoints read, newest first (normally one; none before the first checkpoint). */
+  checkpoints: Checkpoint[]
+  /** The commit records no read checkpoint covers, by seq then creation time. */
+  records: CommitRecord[]
+  /** File names listed in _game/commits and _game/checkpoints (read or not). */
+  listed: { commits: string[]; checkpoints: string[] }
+}
+
+export interface ReadStateOptions {
+  /** Fresh listings to try when a listed file vanishes before it is read (default 5). */
+  attempts?: number
+}
+
+/** Reads one file; undefined when it vanished (a concurrent checkpoint writer deleted it). */
+async function readIfPresent(lake: Lake, path: string): Promise<Buffer | undefined> {
+  try {
+    return await lake.readFile(path)
+  } catch (error) {
+    if (!(await lake.stat(path))) return undefined
+    throw error
+  }
+}
+
+/**
+ * The lake's commit metadata as few reads as possible: the newest checkpoint plus the commit
+ * records it does not cover (layout.ts has the rules). Starts over when a listed file vanishes.
+ */
+export async function readLakeState(lake: Lake, options: ReadStateOptions = {}): Promise<LakeState> {
+  const attempts = options.attempts ?? 5
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    // Records first, checkpoints second: a record deleted in between is in a checkpoint listed after.
+    const commitEntries = (await lake.list(COMMITS_DIR)).filter(
+      (e) => e.type === 'file' && parseCommitRecordName(e.name),
+    )
+    const checkpointEntries = (await lake.list(CHECKPOINTS_DIR))
+      .filter((e) => e.type === 'file' && parseCheckpointName(e.name))
+      .sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0))
+    const coveredCommits = new Set<string>()
+    const coveredCheckpoints = new Set<string>()
+    const checkpoints: Checkpoint[] = []
+    let vanished = false
+    for (const e of checkpointEntries) {
+      if (coveredCheckpoints.has(e.name)) continue
+      const data = await readIfPresent(lake, e.path)
+      if (!data) {
+        vanished = true
+        break
       }
-    },
+      let checkpoint: Checkpoint
+      try {
+        checkpoint = parseCheckpoint(data.toString('utf8'))
+      } catch {
+        // Only complete files are renamed into checkpoints/: one that does not parse is not ours.
+        continue
+      }
+      checkpoints.push(checkpoint)
+      for (const n of checkpoint.covers.commits) coveredCommits.add(n)
+      for (const n of checkpoint.covers.checkpoints) coveredCheckpoints.add(n)
+    }
+    if (vanished) continue
+
+    const records: CommitRecord[] = []
+    await runPool(
+      commitEntries.filter((e) => !coveredCommits.has(e.name)),
+      8,
+      async (e) => {
+        const data = await readIfPresent(lake, e.path)
+        if (!data) {
+          vanished = true
+          return
+        }
+        try {
+          records.push(parseCommitRecord(data.toString('utf8')))
+        } catch {
+          // A record that does not parse was never a commit: its rename is the commit point and
+          // only complete files are renamed. Ignore it rather than fail every reader.
+        }
+      },
+    )
+    if (vanished) continue
+    records.sort((a, b) => a.seq - b.seq || a.createdAt.localeCompare(b.createdAt))
+    return {
+      checkpoints,
+      records,
+      listed: {
+        commits: commitEntries.map((e) => e.name),
+        checkpoints: checkpointEntries.map((e) => e.name),
+      },
+    }
+  }
+  throw new Error(
+    `the lake's commit metadata (${COMMITS_DIR}, ${CHECKPOINTS_DIR}) changed under ${attempts} readings in a row`,
   )
-  records.sort((a, b) => a.seq - b.seq || a.createdAt.localeCompare(b.createdAt))
-  return records
+}
+
+/** Records for callers that work on records: each read checkpoint's stand-ins, then the uncovered records. */
+export function stateRecords(state: Pick<LakeState, 'checkpoints' | 'records'>): CommitRecord[] {
+  return [...state.checkpoints.flatMap(checkpointRecords), ...state.records].sort(
+    (a, b) => a.seq - b.seq || a.createdAt.localeCompare(b.createdAt),
+  )
+}
+
+/**
+ * Every commit in the lake, ordered by seq then creation time: the commit records, where a
+ * checkpoint stands in (checkpointRecords: one record per topic, `merged` > 0) for those it
+ * merged. Unreadable records are skipped.
+ */
+export async function readCommitRecords(lake: Lake): Promise<CommitRecord[]> {
+  return stateRecords(await readLakeState(lake))
+}
+
+export interface CheckpointOptions {
+  now?: Date
+  /** Delete what the checkpoints read cover (default true; false keeps everything, for tests). */
+  prune?: boolean
+  /** Test hook: runs after the checkpoint is written, before anything is deleted. */
+  onWritten?: (checkpoint: Checkpoint) => void | Promise<void>
+}
+
+export interface CheckpointResult {
+  /** The checkpoint written; undefined when there was nothing new to merge. */
+  checkpoint?: Checkpoint
+  /** Lake paths deleted (commit records and older checkpoints). */
+  deleted: string[]
+}
+
+/**
+ * Writes a checkpoint merging the current state (the newest checkpoint(s) and the records they do
+ * not cover), then deletes what the checkpoints it read cover: one checkpoint of slack. Records
+ * it merges whose files are still staged are rolled forward first, so recovery never needs them.
+ */
+export async function writeCheckpoint(
+  lake: Lake,
+  options: CheckpointOptions = {},
+): Promise<CheckpointResult> {
+  const state = await readLakeState(lake)
+  if (state.records.length === 0 && state.checkpoints.length <= 1) return { deleted: [] }
+
+  const staged = new Set((await lake.list(STAGING_DIR)).filter((e) => e.type === 'dir').map((e) => e.name))
+  for (const r of state.records) if (staged.has(r.commitId)) await rollForward(lake, r)
+
+  const now = options.now ?? new Date()
+  const id = newCommitId(now.getTime())
+  const listedCommits = new Set(state.listed.commits)
+  const listedCheckpoints = new Set(state.listed.checkpoints)
+  const commitNames = new Set(
+    state.records.map((r) => commitRecordPath(r.seq, r.commitId).slice(COMMITS_DIR.length + 1)),
+  )
+  const checkpointNames = new Set(
+    state.checkpoints.map((c) => checkpointPath(c.seq, c.id).slice(CHECKPOINTS_DIR.length + 1)),
+  )
+  for (const c of state.checkpoints) {
+    for (const n of c.covers.commits) if (listedCommits.has(n)) commitNames.add(n)
+    for (const n of c.covers.checkpoints) if (listedCheckpoints.has(n)) checkpointNames.add(n)
+  }
+  const checkpoint: Checkpoint = {
+    formatVersion: 1,
+    id,
+    createdAt: now.toISOString(),
+    ...mergeState(state.checkpoints, state.records),
+    covers: { commits: [...commitNames].sort(), checkpoints: [...checkpointNames].sort() },
+  }
+  const staging = `${STAGING_DIR}/checkpoint-${id}.json`
+  await lake.writeFile(staging, `${JSON.stringify(checkpoint)}\n`, { overwrite: true })
+  await lake.rename(staging, checkpointPath(checkpoint.seq, id))
+  await options.onWritten?.(checkpoint)
+
+  const deleted: string[] = []
+  if (options.prune !== false) {
+    const doomed: string[] = []
+    for (const c of state.checkpoints) {
+      for (const n of c.covers.commits) if (listedCommits.has(n)) doomed.push(`${COMMITS_DIR}/${n}`)
+      for (const n of c.covers.checkpoints)
+        if (listedCheckpoints.has(n)) doomed.push(`${CHECKPOINTS_DIR}/${n}`)
+    }
+    await runPool([...new Set(doomed)], 8, async (p) => {
+      if (await lake.delete(p)) deleted.push(p)
+    })
+  }
+  return { checkpoint, deleted }
 }
 
 export interface RecoverOptions {
@@ -167,23 +337,33 @@ export interface RecoverResult {
  * staleMs exceeds a flush's duration.
  */
 export async function recover(lake: Lake, options: RecoverOptions = {}): Promise<RecoverResult> {
-  const records = await readCommitRecords(lake)
-  const byId = new Map(records.map((r) => [r.commitId, r]))
+  const state = await readLakeState(lake)
+  const records = stateRecords(state)
+  const byId = new Map<string, CommitRecord | undefined>(state.records.map((r) => [r.commitId, r]))
+  // Merged into a checkpoint: rolled forward before that checkpoint was written, so staging left
+  // under such an id is a leftover to delete, never a flush to roll back or forward.
+  for (const c of state.checkpoints) {
+    for (const n of c.covers.commits) {
+      const id = parseCommitRecordName(n)?.commitId
+      if (id && !byId.has(id)) byId.set(id, undefined)
+    }
+  }
   const now = options.now ?? Date.now()
   const staleMs = options.staleMs ?? 0
   const rolledForward: string[] = []
   const rolledBack: string[] = []
   for (const entry of await lake.list(STAGING_DIR)) {
     const id = entry.type === 'dir' ? entry.name : entry.name.replace(/\.json$/, '')
+    const committed = byId.has(id)
     const record = byId.get(id)
     if (record && entry.type === 'dir') {
       await rollForward(lake, record)
       rolledForward.push(id)
-    } else if (!record && now - entry.mtime >= staleMs) {
+    } else if (!committed && now - entry.mtime >= staleMs) {
       await lake.delete(entry.path, entry.type === 'dir')
       if (entry.type === 'dir') rolledBack.push(id)
-    } else if (record) {
-      await lake.delete(entry.path)
+    } else if (committed) {
+      await lake.delete(entry.path, entry.type === 'dir')
     }
   }
   return { records, rolledForward, rolledBack }

@@ -5,6 +5,7 @@ import { PARTITION_COLUMN, type TableName } from '../events/catalog.js'
  *
  *   <table>/dt=YYYY-MM-DD/part-<commitId>-<n>.parquet   published data files (Hive partitions)
  *   _game/commits/<seq:020>-<commitId>.json               commit records, one per flush
+ *   _game/checkpoints/<seq:020>-<id>.json                 checkpoints: merged commit records
  *   _game/staging/<commitId>/…                            files of a flush not yet published
  *
  * Names starting with '_' are ignored by Spark, Hive, DuckDB's hive partitioning and pyarrow, so
@@ -20,11 +21,31 @@ import { PARTITION_COLUMN, type TableName } from '../events/catalog.js'
  * Recovery deletes staging directories that have no commit record (rolled back), finishes step 3
  * for those that have one, and resumes each partition after the highest offset any commit record
  * covers, whatever the consumer group says.
+ *
+ * Checkpoints keep the commit metadata bounded (like Delta Lake's). The lake state (per topic and
+ * partition the highest resume offset, the union of committed files) is a merge of commit records
+ * that does not depend on order (max, set union), so any set of records and checkpoints merges to
+ * the same state. A checkpoint is such a merge, written atomically (staged, then renamed), and
+ * NAMES what it merged: `covers.commits` (record file names) and `covers.checkpoints` (checkpoint
+ * file names), keeping only names still present when it was written, so the lists stay short.
+ *   - readers list the commits dir, then the checkpoints dir; read checkpoints newest first,
+ *     skipping any a read one covers; then read only the records no read checkpoint covers. If a
+ *     listed file vanished before it was read (a writer deleted it after writing a newer
+ *     checkpoint), they start over with fresh listings.
+ *   - a writer builds a checkpoint from everything it read (so it covers the checkpoints and the
+ *     records it read, and what those cover), then deletes only what the checkpoints it READ
+ *     cover: one checkpoint of slack, and never a record that no checkpoint names. A record a
+ *     second writer commits later with a lower seq is not named by any checkpoint, so it stays
+ *     and is read until a later checkpoint names it.
+ * Invariant: every committed record is in _game/commits or merged into a checkpoint present in
+ * _game/checkpoints (a file is deleted only after a checkpoint containing it was written, and
+ * that one is deleted only by a writer whose newer checkpoint read it).
  */
 
 export const META_DIR = '_game'
 export const COMMITS_DIR = `${META_DIR}/commits`
 export const STAGING_DIR = `${META_DIR}/staging`
+export const CHECKPOINTS_DIR = `${META_DIR}/checkpoints`
 
 export interface CommittedFile {
   table: TableName
@@ -45,6 +66,29 @@ export interface CommitRecord {
   /** Per partition, the next offset to consume (last offset covered + 1), as decimal strings. */
   offsets: Record<string, string>
   files: CommittedFile[]
+  /**
+   * Only on the stand-in record a reader makes of a checkpoint (never written to commits/): how
+   * many commit records it merges.
+   */
+  merged?: number
+}
+
+export interface Checkpoint {
+  formatVersion: 1
+  id: string
+  /** The highest commit-record seq merged in (the file name sorts by it). */
+  seq: number
+  createdAt: string
+  /** Commit records merged in, in total (through earlier checkpoints too). */
+  commits: number
+  /** The latest createdAt of the merged commit records. */
+  lastCommitAt: string
+  /** Per topic, per partition, the next offset to consume (max over the merged records). */
+  offsets: Record<string, Record<string, string>>
+  /** Union of the merged records' files (by path), in commit order. */
+  files: CommittedFile[]
+  /** What this checkpoint merged, by file name (only names present when it was written). */
+  covers: { commits: string[]; checkpoints: string[] }
 }
 
 export function tableDir(table: TableName): string {
@@ -69,6 +113,95 @@ export function stagingDir(commitId: string): string {
 
 export function stagedPath(commitId: string, finalPath: string): string {
   return `${stagingDir(commitId)}/${finalPath}`
+}
+
+export function checkpointPath(seq: number, id: string): string {
+  return `${CHECKPOINTS_DIR}/${String(seq).padStart(20, '0')}-${id}.json`
+}
+
+/** Parses `<seq>-<id>.json` of a checkpoint (same shape as a commit record's name). */
+export function parseCheckpointName(name: string): { seq: number; id: string } | undefined {
+  const r = parseCommitRecordName(name)
+  return r ? { seq: r.seq, id: r.commitId } : undefined
+}
+
+/** Validates a parsed checkpoint; throws with the reason when it is not one. */
+export function parseCheckpoint(text: string): Checkpoint {
+  const c = JSON.parse(text) as Checkpoint
+  if (
+    c?.formatVersion !== 1 ||
+    typeof c.id !== 'string' ||
+    typeof c.seq !== 'number' ||
+    !Array.isArray(c.files) ||
+    typeof c.offsets !== 'object' ||
+    !Array.isArray(c.covers?.commits) ||
+    !Array.isArray(c.covers?.checkpoints)
+  ) {
+    throw new Error('not a game checkpoint (formatVersion 1)')
+  }
+  return c
+}
+
+/**
+ * Pure: merges checkpoints and commit records into one checkpoint body (max offsets, files
+ * unioned by path: checkpoints' first, then records by seq). `covers` is left to the caller.
+ */
+export function mergeState(
+  checkpoints: Checkpoint[],
+  records: CommitRecord[],
+): Pick<Checkpoint, 'seq' | 'commits' | 'lastCommitAt' | 'offsets' | 'files'> {
+  let seq = 0
+  let commits = 0
+  let lastCommitAt = ''
+  const offsets: Record<string, Record<string, string>> = {}
+  const files: CommittedFile[] = []
+  const seen = new Set<string>()
+  const addOffsets = (topic: string, o: Record<string, string>) => {
+    const t = (offsets[topic] ??= {})
+    for (const [p, v] of Object.entries(o)) if (t[p] === undefined || BigInt(v) > BigInt(t[p])) t[p] = v
+  }
+  const addFiles = (fs: CommittedFile[]) => {
+    for (const f of fs) {
+      if (seen.has(f.path)) continue
+      seen.add(f.path)
+      files.push(f)
+    }
+  }
+  for (const c of checkpoints) {
+    seq = Math.max(seq, c.seq)
+    commits += c.commits
+    if (c.lastCommitAt > lastCommitAt) lastCommitAt = c.lastCommitAt
+    for (const [topic, o] of Object.entries(c.offsets)) addOffsets(topic, o)
+    addFiles(c.files)
+  }
+  for (const r of [...records].sort((a, b) => a.seq - b.seq || a.createdAt.localeCompare(b.createdAt))) {
+    seq = Math.max(seq, r.seq)
+    commits += r.merged ?? 1
+    if (r.createdAt > lastCommitAt) lastCommitAt = r.createdAt
+    addOffsets(r.topic, r.offsets)
+    addFiles(r.files)
+  }
+  return { seq, commits, lastCommitAt, offsets, files }
+}
+
+/**
+ * The stand-in commit records of a checkpoint, for callers that work on records (resumeOffsets,
+ * nextSeq, file lists): one per topic (the files on the first), seq = the checkpoint's seq.
+ */
+export function checkpointRecords(c: Checkpoint): CommitRecord[] {
+  const topics = Object.keys(c.offsets).sort()
+  if (topics.length === 0) topics.push('')
+  return topics.map((topic, i) => ({
+    formatVersion: 1,
+    commitId: `checkpoint-${c.id}${i === 0 ? '' : `-${i}`}`,
+    seq: c.seq,
+    createdAt: c.lastCommitAt || c.createdAt,
+    topic,
+    group: '',
+    offsets: c.offsets[topic] ?? {},
+    files: i === 0 ? c.files : [],
+    merged: i === 0 ? c.commits : 0,
+  }))
 }
 
 /** Parses `<seq>-<commitId>.json`; undefined for anything else. */

@@ -8,8 +8,10 @@ import type { Lake, LakeEntry } from '../lake/types.js'
 
 /**
  * A consistent view of the lake for reports: the files listed in the commit records (never staging
- * files; records read with lake/commit.ts readCommitRecords), readable by DuckDB on this machine. file:// lakes are read in place; hdfs:// files are
- * fetched once into a local cache keyed by path, size and modification time.
+ * files; read with lake/commit.ts readCommitRecords: the newest checkpoint plus the records it does
+ * not cover, so a long-running lake costs a bounded number of reads), readable by DuckDB on this
+ * machine. file:// lakes are read in place; hdfs:// files are fetched once into a local cache
+ * keyed by path, size and modification time.
  */
 
 export interface SnapshotTable {
@@ -22,7 +24,7 @@ export interface SnapshotTable {
 
 export interface LakeSnapshot {
   tables: SnapshotTable[]
-  /** Commit records seen. */
+  /** Commits seen (records, plus those merged into the checkpoint read). */
   commits: number
   /** Files downloaded from the lake by this call (0 for file:// lakes and warm caches). */
   fetched: number
@@ -90,7 +92,8 @@ export function committedFilesByTable(records: CommitRecord[]): Map<TableName, C
 export async function snapshotLake(options: SnapshotOptions): Promise<LakeSnapshot> {
   const { lake, cacheDir, onProgress, signal } = options
   const records = await readCommitRecords(lake)
-  onProgress?.({ phase: 'commits', total: records.length })
+  const commits = records.reduce((n, r) => n + (r.merged ?? 1), 0)
+  onProgress?.({ phase: 'commits', total: commits })
   const byTable = committedFilesByTable(records)
 
   // One listing per partition directory tells which committed files exist, with size and mtime.
@@ -172,7 +175,7 @@ export async function snapshotLake(options: SnapshotOptions): Promise<LakeSnapsh
       rows: files.reduce((sum, w) => sum + (Number(w.file.rows) || 0), 0),
     }
   })
-  return { tables, commits: records.length, fetched, cached, missing }
+  return { tables, commits, fetched, cached, missing }
 }
 
 async function sizeOf(file: string): Promise<number | undefined> {
