@@ -13,6 +13,7 @@ import {
   readCommitRecords,
   recover,
   type StagedFile,
+  writeCheckpoint,
 } from '../lake/commit.js'
 import { dataFilePath, resumeOffsets } from '../lake/layout.js'
 import { createParquetWriter, type ParquetCompression, type ParquetWriter } from '../lake/parquet.js'
@@ -55,6 +56,8 @@ export interface StreamOptions {
   sessionTimeoutMs?: number
   /** Kafka bootstrap servers, for error messages only (the client comes in deps). */
   brokers?: string[]
+  /** Write a lake checkpoint after every this many flushes of this process (default 50; 0: never). */
+  checkpointEvery?: number
   /** Test hook: call deps.crash at this point of the first flush that has files. */
   crashAt?: CrashPoint
 }
@@ -159,6 +162,7 @@ export async function streamToLake(
 
   const recovered = await recover(lake, { staleMs: options.stagingGraceMs ?? STREAM_DEFAULTS.stagingGraceMs })
   let seq = nextSeq(recovered.records)
+  let sinceCheckpoint = 0
   const tracker = new OffsetTracker()
   for (const [p, o] of resumeOffsets(recovered.records, topic)) tracker.setCommitted(p, o)
 
@@ -330,6 +334,14 @@ export async function streamToLake(
         } catch (error) {
           // The lake is the source of truth; a restart resumes from the commit record anyway.
           warnings.push(`Kafka offset commit failed (the lake has the offsets): ${(error as Error).message}`)
+        }
+        const every = options.checkpointEvery ?? 50
+        if (every > 0 && ++sinceCheckpoint >= every) {
+          sinceCheckpoint = 0
+          // Bounds what every reader reads; if it fails, readers only read more commit records.
+          await writeCheckpoint(lake).catch((error) =>
+            warnings.push(`Lake checkpoint not written: ${(error as Error).message}`),
+          )
         }
       } finally {
         await rm(dir, { recursive: true, force: true })
