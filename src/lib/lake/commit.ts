@@ -232,7 +232,13 @@ export async function readLakeState(lake: Lake, options: ReadStateOptions = {}):
 
 /** Records for callers that work on records: each read checkpoint's stand-ins, then the uncovered records. */
 export function stateRecords(state: Pick<LakeState, 'checkpoints' | 'records'>): CommitRecord[] {
-  return [...state.checkpoints.flatMap(checkpointRecords), ...state.records].sort(
+  const { checkpoints, records } = state
+  if (checkpoints.length === 0) return records
+  // Two checkpoints written side by side overlap (same base): merge them into one stand-in.
+  const base =
+    checkpoints.length === 1 ? checkpoints[0] : { ...checkpoints[0], ...mergeState(checkpoints, []) }
+  const merged = new Set(base.commitIds)
+  return [...checkpointRecords(base), ...records.filter((r) => !merged.has(r.commitId))].sort(
     (a, b) => a.seq - b.seq || a.createdAt.localeCompare(b.createdAt),
   )
 }
@@ -342,12 +348,7 @@ export async function recover(lake: Lake, options: RecoverOptions = {}): Promise
   const byId = new Map<string, CommitRecord | undefined>(state.records.map((r) => [r.commitId, r]))
   // Merged into a checkpoint: rolled forward before that checkpoint was written, so staging left
   // under such an id is a leftover to delete, never a flush to roll back or forward.
-  for (const c of state.checkpoints) {
-    for (const n of c.covers.commits) {
-      const id = parseCommitRecordName(n)?.commitId
-      if (id && !byId.has(id)) byId.set(id, undefined)
-    }
-  }
+  for (const c of state.checkpoints) for (const id of c.commitIds) if (!byId.has(id)) byId.set(id, undefined)
   const now = options.now ?? Date.now()
   const staleMs = options.staleMs ?? 0
   const rolledForward: string[] = []

@@ -79,8 +79,11 @@ export interface Checkpoint {
   /** The highest commit-record seq merged in (the file name sorts by it). */
   seq: number
   createdAt: string
-  /** Commit records merged in, in total (through earlier checkpoints too). */
-  commits: number
+  /**
+   * The commit ids merged in (through earlier checkpoints too), in commit order: what makes
+   * merging two checkpoints written side by side exact (~25 bytes a commit).
+   */
+  commitIds: string[]
   /** The latest createdAt of the merged commit records. */
   lastCommitAt: string
   /** Per topic, per partition, the next offset to consume (max over the merged records). */
@@ -133,6 +136,7 @@ export function parseCheckpoint(text: string): Checkpoint {
     typeof c.id !== 'string' ||
     typeof c.seq !== 'number' ||
     !Array.isArray(c.files) ||
+    !Array.isArray(c.commitIds) ||
     typeof c.offsets !== 'object' ||
     !Array.isArray(c.covers?.commits) ||
     !Array.isArray(c.covers?.checkpoints)
@@ -144,14 +148,22 @@ export function parseCheckpoint(text: string): Checkpoint {
 
 /**
  * Pure: merges checkpoints and commit records into one checkpoint body (max offsets, files
- * unioned by path: checkpoints' first, then records by seq). `covers` is left to the caller.
+ * unioned by path and commit ids unioned: checkpoints' first, then records by seq; a record a
+ * checkpoint already merged counts once). `covers` is left to the caller.
  */
 export function mergeState(
-  checkpoints: Checkpoint[],
+  checkpoints: Pick<Checkpoint, 'seq' | 'commitIds' | 'lastCommitAt' | 'offsets' | 'files'>[],
   records: CommitRecord[],
-): Pick<Checkpoint, 'seq' | 'commits' | 'lastCommitAt' | 'offsets' | 'files'> {
+): Pick<Checkpoint, 'seq' | 'commitIds' | 'lastCommitAt' | 'offsets' | 'files'> {
   let seq = 0
-  let commits = 0
+  const ids = new Set<string>()
+  const commitIds: string[] = []
+  const addId = (id: string) => {
+    if (ids.has(id)) return false
+    ids.add(id)
+    commitIds.push(id)
+    return true
+  }
   let lastCommitAt = ''
   const offsets: Record<string, Record<string, string>> = {}
   const files: CommittedFile[] = []
@@ -169,26 +181,29 @@ export function mergeState(
   }
   for (const c of checkpoints) {
     seq = Math.max(seq, c.seq)
-    commits += c.commits
+    for (const id of c.commitIds) addId(id)
     if (c.lastCommitAt > lastCommitAt) lastCommitAt = c.lastCommitAt
     for (const [topic, o] of Object.entries(c.offsets)) addOffsets(topic, o)
     addFiles(c.files)
   }
   for (const r of [...records].sort((a, b) => a.seq - b.seq || a.createdAt.localeCompare(b.createdAt))) {
+    if (r.merged !== undefined) throw new Error('mergeState: a checkpoint stand-in is not a commit record')
+    if (!addId(r.commitId)) continue
     seq = Math.max(seq, r.seq)
-    commits += r.merged ?? 1
     if (r.createdAt > lastCommitAt) lastCommitAt = r.createdAt
     addOffsets(r.topic, r.offsets)
     addFiles(r.files)
   }
-  return { seq, commits, lastCommitAt, offsets, files }
+  return { seq, commitIds, lastCommitAt, offsets, files }
 }
 
 /**
  * The stand-in commit records of a checkpoint, for callers that work on records (resumeOffsets,
  * nextSeq, file lists): one per topic (the files on the first), seq = the checkpoint's seq.
  */
-export function checkpointRecords(c: Checkpoint): CommitRecord[] {
+export function checkpointRecords(
+  c: Pick<Checkpoint, 'id' | 'seq' | 'createdAt' | 'commitIds' | 'lastCommitAt' | 'offsets' | 'files'>,
+): CommitRecord[] {
   const topics = Object.keys(c.offsets).sort()
   if (topics.length === 0) topics.push('')
   return topics.map((topic, i) => ({
@@ -200,7 +215,7 @@ export function checkpointRecords(c: Checkpoint): CommitRecord[] {
     group: '',
     offsets: c.offsets[topic] ?? {},
     files: i === 0 ? c.files : [],
-    merged: i === 0 ? c.commits : 0,
+    merged: i === 0 ? c.commitIds.length : 0,
   }))
 }
 
