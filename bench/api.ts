@@ -19,7 +19,7 @@ const arg = (name: string, fallback: number) => {
 }
 if (process.argv.includes('--help')) {
   process.stdout.write(
-    'npx tsx bench/api.ts [--duration 10] [--connections 50] [--fsync-ms N] [-- <game api flags>]\n' +
+    'npx tsx bench/api.ts [--duration 10] [--connections 50] [--fsync-ms N] [--prof-dir DIR] [-- <game api flags>]\n' +
       'Bare node:http vs game api -> embedded broker under autocannon; table on stderr, JSON on stdout.\n',
   )
   process.exit(0)
@@ -28,6 +28,12 @@ const DURATION = arg('duration', 10)
 const CONNECTIONS = arg('connections', 50)
 /** Broker fsync interval in ms; 0 = fsync every append (the default policy). */
 const FSYNC_MS = arg('fsync-ms', 0)
+/** Write V8 CPU profiles of the API and broker children into this directory (--prof-dir DIR). */
+const PROF_DIR = (() => {
+  const i = process.argv.indexOf('--prof-dir')
+  return i === -1 ? undefined : process.argv[i + 1]
+})()
+const PROF_ARGS = PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROF_DIR] : []
 const EXTRA = (() => {
   const i = process.argv.indexOf('--')
   return i === -1 ? [] : process.argv.slice(i + 1)
@@ -152,7 +158,14 @@ try {
 
   const broker = await spawnUntil(
     process.execPath,
-    ['--import', 'tsx', 'bench/api-broker.ts', dataDir, ...(FSYNC_MS ? [String(FSYNC_MS)] : [])],
+    [
+      ...PROF_ARGS,
+      '--import',
+      'tsx',
+      'bench/api-broker.ts',
+      dataDir,
+      ...(FSYNC_MS ? [String(FSYNC_MS)] : []),
+    ],
     /^(\S+:\d+)\n/,
   )
   const brokers = broker.match
@@ -162,7 +175,7 @@ try {
   await admin.createTopics({ topics: [{ topic: 'game_events', numPartitions: 3 }] })
   const api = await spawnUntil(
     process.execPath,
-    ['bin/run.js', 'api', '--port', '0', '--brokers', brokers, ...EXTRA],
+    [...PROF_ARGS, 'bin/run.js', 'api', '--port', '0', '--brokers', brokers, ...EXTRA],
     /^(http:\S+)\n/,
   )
   const acked = new Set<string>()

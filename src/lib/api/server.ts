@@ -35,6 +35,8 @@ export interface ApiOptions {
   lingerMs?: number
   maxBatch?: number
   maxInFlight?: number
+  /** Produce through kafkajs instead of the lean producer (for comparison; default false). */
+  kafkajs?: boolean
   /** A produce with no ack after this long answers 503. Default 5000 ms. */
   produceTimeoutMs?: number
   /** close() waits this long for in-flight requests before dropping connections. Default 10 s. */
@@ -48,7 +50,7 @@ export interface ApiLogger {
 }
 
 export interface ApiDeps {
-  /** A kafkajs client; default: createKafka over options.brokers. */
+  /** A kafkajs client to produce through; default: the lean producer over options.brokers. */
   kafka?: Kafka
   log?: ApiLogger
   now?: () => Date
@@ -112,18 +114,24 @@ export async function startApi(options: ApiOptions, deps: ApiDeps = {}): Promise
   methodsByPath.set('/healthz', ['GET'])
   methodsByPath.set('/metrics', ['GET'])
 
+  // Default: the lean producer (lean-producer.ts, about 10x less CPU per event than kafkajs);
+  // a kafkajs client passed in deps, or `kafkajs: true`, produces through kafkajs instead.
   const kafka =
     deps.kafka ??
-    createKafka({
-      brokers: options.brokers,
-      clientId: 'game-api',
-      level: 'error',
-      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
-      log: (line) => log.debug?.(`kafka ${line.namespace}: ${line.message}`),
-    })
+    (options.kafkajs
+      ? createKafka({
+          brokers: options.brokers,
+          clientId: 'game-api',
+          level: 'error',
+          retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
+          log: (line) => log.debug?.(`kafka ${line.namespace}: ${line.message}`),
+        })
+      : undefined)
   let probeCache: { at: number; ok: boolean } | undefined
   const producer = createEventProducer({
     kafka,
+    brokers: options.brokers,
+    clientId: 'game-api',
     topic: options.topic,
     lingerMs: options.lingerMs,
     maxBatch: options.maxBatch,

@@ -1,5 +1,6 @@
 import { CompressionTypes, type Kafka, Partitioners, type Producer } from 'kafkajs'
 import { GameError } from '../errors.js'
+import { createLeanProducer, type LeanProducer } from './lean-producer.js'
 
 /**
  * Group-commit event producer. Concurrent `send` calls are queued and shipped together in one
@@ -10,7 +11,14 @@ import { GameError } from '../errors.js'
  * batch holding the message.
  */
 export interface EventProducerOptions {
-  kafka: Kafka
+  /** Produce through this kafkajs client ... */
+  kafka?: Kafka
+  /**
+   * ... or, when no `kafka` is given, through the lean producer (lean-producer.ts: RecordBatch v2
+   * encoded in-house, same partitioning, acks = -1) connected to these bootstrap servers.
+   */
+  brokers?: string[]
+  clientId?: string
   topic: string
   /** How long the first queued message waits for company before its batch is sent. Default 1 ms. */
   lingerMs?: number
@@ -45,7 +53,7 @@ export interface ProducerStats {
   queued: number
   /** Produce requests awaiting an ack. */
   inFlight: number
-  /** Times the kafkajs producer was (re)connected. */
+  /** Times the producer (kafkajs or lean) was (re)connected. */
   connects: number
 }
 
@@ -79,11 +87,11 @@ export function createEventProducer(options: EventProducerOptions): EventProduce
   let closed = false
   /** Sends not yet acked or failed. */
   let unsettled = 0
-  let connectingProducer: Producer | undefined
+  let connectingProducer: Sender | undefined
   /** Set by flush/close: ship without lingering. */
   let draining = false
-  let producer: Producer | undefined
-  let connecting: Promise<Producer> | undefined
+  let producer: Sender | undefined
+  let connecting: Promise<Sender> | undefined
   const idleWaiters: (() => void)[] = []
   /** Batches awaiting their ack, with when they were sent. */
   const inFlightBatches = new Set<{ items: Pending[]; sentAt: number }>()
@@ -107,17 +115,28 @@ export function createEventProducer(options: EventProducerOptions): EventProduce
     checkIdle()
   }
 
-  const newProducer = (): Producer =>
-    options.kafka.producer({
-      allowAutoTopicCreation: true,
-      createPartitioner: Partitioners.DefaultPartitioner,
-      // Retries are short: a request waiting on a dead broker should get its 503 quickly; the
-      // next request reconnects.
-      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
-    })
+  if (!options.kafka && !options.brokers?.length) {
+    throw new GameError('NO_BROKERS', 'createEventProducer needs a kafkajs client or bootstrap brokers')
+  }
+  const newProducer = (): Sender =>
+    options.kafka
+      ? kafkajsSender(options.kafka, options.topic, timeoutMs)
+      : leanSender(
+          // Retries are short: a request waiting on a dead broker should get its 503 quickly; the
+          // next request reconnects.
+          createLeanProducer({
+            brokers: options.brokers ?? [],
+            clientId: options.clientId,
+            retries: 2,
+            retryBackoffMs: 100,
+            requestTimeoutMs: timeoutMs + 1000,
+          }),
+          options.topic,
+          timeoutMs,
+        )
 
   /** The connected producer; a failed one is replaced by a fresh one on the next call. */
-  const connected = (): Promise<Producer> => {
+  const connected = (): Promise<Sender> => {
     if (producer) return Promise.resolve(producer)
     if (!connecting) {
       const p = newProducer()
@@ -141,7 +160,7 @@ export function createEventProducer(options: EventProducerOptions): EventProduce
     return connecting
   }
 
-  const dropProducer = (p: Producer | undefined) => {
+  const dropProducer = (p: Sender | undefined) => {
     if (!p || producer !== p) return
     producer = undefined
     p.disconnect().catch(() => {})
@@ -177,17 +196,11 @@ export function createEventProducer(options: EventProducerOptions): EventProduce
     const started = performance.now()
     const entry = { items: batch, sentAt: started }
     inFlightBatches.add(entry)
-    let p: Producer | undefined
+    let p: Sender | undefined
     let error: Error | undefined
     try {
       p = await connected()
-      await p.send({
-        topic: options.topic,
-        acks: -1,
-        timeout: timeoutMs,
-        compression: CompressionTypes.None,
-        messages: batch.map((m) => ({ key: m.key, value: m.value })),
-      })
+      await p.send(batch)
     } catch (e) {
       error = new GameError('PRODUCE_FAILED', `Kafka produce failed: ${(e as Error).message}`, {
         cause: e,
@@ -263,5 +276,41 @@ export function createEventProducer(options: EventProducerOptions): EventProduce
       connectingProducer?.disconnect().catch(() => {})
       if (p) await p.disconnect().catch(() => {})
     },
+  }
+}
+
+/** What `ship` needs from a Kafka client: connect, produce one batch with acks = -1, disconnect. */
+interface Sender {
+  connect(): Promise<void>
+  send(batch: readonly Pending[]): Promise<void>
+  disconnect(): Promise<void>
+}
+
+function kafkajsSender(kafka: Kafka, topic: string, timeoutMs: number): Sender {
+  const producer: Producer = kafka.producer({
+    allowAutoTopicCreation: true,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
+  })
+  return {
+    connect: () => producer.connect(),
+    disconnect: () => producer.disconnect(),
+    async send(batch) {
+      await producer.send({
+        topic,
+        acks: -1,
+        timeout: timeoutMs,
+        compression: CompressionTypes.None,
+        messages: batch.map((m) => ({ key: m.key, value: m.value })),
+      })
+    },
+  }
+}
+
+function leanSender(lean: LeanProducer, topic: string, timeoutMs: number): Sender {
+  return {
+    connect: () => lean.connect(),
+    disconnect: () => lean.disconnect(),
+    send: (batch) => lean.send(topic, batch, timeoutMs),
   }
 }

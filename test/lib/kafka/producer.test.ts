@@ -43,11 +43,17 @@ async function readBack(host: string, n: number): Promise<TailedEvent[]> {
   return out
 }
 
-describe('createEventProducer', () => {
+describe.each(['kafkajs', 'lean'] as const)('createEventProducer over %s', (mode) => {
+  /** The client part of the options: a kafkajs client, or bootstrap servers for the lean producer. */
+  const via = (servers?: string[]) =>
+    mode === 'lean'
+      ? { brokers: servers ?? brokers }
+      : { kafka: servers ? createKafka({ brokers: servers, requestTimeout: 30_000 }) : kafka }
+
   it('ships concurrent sends in shared produce requests and keeps per-key order', async () => {
     const sizes: number[] = []
     const producer = createEventProducer({
-      kafka,
+      ...via(),
       topic: 'p_events',
       lingerMs: 2,
       maxBatch: 50,
@@ -57,7 +63,7 @@ describe('createEventProducer', () => {
     const n = 300
     await Promise.all(
       Array.from({ length: n }, (_, i) =>
-        producer.send(`k${i % 3}`, JSON.stringify({ Host: 'order', key: `k${i % 3}`, seq: i })),
+        producer.send(`k${i % 3}`, JSON.stringify({ Host: `order-${mode}`, key: `k${i % 3}`, seq: i })),
       ),
     )
     expect(producer.stats.acked).toBe(n)
@@ -67,7 +73,7 @@ describe('createEventProducer', () => {
     expect(producer.stats.batches).toBeLessThanOrEqual(n / 10)
     await producer.close()
 
-    const events = await readBack('order', n)
+    const events = await readBack(`order-${mode}`, n)
     expect(events).toHaveLength(n)
     for (const key of ['k0', 'k1', 'k2']) {
       const seqs = events.filter((e) => e.key === key).map((e) => e.event?.seq as number)
@@ -77,7 +83,7 @@ describe('createEventProducer', () => {
   })
 
   it('flush() waits for queued sends; send after close() fails', async () => {
-    const producer = createEventProducer({ kafka, topic: 'p_events', lingerMs: 50 })
+    const producer = createEventProducer({ ...via(), topic: 'p_events', lingerMs: 50 })
     let acked = 0
     const sends = Array.from({ length: 5 }, (_, i) =>
       producer.send('f', JSON.stringify({ Host: 'flush', i })).then(() => acked++),
@@ -90,25 +96,27 @@ describe('createEventProducer', () => {
   })
 
   it('fails sends while the broker is down and reconnects by itself when it is back', async () => {
-    const producer = createEventProducer({ kafka, topic: 'p_events', timeoutMs: 4000 })
-    await producer.send('r', JSON.stringify({ Host: 'recover', i: 0 }))
+    const producer = createEventProducer({ ...via(), topic: 'p_events', timeoutMs: 4000 })
+    await producer.send('r', JSON.stringify({ Host: `recover-${mode}`, i: 0 }))
     const port = broker.port
     await broker.close()
-    await expect(producer.send('r', JSON.stringify({ Host: 'recover', i: 1 }))).rejects.toMatchObject({
-      code: expect.stringMatching(/PRODUCE_FAILED|PRODUCE_TIMEOUT/),
-    })
+    await expect(producer.send('r', JSON.stringify({ Host: `recover-${mode}`, i: 1 }))).rejects.toMatchObject(
+      {
+        code: expect.stringMatching(/PRODUCE_FAILED|PRODUCE_TIMEOUT/),
+      },
+    )
     broker = await startBroker({ port, dataDir })
     // The first sends after the restart may still meet the old connection; it must succeed within a few tries.
     let ok = false
     for (let attempt = 0; attempt < 20 && !ok; attempt++) {
-      ok = await producer.send('r', JSON.stringify({ Host: 'recover', i: 2 })).then(
+      ok = await producer.send('r', JSON.stringify({ Host: `recover-${mode}`, i: 2 })).then(
         () => true,
         () => false,
       )
     }
     expect(ok).toBe(true)
     await producer.close()
-    const events = await readBack('recover', 2)
+    const events = await readBack(`recover-${mode}`, 2)
     expect(events.map((e) => e.event?.i)).toContain(0)
     expect(events.map((e) => e.event?.i)).toContain(2)
   })
@@ -118,8 +126,7 @@ describe('createEventProducer', () => {
     const blackHole = net.createServer((socket) => sockets.push(socket))
     await new Promise<void>((r) => blackHole.listen(0, '127.0.0.1', () => r()))
     const { port } = blackHole.address() as net.AddressInfo
-    const silent = createKafka({ brokers: [`127.0.0.1:${port}`], requestTimeout: 30_000 })
-    const producer = createEventProducer({ kafka: silent, topic: 'p_events', timeoutMs: 300 })
+    const producer = createEventProducer({ ...via([`127.0.0.1:${port}`]), topic: 'p_events', timeoutMs: 300 })
     const started = performance.now()
     await expect(producer.send('t', '{}')).rejects.toMatchObject({ code: 'PRODUCE_TIMEOUT' })
     const waited = performance.now() - started

@@ -1,0 +1,613 @@
+import net from 'node:net'
+import { crc32c } from '../broker/log/crc32c.js'
+import { Reader, Writer } from '../broker/protocol/codec.js'
+
+/**
+ * A lean Kafka producer for the API's hot path: encodes RecordBatch v2 itself (no compression, no
+ * headers, CRC-32C from the broker's slice-by-8 table) and speaks standard Kafka Produce v7 and
+ * Metadata v4 to any broker (the embedded one or Apache Kafka). Keys are partitioned with Kafka's
+ * murmur2 exactly as the Java client and kafkajs's DefaultPartitioner do, so one key lands on the
+ * same partition whichever producer wrote it. acks is always -1 (all in-sync replicas).
+ *
+ * Not idempotent (like the kafkajs producer it replaces): a batch whose connection drops before the
+ * ack is retried and may then be stored twice; it is never reported as stored without an ack.
+ */
+export interface LeanProducerOptions {
+  /** Bootstrap servers, host:port. */
+  brokers: string[]
+  clientId?: string
+  /** TCP connect timeout. Default 3000 ms. */
+  connectTimeoutMs?: number
+  /** A request with no answer after this long fails and drops its connection. Default 30 s. */
+  requestTimeoutMs?: number
+  /** Retries of a produce after a retriable error or a lost connection. Default 2. */
+  retries?: number
+  /** First retry backoff, doubled per retry up to 1 s. Default 100 ms. */
+  retryBackoffMs?: number
+  /** Ask the broker to auto-create a missing topic (Metadata allow_auto_topic_creation). Default true. */
+  allowAutoTopicCreation?: boolean
+}
+
+export interface LeanMessage {
+  key: string | null
+  value: string | Buffer
+}
+
+export interface LeanProducer {
+  /** Fetches metadata from a bootstrap broker (sends do this lazily too). */
+  connect(): Promise<void>
+  /** Produces the messages with acks = -1; resolves once every partition's batch was acked. */
+  send(topic: string, messages: readonly LeanMessage[], timeoutMs?: number): Promise<void>
+  /** Closes every connection; requests in flight fail. */
+  disconnect(): Promise<void>
+}
+
+/** A Kafka error code from a response, or a lost/failed connection. */
+export class KafkaRequestError extends Error {
+  constructor(
+    message: string,
+    readonly errorCode: number,
+    readonly retriable: boolean,
+  ) {
+    super(message)
+    this.name = 'KafkaRequestError'
+  }
+}
+
+/** Kafka error codes a producer retries after refreshing metadata (Errors.java: RetriableException). */
+const RETRIABLE = new Set([
+  3, // UNKNOWN_TOPIC_OR_PARTITION
+  5, // LEADER_NOT_AVAILABLE
+  6, // NOT_LEADER_OR_FOLLOWER
+  7, // REQUEST_TIMED_OUT
+  13, // NETWORK_EXCEPTION
+  14, // COORDINATOR_LOAD_IN_PROGRESS
+  15, // COORDINATOR_NOT_AVAILABLE
+  19, // NOT_ENOUGH_REPLICAS
+  20, // NOT_ENOUGH_REPLICAS_AFTER_APPEND
+  56, // KAFKA_STORAGE_ERROR
+  74, // FENCED_LEADER_EPOCH
+  75, // UNKNOWN_LEADER_EPOCH
+])
+const NETWORK = -100
+
+const API_PRODUCE = 0
+const API_METADATA = 3
+const PRODUCE_VERSION = 7
+const METADATA_VERSION = 4
+/** Metadata older than this is refreshed before the next send (Kafka's metadata.max.age.ms). */
+const METADATA_MAX_AGE_MS = 5 * 60 * 1000
+
+// ---- murmur2 (Kafka's org.apache.kafka.common.utils.Utils.murmur2) --------------------------
+
+/** Kafka's murmur2 of the bytes, as a signed 32-bit int. */
+export function murmur2(data: Uint8Array): number {
+  const length = data.length
+  const m = 0x5bd1e995
+  let h = 0x9747b28c ^ length
+  const length4 = length & ~3
+  for (let i = 0; i < length4; i += 4) {
+    let k = data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24)
+    k = Math.imul(k, m)
+    k ^= k >>> 24
+    k = Math.imul(k, m)
+    h = Math.imul(h, m) ^ k
+  }
+  const tail = length & 3
+  if (tail === 3) h ^= data[length4 + 2] << 16
+  if (tail >= 2) h ^= data[length4 + 1] << 8
+  if (tail >= 1) {
+    h ^= data[length4]
+    h = Math.imul(h, m)
+  }
+  h ^= h >>> 13
+  h = Math.imul(h, m)
+  h ^= h >>> 15
+  return h | 0
+}
+
+/** The partition of a key as Kafka's default partitioner picks it: positive murmur2 mod count. */
+export function partitionForKey(key: string | Uint8Array, numPartitions: number): number {
+  const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key
+  return (murmur2(bytes) & 0x7fffffff) % numPartitions
+}
+
+// ---- RecordBatch v2 ---------------------------------------------------------------------------
+
+function varintSize(v: number): number {
+  let z = ((v << 1) ^ (v >> 31)) >>> 0
+  let n = 1
+  while (z >= 0x80) {
+    z >>>= 7
+    n++
+  }
+  return n
+}
+
+function writeVarint(buf: Buffer, pos: number, v: number): number {
+  let z = ((v << 1) ^ (v >> 31)) >>> 0
+  while (z >= 0x80) {
+    buf[pos++] = (z & 0x7f) | 0x80
+    z >>>= 7
+  }
+  buf[pos++] = z
+  return pos
+}
+
+/**
+ * One uncompressed RecordBatch v2 holding the messages (offsets 0..n-1, one timestamp, no headers,
+ * no producer id), CRC-32C filled in.
+ */
+export function encodeRecordBatch(messages: readonly LeanMessage[], timestamp: number): Buffer {
+  const n = messages.length
+  const keyLens = new Array<number>(n)
+  const valueLens = new Array<number>(n)
+  const bodyLens = new Array<number>(n)
+  let total = 61
+  for (let i = 0; i < n; i++) {
+    const { key, value } = messages[i]
+    const kl = key === null ? -1 : typeof key === 'string' ? Buffer.byteLength(key) : 0
+    const vl = typeof value === 'string' ? Buffer.byteLength(value) : value.length
+    keyLens[i] = kl
+    valueLens[i] = vl
+    // attributes, timestampDelta 0, offsetDelta, key, value, header count 0
+    const body = 1 + 1 + varintSize(i) + varintSize(kl) + Math.max(0, kl) + varintSize(vl) + vl + 1
+    bodyLens[i] = body
+    total += varintSize(body) + body
+  }
+  const buf = Buffer.allocUnsafe(total)
+  buf.writeBigInt64BE(0n, 0) // baseOffset
+  buf.writeInt32BE(total - 12, 8) // batchLength
+  buf.writeInt32BE(-1, 12) // partitionLeaderEpoch
+  buf.writeInt8(2, 16) // magic
+  buf.writeInt16BE(0, 21) // attributes: no compression, create time
+  buf.writeInt32BE(n - 1, 23) // lastOffsetDelta
+  const ts = BigInt(timestamp)
+  buf.writeBigInt64BE(ts, 27) // baseTimestamp
+  buf.writeBigInt64BE(ts, 35) // maxTimestamp
+  buf.writeBigInt64BE(-1n, 43) // producerId
+  buf.writeInt16BE(-1, 51) // producerEpoch
+  buf.writeInt32BE(-1, 53) // baseSequence
+  buf.writeInt32BE(n, 57) // record count
+  let pos = 61
+  for (let i = 0; i < n; i++) {
+    const { key, value } = messages[i]
+    pos = writeVarint(buf, pos, bodyLens[i])
+    buf[pos++] = 0 // attributes
+    buf[pos++] = 0 // timestampDelta 0
+    pos = writeVarint(buf, pos, i)
+    pos = writeVarint(buf, pos, keyLens[i])
+    if (key !== null && keyLens[i] > 0) pos += buf.write(key, pos, 'utf8')
+    pos = writeVarint(buf, pos, valueLens[i])
+    if (typeof value === 'string') pos += buf.write(value, pos, 'utf8')
+    else pos += value.copy(buf, pos)
+    buf[pos++] = 0 // headers
+  }
+  buf.writeUInt32BE(crc32c(buf, 21, total), 17)
+  return buf
+}
+
+// ---- one connection -----------------------------------------------------------------------------
+
+interface InFlight {
+  resolve: (body: Buffer) => void
+  reject: (error: Error) => void
+  timer: NodeJS.Timeout
+}
+
+class Connection {
+  private readonly socket: net.Socket
+  private readonly inFlight = new Map<number, InFlight>()
+  private nextId = 1
+  private chunks: Buffer[] = []
+  private buffered = 0
+  dead = false
+  readonly ready: Promise<void>
+
+  constructor(
+    readonly address: string,
+    private readonly clientId: string,
+    connectTimeoutMs: number,
+    private readonly requestTimeoutMs: number,
+    private readonly onDead: (c: Connection) => void,
+  ) {
+    const i = address.lastIndexOf(':')
+    const host = address.slice(0, i).replace(/^\[|\]$/g, '')
+    const port = Number(address.slice(i + 1))
+    this.socket = net.connect({ host, port })
+    this.socket.setNoDelay(true)
+    this.ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => this.fail(new KafkaRequestError(`connect to ${address} timed out`, NETWORK, true)),
+        connectTimeoutMs,
+      )
+      this.socket.once('connect', () => {
+        clearTimeout(timer)
+        resolve()
+      })
+      this.socket.once('close', () => {
+        clearTimeout(timer)
+        reject(new KafkaRequestError(`connection to ${address} failed`, NETWORK, true))
+      })
+    })
+    this.ready.catch(() => {})
+    this.socket.on('data', (chunk: Buffer) => this.onData(chunk))
+    this.socket.on('error', (error) =>
+      this.fail(new KafkaRequestError(`${address}: ${error.message}`, NETWORK, true)),
+    )
+    this.socket.on('close', () =>
+      this.fail(new KafkaRequestError(`connection to ${address} closed`, NETWORK, true)),
+    )
+  }
+
+  /** Sends one request; resolves with the response body (after the correlation id). */
+  request(apiKey: number, version: number, body: Writer): Promise<Buffer> {
+    if (this.dead)
+      return Promise.reject(new KafkaRequestError(`connection to ${this.address} closed`, NETWORK, true))
+    const id = this.nextId
+    this.nextId = (this.nextId + 1) & 0x7fffffff || 1
+    const clientIdLen = Buffer.byteLength(this.clientId)
+    const head = Buffer.allocUnsafe(14 + clientIdLen)
+    head.writeInt32BE(10 + clientIdLen + body.length, 0)
+    head.writeInt16BE(apiKey, 4)
+    head.writeInt16BE(version, 6)
+    head.writeInt32BE(id, 8)
+    head.writeInt16BE(clientIdLen, 12)
+    head.write(this.clientId, 14, 'utf8')
+    return new Promise<Buffer>((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          this.fail(
+            new KafkaRequestError(
+              `no answer from ${this.address} within ${this.requestTimeoutMs} ms`,
+              7,
+              true,
+            ),
+          ),
+        this.requestTimeoutMs,
+      )
+      this.inFlight.set(id, { resolve, reject, timer })
+      const chunks = body.toChunks()
+      this.socket.cork()
+      this.socket.write(head)
+      for (const c of chunks) this.socket.write(c)
+      this.socket.uncork()
+    })
+  }
+
+  close(): void {
+    this.fail(new KafkaRequestError(`connection to ${this.address} closed`, NETWORK, true))
+  }
+
+  private fail(error: Error): void {
+    if (!this.dead) {
+      this.dead = true
+      this.socket.destroy()
+      this.onDead(this)
+    }
+    for (const f of this.inFlight.values()) {
+      clearTimeout(f.timer)
+      f.reject(error)
+    }
+    this.inFlight.clear()
+  }
+
+  private onData(chunk: Buffer): void {
+    this.chunks.push(chunk)
+    this.buffered += chunk.length
+    while (this.buffered >= 4) {
+      if (this.chunks[0].length < 4) this.chunks = [Buffer.concat(this.chunks)]
+      const size = this.chunks[0].readInt32BE(0)
+      if (this.buffered < 4 + size) return
+      let frame: Buffer
+      if (this.chunks[0].length >= 4 + size) {
+        frame = this.chunks[0].subarray(4, 4 + size)
+        const rest = this.chunks[0].subarray(4 + size)
+        if (rest.length > 0) this.chunks[0] = rest
+        else this.chunks.shift()
+      } else {
+        const all = Buffer.concat(this.chunks)
+        frame = all.subarray(4, 4 + size)
+        const rest = all.subarray(4 + size)
+        this.chunks = rest.length > 0 ? [rest] : []
+      }
+      this.buffered -= 4 + size
+      if (size < 4) {
+        this.fail(new KafkaRequestError(`bad response frame from ${this.address}`, NETWORK, true))
+        return
+      }
+      const id = frame.readInt32BE(0)
+      const f = this.inFlight.get(id)
+      if (!f) {
+        this.fail(
+          new KafkaRequestError(`unexpected correlation id ${id} from ${this.address}`, NETWORK, true),
+        )
+        return
+      }
+      this.inFlight.delete(id)
+      clearTimeout(f.timer)
+      f.resolve(frame.subarray(4))
+    }
+  }
+}
+
+// ---- the producer -------------------------------------------------------------------------------
+
+interface TopicMeta {
+  /** leader node id per partition (-1 = none) */
+  leaders: number[]
+  /** key → partition, for this partition count */
+  keyCache: Map<string, number>
+}
+
+interface Metadata {
+  nodes: Map<number, string>
+  topics: Map<string, TopicMeta>
+  /** The error of a topic the last refresh asked for and got no partitions for. */
+  errors: Map<string, KafkaRequestError>
+  at: number
+}
+
+export function createLeanProducer(options: LeanProducerOptions): LeanProducer {
+  const clientId = options.clientId ?? 'game'
+  const connectTimeoutMs = options.connectTimeoutMs ?? 3000
+  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000
+  const retries = options.retries ?? 2
+  const backoffMs = options.retryBackoffMs ?? 100
+  const autoCreate = options.allowAutoTopicCreation ?? true
+  if (options.brokers.length === 0) throw new Error('no Kafka brokers given')
+
+  const conns = new Map<string, Connection>()
+  let metadata: Metadata | undefined
+  let refreshing: Promise<Metadata> | undefined
+  let closed = false
+  let rrPartition = 0
+
+  const conn = async (address: string): Promise<Connection> => {
+    if (closed) throw new KafkaRequestError('producer disconnected', NETWORK, false)
+    let c = conns.get(address)
+    if (!c || c.dead) {
+      c = new Connection(address, clientId, connectTimeoutMs, requestTimeoutMs, (d) => {
+        if (conns.get(d.address) === d) conns.delete(d.address)
+      })
+      conns.set(address, c)
+    }
+    await c.ready
+    return c
+  }
+
+  const fetchMetadata = async (topics: string[]): Promise<Metadata> => {
+    let lastError: Error | undefined
+    // Known brokers first (they may have replaced the bootstrap list), then the bootstrap servers.
+    const candidates = [...new Set([...(metadata ? metadata.nodes.values() : []), ...options.brokers])]
+    for (const address of candidates) {
+      try {
+        const c = await conn(address)
+        const w = new Writer(64)
+        w.array(topics, (w, t) => w.string(t)).bool(autoCreate)
+        const r = new Reader(await c.request(API_METADATA, METADATA_VERSION, w))
+        r.int32() // throttle_time_ms
+        const nodes = new Map<number, string>()
+        r.array((r) => {
+          const id = r.int32()
+          const host = r.string()
+          const port = r.int32()
+          r.nullableString() // rack
+          nodes.set(id, `${host.includes(':') ? `[${host}]` : host}:${port}`)
+        })
+        r.nullableString() // cluster_id
+        r.int32() // controller_id
+        const next: Metadata = {
+          nodes,
+          topics: new Map(metadata?.topics),
+          errors: new Map(),
+          at: Date.now(),
+        }
+        r.array((r) => {
+          const error = r.int16()
+          const name = r.string()
+          r.bool() // is_internal
+          const leaders: number[] = []
+          r.array((r) => {
+            r.int16() // partition error (LEADER_NOT_AVAILABLE shows as leader -1)
+            const index = r.int32()
+            const leader = r.int32()
+            r.array((r) => r.int32()) // replicas
+            r.array((r) => r.int32()) // isr
+            leaders[index] = leader
+          })
+          if (error === 0 && leaders.length > 0) {
+            const old = next.topics.get(name)
+            const keyCache = old && old.leaders.length === leaders.length ? old.keyCache : new Map()
+            next.topics.set(name, { leaders, keyCache })
+          } else {
+            next.topics.delete(name)
+            const code = error === 0 ? 5 : error
+            next.errors.set(
+              name,
+              new KafkaRequestError(
+                `metadata for topic ${name}: Kafka error ${code}`,
+                code,
+                RETRIABLE.has(code),
+              ),
+            )
+          }
+        })
+        metadata = next
+        return next
+      } catch (error) {
+        lastError = error as Error
+      }
+    }
+    throw lastError ?? new KafkaRequestError('no broker reachable', NETWORK, true)
+  }
+
+  const refresh = (topic: string): Promise<Metadata> => {
+    if (!refreshing) {
+      refreshing = fetchMetadata([topic]).finally(() => {
+        refreshing = undefined
+      })
+    }
+    return refreshing
+  }
+
+  const topicMeta = async (topic: string, force: boolean): Promise<TopicMeta> => {
+    let md = metadata
+    if (force || !md || !md.topics.has(topic) || Date.now() - md.at > METADATA_MAX_AGE_MS)
+      md = await refresh(topic)
+    const t = md.topics.get(topic)
+    if (!t) throw md.errors.get(topic) ?? new KafkaRequestError(`topic ${topic} has no metadata yet`, 3, true)
+    return t
+  }
+
+  const partitionOf = (t: TopicMeta, key: string | null): number => {
+    const n = t.leaders.length
+    if (key === null) {
+      rrPartition = (rrPartition + 1) % n
+      return rrPartition
+    }
+    let p = t.keyCache.get(key)
+    if (p === undefined) {
+      p = partitionForKey(key, n)
+      if (t.keyCache.size >= 10_000) t.keyCache.clear()
+      t.keyCache.set(key, p)
+    }
+    return p
+  }
+
+  /** One produce request to one leader; returns the partitions that failed with a retriable error. */
+  const produceTo = async (
+    address: string,
+    topic: string,
+    parts: Map<number, LeanMessage[]>,
+    timeoutMs: number,
+  ): Promise<{ retry: number[]; error?: Error }> => {
+    const now = Date.now()
+    const w = new Writer(128)
+    w.nullableString(null).int16(-1).int32(timeoutMs)
+    w.int32(1).string(topic).int32(parts.size)
+    for (const [index, messages] of parts) w.int32(index).nullableBytes(encodeRecordBatch(messages, now))
+    let body: Buffer
+    try {
+      body = await (await conn(address)).request(API_PRODUCE, PRODUCE_VERSION, w)
+    } catch (error) {
+      return { retry: [...parts.keys()], error: error as Error }
+    }
+    const r = new Reader(body)
+    const retry: number[] = []
+    let retriableError: Error | undefined
+    const seen = new Set<number>()
+    r.array((r) => {
+      const name = r.string()
+      r.array((r) => {
+        const index = r.int32()
+        const code = r.int16()
+        r.int64() // base_offset
+        r.int64() // log_append_time_ms
+        r.int64() // log_start_offset
+        if (name !== topic) return
+        seen.add(index)
+        if (code === 0) return
+        const error = new KafkaRequestError(
+          `produce to ${topic}-${index} failed: Kafka error ${code}`,
+          code,
+          RETRIABLE.has(code),
+        )
+        if (!error.retriable) throw error
+        retry.push(index)
+        retriableError = error
+      })
+    })
+    for (const index of parts.keys()) {
+      if (!seen.has(index)) {
+        retry.push(index)
+        retriableError = new KafkaRequestError(`no answer for ${topic}-${index}`, NETWORK, true)
+      }
+    }
+    return { retry, error: retriableError }
+  }
+
+  return {
+    async connect() {
+      const candidates = options.brokers
+      let lastError: Error | undefined
+      for (const address of candidates) {
+        try {
+          await conn(address)
+          return
+        } catch (error) {
+          lastError = error as Error
+        }
+      }
+      throw lastError
+    },
+
+    async send(topic, messages, timeoutMs = 30_000) {
+      if (messages.length === 0) return
+      let remaining: readonly LeanMessage[] = messages
+      let force = false
+      let lastError: Error | undefined
+      for (let attempt = 0; attempt <= retries; attempt++) {
+        if (attempt > 0) {
+          await new Promise((r) => setTimeout(r, Math.min(1000, backoffMs * 2 ** (attempt - 1))))
+          if (closed) break
+        }
+        let meta: TopicMeta
+        try {
+          meta = await topicMeta(topic, force)
+        } catch (error) {
+          lastError = error as Error
+          if (error instanceof KafkaRequestError && !error.retriable) throw error
+          force = true
+          continue
+        }
+        // partition → messages (in send order), then leader → partitions
+        const byPartition = new Map<number, LeanMessage[]>()
+        for (const m of remaining) {
+          const p = partitionOf(meta, m.key)
+          const list = byPartition.get(p)
+          if (list) list.push(m)
+          else byPartition.set(p, [m])
+        }
+        const byLeader = new Map<string, Map<number, LeanMessage[]>>()
+        let leaderless = false
+        for (const [p, list] of byPartition) {
+          const address = metadata?.nodes.get(meta.leaders[p])
+          if (!address) {
+            leaderless = true
+            continue
+          }
+          let parts = byLeader.get(address)
+          if (!parts) byLeader.set(address, (parts = new Map()))
+          parts.set(p, list)
+        }
+        const results = await Promise.all(
+          [...byLeader].map(async ([address, parts]) => ({
+            parts,
+            ...(await produceTo(address, topic, parts, timeoutMs)),
+          })),
+        )
+        const next: LeanMessage[] = []
+        for (const [p, list] of byPartition) {
+          if (!metadata?.nodes.get(meta.leaders[p])) next.push(...list)
+        }
+        for (const res of results) {
+          for (const p of res.retry) next.push(...(res.parts.get(p) ?? []))
+          if (res.error) lastError = res.error
+        }
+        if (leaderless && !lastError)
+          lastError = new KafkaRequestError(`a partition of ${topic} has no leader`, 5, true)
+        if (next.length === 0) return
+        remaining = next
+        force = true
+      }
+      throw lastError ?? new KafkaRequestError('produce failed', NETWORK, true)
+    },
+
+    async disconnect() {
+      closed = true
+      for (const c of [...conns.values()]) c.close()
+      conns.clear()
+    },
+  }
+}
