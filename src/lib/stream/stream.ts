@@ -162,7 +162,8 @@ export async function streamToLake(
 
   const recovered = await recover(lake, { staleMs: options.stagingGraceMs ?? STREAM_DEFAULTS.stagingGraceMs })
   let seq = nextSeq(recovered.records)
-  let sinceCheckpoint = 0
+  // Records no checkpoint covers yet count too: short runs (--once) still checkpoint every K.
+  let sinceCheckpoint = recovered.records.filter((r) => r.merged === undefined).length
   const tracker = new OffsetTracker()
   for (const [p, o] of resumeOffsets(recovered.records, topic)) tracker.setCommitted(p, o)
 
