@@ -181,3 +181,50 @@ describe('committedFilesByTable', () => {
     expect(lakeCacheDir('/h', 'hdfs://a:9870/tmp').startsWith('/h/cache/lake/')).toBe(true)
   })
 })
+
+describe('reports over checkpointed commit metadata (real WebHDFS gateway)', () => {
+  it('give the same rows with and without checkpoints, reading the checkpoint instead of every record', async () => {
+    const dir = await tempDir()
+    const gateway = await startWebHdfsGateway({ port: 0, root: path.join(dir, 'hdfs') })
+    try {
+      const inner = openLake(`hdfs://127.0.0.1:${gateway.port}/tmp`, { hdfsUser: 'game' })
+      let reads = 0
+      const lake: Lake = {
+        ...countingLake(inner),
+        readFile: (p) => {
+          reads++
+          return inner.readFile(p)
+        },
+      }
+      const events = seedEvents()
+      const chunk = Math.ceil(events.length / 6)
+      for (let i = 0; i < events.length; i += chunk) await commitEvents(lake, events.slice(i, i + chunk))
+      const cacheDir = lakeCacheDir(path.join(dir, 'home'), lake.url)
+      const report = async () => {
+        const q = await openLakeQuery({ lake, cacheDir })
+        try {
+          return { rows: (await runReport('balances', { query: q })).rows, snapshot: q.snapshot }
+        } finally {
+          q.close()
+        }
+      }
+      reads = 0
+      const plain = await report()
+      expect(plain.snapshot.commits).toBe(6)
+      expect(reads).toBe(6)
+
+      const { writeCheckpoint } = await import('../../../src/lib/lake/commit.js')
+      await writeCheckpoint(lake)
+      reads = 0
+      const checkpointed = await report()
+      expect(reads).toBe(1)
+      expect(checkpointed.rows).toEqual(plain.rows)
+      expect(checkpointed.snapshot.commits).toBe(6)
+      expect(checkpointed.snapshot.tables).toEqual(plain.snapshot.tables)
+      expect(checkpointed.snapshot.missing).toEqual([])
+    } finally {
+      await gateway.close()
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})
