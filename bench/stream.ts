@@ -27,7 +27,14 @@ interface ChildReport {
   events: number
   ms: number
   maxRssMb: number
+  /** User + system CPU of the child, seconds (less sensitive to a busy machine than wall time). */
+  cpuSec?: number
   extra?: Record<string, unknown>
+}
+
+function cpuSeconds(): number {
+  const u = process.resourceUsage()
+  return +((u.userCPUTime + u.systemCPUTime) / 1e6).toFixed(2)
 }
 
 /** (a): count messages with a bare consumer until `total` were seen. */
@@ -54,7 +61,7 @@ async function bareConsumer(brokers: string[], total: number): Promise<ChildRepo
   })
   const ms = performance.now() - t0
   await consumer.disconnect()
-  return { events: seen, ms, maxRssMb: process.resourceUsage().maxRSS / 1024 }
+  return { events: seen, ms, maxRssMb: process.resourceUsage().maxRSS / 1024, cpuSec: cpuSeconds() }
 }
 
 /** (b): the real stream, --once, into the lake. */
@@ -86,6 +93,7 @@ async function stream(brokers: string[], lakeUrl: string): Promise<ChildReport> 
     events: r.events,
     ms: performance.now() - t0,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
+    cpuSec: cpuSeconds(),
     extra: { flushes: r.flushes, rows: r.rows, rejected: r.rejected },
   }
 }
@@ -192,6 +200,7 @@ async function main(): Promise<void> {
 
     const a = await runChild('bare', { brokers, total })
     process.stderr.write(`(a) bare consumer done\n`)
+    const load = os.loadavg()[0]
     const b = await runChild('stream', { brokers, lake })
     const rate = (r: ChildReport) => Math.round((r.events * 1000) / r.ms)
     const ratio = rate(b) / rate(a)
@@ -199,14 +208,21 @@ async function main(): Promise<void> {
       events: total,
       partitions,
       lake: lakeKind,
-      bare: { eventsPerSec: rate(a), seconds: +(a.ms / 1000).toFixed(2), peakRssMb: Math.round(a.maxRssMb) },
+      bare: {
+        eventsPerSec: rate(a),
+        seconds: +(a.ms / 1000).toFixed(2),
+        cpuSeconds: a.cpuSec,
+        peakRssMb: Math.round(a.maxRssMb),
+      },
       stream: {
         eventsPerSec: rate(b),
         seconds: +(b.ms / 1000).toFixed(2),
+        cpuSeconds: b.cpuSec,
         peakRssMb: Math.round(b.maxRssMb),
         ...b.extra,
       },
       ratio: +ratio.toFixed(2),
+      loadAverageBefore: +load.toFixed(2),
       targets: { ratio: '>= 0.5', rssMb: '<= 400' },
       pass: ratio >= 0.5 && b.maxRssMb <= 400,
     }

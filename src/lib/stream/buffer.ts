@@ -4,9 +4,10 @@ import type { TableName } from '../events/catalog.js'
 import type { RoutedRow } from '../events/route.js'
 
 /**
- * The micro-batch buffer. Rows are NDJSON lines per (partition, table, dt): held in memory only
- * until the end of the Kafka batch, then spilled (appended) to local files, so the heap holds one
- * batch, not a whole flush, and a revoked partition's rows can be dropped. A flush `cut()`s the
+ * The micro-batch buffer. Rows are NDJSON lines per (partition, table, dt): encoded as UTF-8 into
+ * off-heap chunks as they arrive (the line strings die young, which keeps GC cheap) until the end of
+ * the Kafka batch, then spilled (appended) to local files, so memory holds one batch, not a whole
+ * flush, and a revoked partition's rows can be dropped. A flush `cut()`s the
  * current generation synchronously (consistent with the offsets it snapshots at the same moment)
  * and `finish()`es it into per-(table, dt) file lists for one DuckDB COPY each.
  */
@@ -15,7 +16,11 @@ interface Group {
   table: TableName
   dt: string
   file: string
-  lines: string[]
+  /** Filled chunks not yet spilled, then the one being filled: bytes [start, pos) are unspilled. */
+  full: Buffer[]
+  cur: Buffer | undefined
+  start: number
+  pos: number
   rows: number
   bytes: number
 }
@@ -34,6 +39,26 @@ export interface TableFiles {
   files: string[]
   rows: number
   bytes: number
+}
+
+/** Bytes per chunk; a line longer than that gets a chunk of its own size. */
+const CHUNK = 256 * 1024
+
+/** Appends one line (and its newline) to a group's chunks. */
+function put(g: Group, line: string): void {
+  // UTF-8 needs at most 3 bytes per UTF-16 code unit.
+  const need = line.length * 3 + 1
+  let cur = g.cur
+  if (cur === undefined || g.pos + need > cur.length) {
+    if (cur !== undefined && g.pos > g.start) g.full.push(cur.subarray(g.start, g.pos))
+    cur = Buffer.allocUnsafe(Math.max(CHUNK, need))
+    g.cur = cur
+    g.start = 0
+    g.pos = 0
+  }
+  const n = cur.write(line, g.pos)
+  cur[g.pos + n] = 10
+  g.pos += n + 1
 }
 
 export class RowBuffer {
@@ -85,22 +110,8 @@ export class RowBuffer {
         line = `${json.slice(0, -1)},"__p":${partition},"__o":${offset}}`
         lastRow = row
       }
-      const dt = String(row.dt)
-      const key = `${partition}\u0000${table}\u0000${dt}`
-      let g = gen.groups.get(key)
-      if (!g) {
-        g = {
-          partition,
-          table,
-          dt,
-          file: path.join(gen.dir, `p${partition}-${table}-${dt}.ndjson`),
-          lines: [],
-          rows: 0,
-          bytes: 0,
-        }
-        gen.groups.set(key, g)
-      }
-      g.lines.push(line)
+      const g = this.group(partition, table, String(row.dt))
+      put(g, line)
       g.rows += 1
       g.bytes += line.length + 1
       gen.rows += 1
@@ -108,13 +119,66 @@ export class RowBuffer {
     }
   }
 
+  /** The groups of the last (partition, dt) added to, per table: a Kafka batch is one partition and mostly one day. */
+  private recent: { partition: number; dt: string; groups: Map<TableName, Group> } | undefined
+
+  /**
+   * Adds one already-encoded line (see MessageEncoder: the row's JSON with `__p`/`__o`) to each of
+   * its tables under one dt.
+   */
+  addLine(partition: number, tables: readonly TableName[], dt: string, line: string): void {
+    const gen = this.gen
+    let recent = this.recent
+    if (!recent || recent.partition !== partition || recent.dt !== dt) {
+      recent = { partition, dt, groups: new Map() }
+      this.recent = recent
+    }
+    const size = line.length + 1
+    for (const table of tables) {
+      let g = recent.groups.get(table)
+      if (!g) {
+        g = this.group(partition, table, dt)
+        recent.groups.set(table, g)
+      }
+      put(g, line)
+      g.rows += 1
+      g.bytes += size
+      gen.rows += 1
+      gen.bytes += size
+    }
+  }
+
+  private group(partition: number, table: TableName, dt: string): Group {
+    const gen = this.gen
+    const key = `${partition}\u0000${table}\u0000${dt}`
+    let g = gen.groups.get(key)
+    if (!g) {
+      g = {
+        partition,
+        table,
+        dt,
+        file: path.join(gen.dir, `p${partition}-${table}-${dt}.ndjson`),
+        full: [],
+        cur: undefined,
+        start: 0,
+        pos: 0,
+        rows: 0,
+        bytes: 0,
+      }
+      gen.groups.set(key, g)
+    }
+    return g
+  }
+
   /** Appends what is in memory to the generation's files; resolves when written. */
   spill(gen: Generation = this.gen): Promise<void> {
     for (const g of gen.groups.values()) {
-      if (g.lines.length === 0) continue
-      const chunk = `${g.lines.join('\n')}\n`
-      g.lines = []
-      gen.io = gen.io.then(() => appendFile(g.file, chunk))
+      const chunks = g.full
+      if (g.cur !== undefined && g.pos > g.start) chunks.push(g.cur.subarray(g.start, g.pos))
+      g.start = g.pos
+      if (chunks.length === 0) continue
+      g.full = []
+      for (const chunk of chunks) gen.io = gen.io.then(() => appendFile(g.file, chunk))
     }
     return gen.io
   }
@@ -122,6 +186,7 @@ export class RowBuffer {
   /** Drops what a partition buffered (revoked: its new owner reads it again from the lake's offsets). */
   dropPartition(partition: number): number {
     const gen = this.gen
+    this.recent = undefined
     let dropped = 0
     for (const [key, g] of gen.groups) {
       if (g.partition !== partition) continue
@@ -138,6 +203,7 @@ export class RowBuffer {
   cut(): Generation {
     const old = this.gen
     this.gen = this.newGeneration()
+    this.recent = undefined
     return old
   }
 

@@ -4,7 +4,6 @@ import path from 'node:path'
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs'
 import { ExitCode, GameError, unreachableError } from '../errors.js'
 import { TABLE_NAMES, type TableName } from '../events/catalog.js'
-import { routeMessage } from '../events/route.js'
 import {
   newCommitId,
   nextSeq,
@@ -19,6 +18,7 @@ import { dataFilePath, resumeOffsets } from '../lake/layout.js'
 import { createParquetWriter, type ParquetCompression, type ParquetWriter } from '../lake/parquet.js'
 import type { Lake } from '../lake/types.js'
 import { RowBuffer } from './buffer.js'
+import { MessageEncoder } from './encode.js'
 import { caughtUp, OffsetTracker } from './offsets.js'
 import { type FlushReason, flushReason } from './triggers.js'
 
@@ -202,6 +202,7 @@ export async function streamToLake(
     writer = await createParquetWriter({ compression: options.compression, memoryLimit: options.memoryLimit })
     const w = writer
     const buffer = new RowBuffer(path.join(scratch, 'buffer'))
+    const encoder = new MessageEncoder()
     const published = emptyCounts()
     const commits: string[] = []
     let events = 0
@@ -424,6 +425,8 @@ export async function streamToLake(
       }
     })
 
+    /** The spill of the previous Kafka batch. */
+    let spilling: Promise<void> = Promise.resolve()
     const eachBatch = async ({ batch, isRunning, isStale }: EachBatchPayload) => {
       await ready
       if (stopping || fatal || !isRunning() || isStale()) return
@@ -435,14 +438,19 @@ export async function streamToLake(
         if (!tracker.accept(partition, offset)) continue
         meta.offset = m.offset
         meta.timestamp = Number(m.timestamp)
-        const routed = routeMessage(m.value, meta)
+        const encoded = encoder.encode(m.value, meta, Number(m.offset))
         events += 1
-        if (routed.rejected) rejected += 1
-        buffer.add(partition, routed.rows, Number(m.offset))
+        if (encoded.rejected) rejected += 1
+        if (encoded.tables.length > 0) buffer.addLine(partition, encoded.tables, encoded.dt, encoded.line)
       }
       tracker.setHighWatermark(partition, BigInt(batch.highWatermark))
-      // Rows leave the heap at the end of each batch (appended to the generation's local files).
-      await buffer.spill()
+      // Rows leave memory at the end of each batch (appended to the generation's local files). This
+      // batch's write overlaps the next batch's processing: memory holds at most two batches' rows.
+      const spilled = buffer.spill()
+      spilled.catch(() => undefined) // awaited (and thrown) at the next batch, and by the flush
+      const previous = spilling
+      spilling = spilled
+      await previous
       const reason = dueReason()
       if (reason && reason !== 'interval') {
         // Rows wait on local disk, not in the heap, so consuming goes on while a flush runs; the

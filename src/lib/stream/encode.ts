@@ -1,0 +1,226 @@
+import { EVENT_TYPES, type EventTypeSpec, LEADING_COLUMNS, type TableName } from '../events/catalog.js'
+import { derivedEventId, eventDate, type MessageMeta, routeMessage } from '../events/route.js'
+
+/**
+ * The stream's hot path: one Kafka message → the NDJSON line the buffer stores, without building
+ * routeMessage's row objects. The output is, byte for byte, what
+ * `JSON.stringify(routeMessage(value, meta).rows[0].row)` plus the `__p`/`__o` source columns gives
+ * (test/lib/stream/encode.test.ts checks that on a corpus); routeMessage stays the readable
+ * reference, and everything unusual (every rejection, odd timestamps, a catalog shape the fast path
+ * does not know) goes through it.
+ */
+export interface EncodedMessage {
+  /** Lake tables the line lands in (empty: `default` events, nothing to write). */
+  tables: readonly TableName[]
+  /** The Hive partition value (event date). */
+  dt: string
+  /** The NDJSON line (without the newline). */
+  line: string
+  /** Set when the message went to `rejected`. */
+  rejected?: string
+}
+
+const MAX_RAW_EVENT = 64 * 1024
+const DAY_MS = 86_400_000
+const NO_TABLES: readonly TableName[] = []
+const REJECTED: readonly TableName[] = ['rejected']
+
+interface FastSpec {
+  tables: readonly TableName[]
+  typeJson: string
+  fields: { name: string; key: string; int: boolean }[]
+  requireGuildName: boolean
+  positiveAmount: boolean
+}
+
+/** Per event type, what the fast path needs, or null when its fields could reorder or shadow the leading keys. */
+function fastSpec(spec: EventTypeSpec): FastSpec | null {
+  const leading = new Set([...LEADING_COLUMNS.map((c) => c.name), 'dt', 'event_id'])
+  for (const f of spec.fields) {
+    // Array-index-like keys are ordered first by JSON.stringify; shared names would overwrite.
+    if (leading.has(f.name) || /^(0|[1-9]\d*)$/.test(f.name)) return null
+  }
+  if (new Set(spec.fields.map((f) => f.name)).size !== spec.fields.length) return null
+  const required = spec.params.filter((p) => p.required).map((p) => p.name)
+  return {
+    tables: spec.tables,
+    typeJson: JSON.stringify(spec.type),
+    fields: spec.fields.map((f) => ({
+      name: f.name,
+      key: `,${JSON.stringify(f.name)}:`,
+      int: f.type === 'int',
+    })),
+    requireGuildName: spec.type === 'join_guild' && required.includes('guild_name'),
+    positiveAmount: spec.type === 'add_money',
+  }
+}
+
+const FAST = new Map<string, FastSpec | null>(EVENT_TYPES.map((s) => [s.type, fastSpec(s)]))
+
+/** asText, JSON-encoded. */
+function textJson(v: unknown): string {
+  if (v === undefined || v === null) return 'null'
+  return JSON.stringify(typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v))
+}
+
+const INT_TEXT = /^\s*[-+]?\d{1,16}\s*$/
+
+/** Date.parse for the API's own `received_at` (toISOString: YYYY-MM-DDTHH:MM:SS.sssZ); anything else goes to Date.parse. */
+function parseReceived(s: string): number {
+  if (
+    s.length === 24 &&
+    s.charCodeAt(4) === 45 &&
+    s.charCodeAt(7) === 45 &&
+    s.charCodeAt(10) === 84 &&
+    s.charCodeAt(13) === 58 &&
+    s.charCodeAt(16) === 58 &&
+    s.charCodeAt(19) === 46 &&
+    s.charCodeAt(23) === 90
+  ) {
+    const y = digits(s, 0, 4)
+    const mo = digits(s, 5, 2)
+    const d = digits(s, 8, 2)
+    const h = digits(s, 11, 2)
+    const mi = digits(s, 14, 2)
+    const se = digits(s, 17, 2)
+    const ms = digits(s, 20, 3)
+    // Only unambiguous values (days up to 28 exist in every month; Date.UTC maps years < 100 to
+    // 19xx); the rest as Date.parse sees them.
+    if (
+      y >= 100 &&
+      mo >= 1 &&
+      mo <= 12 &&
+      d >= 1 &&
+      d <= 28 &&
+      h >= 0 &&
+      h <= 23 &&
+      mi >= 0 &&
+      mi <= 59 &&
+      se >= 0 &&
+      se <= 59 &&
+      ms >= 0
+    ) {
+      return Date.UTC(y, mo - 1, d, h, mi, se, ms)
+    }
+  }
+  return Date.parse(s)
+}
+
+/** The decimal value of s[at, at+n), or -1 if any character is not a digit. */
+function digits(s: string, at: number, n: number): number {
+  let v = 0
+  for (let i = at; i < at + n; i++) {
+    const c = s.charCodeAt(i) - 48
+    if (c < 0 || c > 9) return -1
+    v = v * 10 + c
+  }
+  return v
+}
+
+/**
+ * Encodes Kafka messages to buffer lines. One instance per stream: it caches the last event date,
+ * and reuses its result object (read it before the next call).
+ */
+export class MessageEncoder {
+  private lastDay = Number.NaN
+  private lastDt = ''
+  private lastDtJson = ''
+  private readonly out: EncodedMessage = { tables: NO_TABLES, dt: '', line: '', rejected: undefined }
+
+  encode(value: Buffer | string | null, meta: MessageMeta, offset: number): EncodedMessage {
+    if (value === null) return this.reference(value, meta, offset)
+    const raw = typeof value === 'string' ? value : value.toString('utf8')
+    let event: unknown
+    try {
+      event = JSON.parse(raw)
+    } catch {
+      return this.reference(raw, meta, offset)
+    }
+    if (typeof event !== 'object' || event === null || Array.isArray(event))
+      return this.reference(raw, meta, offset)
+    const obj = event as Record<string, unknown>
+    const type = obj.event_type
+    if (typeof type !== 'string') return this.reference(raw, meta, offset)
+    const spec = FAST.get(type)
+    // Unknown (or empty) types, and shapes the fast path does not cover.
+    if (!spec) return this.reference(raw, meta, offset)
+    const out = this.out
+    if (spec.tables.length === 0) {
+      out.tables = NO_TABLES
+      out.dt = ''
+      out.line = ''
+      out.rejected = undefined
+      return out
+    }
+    let fields = ''
+    let guildName: unknown
+    let amount: number | undefined
+    for (const f of spec.fields) {
+      const v = obj[f.name]
+      if (f.int) {
+        let n: number
+        if (typeof v === 'number') {
+          if (!Number.isSafeInteger(v)) return this.reference(raw, meta, offset)
+          n = v
+        } else if (typeof v === 'string' && INT_TEXT.test(v)) {
+          n = Number(v)
+        } else {
+          return this.reference(raw, meta, offset)
+        }
+        if (f.name === 'amount') amount = n
+        fields += `${f.key}${n}`
+      } else {
+        if (f.name === 'guild_name') guildName = v
+        fields += `${f.key}${textJson(v)}`
+      }
+    }
+    if (spec.requireGuildName && (guildName === undefined || guildName === null || guildName === '')) {
+      return this.reference(raw, meta, offset)
+    }
+    if (spec.positiveAmount && amount !== undefined && amount <= 0) return this.reference(raw, meta, offset)
+
+    const received = obj.received_at
+    let ms = meta.timestamp
+    if (typeof received === 'string') {
+      const parsed = parseReceived(received)
+      if (Number.isFinite(parsed)) ms = parsed
+    }
+    if (!Number.isSafeInteger(ms)) return this.reference(raw, meta, offset)
+    const day = Math.floor(ms / DAY_MS)
+    if (day !== this.lastDay) {
+      this.lastDt = eventDate(ms)
+      this.lastDtJson = JSON.stringify(this.lastDt)
+      this.lastDay = day
+    }
+    const id = obj.event_id
+    const eventId = typeof id === 'string' && id ? id : derivedEventId(meta)
+    const rawEvent = raw.length > MAX_RAW_EVENT ? raw.slice(0, MAX_RAW_EVENT) : raw
+    out.tables = spec.tables
+    out.dt = this.lastDt
+    out.rejected = undefined
+    out.line =
+      `{"raw_event":${JSON.stringify(rawEvent)},"timestamp":${ms}` +
+      `,"Accept":${textJson(obj.Accept)},"Host":${textJson(obj.Host)},"User-Agent":${textJson(obj['User-Agent'])}` +
+      `,"event_type":${spec.typeJson},"dt":${this.lastDtJson},"event_id":${JSON.stringify(eventId)}` +
+      `${fields},"__p":${meta.partition},"__o":${offset}}`
+    return out
+  }
+
+  /** The readable path: routeMessage, then the row serialized as the buffer always has. */
+  private reference(value: Buffer | string | null, meta: MessageMeta, offset: number): EncodedMessage {
+    const routed = routeMessage(value, meta)
+    const out = this.out
+    out.rejected = routed.rejected
+    if (routed.rows.length === 0) {
+      out.tables = NO_TABLES
+      out.dt = ''
+      out.line = ''
+      return out
+    }
+    const row = routed.rows[0].row
+    out.tables = routed.rejected ? REJECTED : routed.rows.map((r) => r.table)
+    out.dt = String(row.dt)
+    out.line = `${JSON.stringify(row).slice(0, -1)},"__p":${meta.partition},"__o":${offset}}`
+    return out
+  }
+}

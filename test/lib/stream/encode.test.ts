@@ -1,0 +1,284 @@
+import { describe, expect, it } from 'vitest'
+import { EVENT_TYPES } from '../../../src/lib/events/catalog.js'
+import { buildEvent } from '../../../src/lib/events/envelope.js'
+import { type MessageMeta, routeMessage } from '../../../src/lib/events/route.js'
+import { MessageEncoder } from '../../../src/lib/stream/encode.js'
+
+const DAY = Date.UTC(2026, 10, 28, 12)
+
+/** The reference: routeMessage, the row serialized as RowBuffer.add does. */
+function reference(value: Buffer | string | null, meta: MessageMeta, offset: number) {
+  const r = routeMessage(value, meta)
+  if (r.rows.length === 0) return { tables: [], dt: '', line: '', rejected: r.rejected }
+  const row = r.rows[0].row
+  return {
+    tables: r.rows.map((x) => x.table),
+    dt: String(row.dt),
+    line: `${JSON.stringify(row).slice(0, -1)},"__p":${meta.partition},"__o":${offset}}`,
+    rejected: r.rejected,
+  }
+}
+
+const fieldsFor: Record<string, Record<string, string | number>> = {
+  default: {},
+  purchase_sword: { amount: -10, description: 'sharp' },
+  purchase_knife: { amount: -10, description: 'small' },
+  add_money: { amount: 25, description: 'money' },
+  join_guild: { guild_name: 'knights' },
+  cancel_membership: { guild_name: 'knights', cancel_reason: 'bored' },
+  mensaje: { message_post: 'hola mundo' },
+}
+
+const api = (type: string, extra: Record<string, unknown> = {}, at = new Date(DAY)) =>
+  JSON.stringify({
+    ...buildEvent({
+      type,
+      fields: fieldsFor[type] ?? {},
+      headers: { Host: 'user1.comcast.com', 'User-Agent': 'ApacheBench/2.3', Accept: '*/*' },
+      eventId: '00000000-0000-4000-8000-000000000001',
+      receivedAt: at,
+    }),
+    ...extra,
+  })
+const seed = (event: Record<string, unknown>) =>
+  JSON.stringify({ Host: 'user1.comcast.com', 'User-Agent': 'ApacheBench/2.3', Accept: '*/*', ...event })
+
+function corpus(): (Buffer | string | null)[] {
+  const c: (Buffer | string | null)[] = []
+  // Every catalog type, as the API and as the seed produce it.
+  for (const spec of EVENT_TYPES) {
+    c.push(api(spec.type))
+    c.push(Buffer.from(api(spec.type)))
+    const f = fieldsFor[spec.type] ?? {}
+    c.push(seed({ event_type: spec.type, ...f }))
+    c.push(
+      seed({
+        event_type: spec.type,
+        ...Object.fromEntries(Object.entries(f).map(([k, v]) => [k, String(v)])),
+      }),
+    )
+    c.push(seed({ event_type: spec.type })) // missing fields
+  }
+  // Rejections.
+  c.push(null, '', ' ', 'not json', '{"event_type":', '[]', '[1]', '42', '"str"', 'null', 'true')
+  c.push('{}', seed({}), seed({ event_type: '' }), seed({ event_type: 5 }), seed({ event_type: null }))
+  c.push(seed({ event_type: 'fly' }), seed({ event_type: 'x'.repeat(500) }))
+  for (const t of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) c.push(seed({ event_type: t }))
+  for (const amount of [
+    1.5,
+    '1.5',
+    'abc',
+    1e20,
+    '12345678901234567',
+    Number.MAX_SAFE_INTEGER + 2,
+    true,
+    null,
+    {},
+    [],
+  ]) {
+    c.push(seed({ event_type: 'purchase_sword', amount, description: 'd' }))
+  }
+  for (const amount of [0, -5, '-5', '0', ' 25 ', '+25', '0025', '-0', 1, Number.MAX_SAFE_INTEGER]) {
+    c.push(seed({ event_type: 'add_money', amount }))
+    c.push(api('add_money', { amount }))
+  }
+  for (const guild_name of [undefined, null, '', 0, false, ' ', { a: 1 }, ['x']]) {
+    c.push(seed({ event_type: 'join_guild', guild_name }))
+  }
+  // Unicode, escapes, invalid UTF-8, huge values, nested objects.
+  c.push(api('mensaje', { message_post: 'héllo 😀 e\u0301 \u2028\u2029 \u0000 "q" \\ \t' }))
+  c.push('{"event_type":"mensaje","message_post":"\\ud800 lone \\udfff","Host":"\\u0041"}')
+  c.push(
+    Buffer.concat([
+      Buffer.from('{"event_type":"mensaje","message_post":"bad '),
+      Buffer.from([0xff, 0xfe, 0xc3]),
+      Buffer.from('"}'),
+    ]),
+  )
+  c.push(Buffer.from([0xff, 0xfe, 0x00]))
+  c.push(api('mensaje', { message_post: 'x'.repeat(100_000) }))
+  c.push(api('mensaje', { message_post: '😀'.repeat(40_000) })) // the 64 KiB cut splits a surrogate pair
+  c.push(seed({ event_type: 'mensaje', message_post: 'y'.repeat(65_536 - 40) }))
+  c.push(
+    seed({
+      event_type: 'purchase_knife',
+      amount: -10,
+      description: { nested: [1, { deep: true }] },
+      Host: { h: 1 },
+    }),
+  )
+  c.push(
+    seed({
+      event_type: 'cancel_membership',
+      guild_name: ['a', 'b'],
+      cancel_reason: 3.25,
+      Accept: 12,
+      'User-Agent': false,
+    }),
+  )
+  // Duplicate keys (the last wins in JSON.parse) and headers colliding with fields.
+  c.push('{"event_type":"mensaje","message_post":"a","message_post":"b"}')
+  c.push('{"event_type":"default","event_type":"mensaje","message_post":"m"}')
+  c.push('{"event_type":"add_money","amount":"5","amount":-5}')
+  c.push(
+    '{"Host":"a","Host":"b","event_type":"join_guild","guild_name":"g","Amount":"7","amount":3,"event_id":""}',
+  )
+  c.push(
+    seed({
+      event_type: 'purchase_sword',
+      amount: '-10',
+      description: 'd',
+      Amount: 99,
+      EVENT_TYPE: 'x',
+      dt: 'nope',
+      raw_event: 'r',
+      __p: 9,
+      __o: 9,
+    }),
+  )
+  // event_id variants (derived when missing, empty or not a string).
+  for (const event_id of [undefined, '', 7, null, 'custom-id', { id: 1 }]) {
+    c.push(seed({ event_type: 'join_guild', guild_name: 'g', event_id }))
+  }
+  // received_at variants.
+  const receivedAts: unknown[] = [
+    '2026-11-28T10:00:00.000Z',
+    '2026-11-28T10:00:00.456Z',
+    '2026-11-28T10:00:00Z',
+    '2026-11-28T10:00:00.123+02:00',
+    '2026-11-28',
+    '2026-02-29T00:00:00.000Z',
+    '2024-02-29T23:59:59.999Z',
+    '2026-04-31T00:00:00.000Z',
+    '2026-13-01T00:00:00.000Z',
+    '2026-11-28T24:00:00.000Z',
+    '2026-11-28T23:60:00.000Z',
+    '2026-11-28t10:00:00.000z',
+    '0050-01-01T00:00:00.000Z',
+    '0000-01-01T00:00:00.000Z',
+    '9999-12-31T23:59:59.999Z',
+    '+275760-09-13T00:00:00.000Z',
+    '-000001-01-01T00:00:00.000Z',
+    '2026-1a-28T10:00:00.000Z',
+    '2026-11-28T1:00:00.0000Z',
+    'garbage',
+    '',
+    1_700_000_000_000,
+    null,
+    { at: 1 },
+  ]
+  for (const received_at of receivedAts) c.push(api('add_money', { received_at }))
+  return c
+}
+
+describe('MessageEncoder', () => {
+  it('gives exactly routeMessage’s tables, rows (as JSON text), dates and rejection reasons on the corpus', () => {
+    const enc = new MessageEncoder()
+    const items = corpus()
+    let compared = 0
+    const metas: MessageMeta[] = [
+      { topic: 'game_events', partition: 0, offset: '0', timestamp: DAY },
+      {
+        topic: 'other',
+        partition: 7,
+        offset: '9007199254740',
+        timestamp: Date.UTC(2026, 11, 31, 23, 59, 59, 999),
+      },
+      { topic: 't', partition: 1, offset: '5', timestamp: -1 },
+      { topic: 't', partition: 2, offset: '6', timestamp: 0 },
+    ]
+    for (const meta of metas) {
+      for (const [i, value] of items.entries()) {
+        const m = { ...meta, offset: String(Number(meta.offset) + i) }
+        const want = reference(value, m, Number(m.offset))
+        const got = enc.encode(value, m, Number(m.offset))
+        expect({ ...got, tables: [...got.tables] }, `item ${i}: ${String(value).slice(0, 80)}`).toEqual(want)
+        if (want.line) expect(JSON.parse(got.line)).toEqual(JSON.parse(want.line))
+        compared += 1
+      }
+    }
+    expect(compared).toBe(items.length * metas.length)
+    // The corpus does exercise the fast path, the rejections and `default`.
+    const kinds = new Set(
+      items
+        .map((v) => reference(v, metas[0], 0))
+        .map((r) => (r.rejected ? 'rejected' : r.tables.length ? 'rows' : 'none')),
+    )
+    expect([...kinds].sort()).toEqual(['none', 'rejected', 'rows'])
+  })
+
+  it('keeps dates right across days, back and forth (the cached day)', () => {
+    const enc = new MessageEncoder()
+    const days = [0, 1, 1, 0, 2, -1, 0].map((d) => new Date(DAY + d * 86_400_000 - 12 * 3_600_000))
+    const edges = [
+      Date.UTC(2026, 10, 28) - 1,
+      Date.UTC(2026, 10, 28),
+      Date.UTC(2026, 10, 29) - 1,
+      Date.UTC(2026, 10, 28) - 1,
+    ]
+    const all = [...days, ...edges.map((ms) => new Date(ms))]
+    for (const [i, at] of all.entries()) {
+      const meta = { topic: 't', partition: 0, offset: String(i), timestamp: DAY }
+      const value = api('join_guild', {}, at)
+      const got = enc.encode(value, meta, i)
+      expect(got.dt).toBe(at.toISOString().slice(0, 10))
+      expect(got.line).toBe(reference(value, meta, i).line)
+    }
+  })
+
+  it('throws where routeMessage throws (a timestamp no Date can hold)', () => {
+    const meta = { topic: 't', partition: 0, offset: '1', timestamp: Number.NaN }
+    const value = seed({ event_type: 'join_guild', guild_name: 'g' })
+    expect(() => routeMessage(value, meta)).toThrow(RangeError)
+    expect(() => new MessageEncoder().encode(value, meta, 1)).toThrow(RangeError)
+  })
+
+  it('matches on random mixes of fields and types', () => {
+    const enc = new MessageEncoder()
+    let seedN = 12345
+    const rnd = (n: number) => {
+      seedN = (seedN * 1103515245 + 12345) & 0x7fffffff
+      return seedN % n
+    }
+    const pick = <T>(xs: readonly T[]): T => xs[rnd(xs.length)]
+    const values: unknown[] = [
+      '',
+      'x',
+      '7',
+      ' -3 ',
+      5,
+      -2,
+      0,
+      1.25,
+      null,
+      true,
+      { a: [1] },
+      ['b'],
+      'ü😀',
+      undefined,
+    ]
+    const keys = [
+      'amount',
+      'description',
+      'guild_name',
+      'cancel_reason',
+      'message_post',
+      'Host',
+      'Accept',
+      'User-Agent',
+      'event_id',
+      'received_at',
+    ]
+    for (let i = 0; i < 3000; i++) {
+      const event: Record<string, unknown> = {
+        event_type: pick([...EVENT_TYPES.map((s) => s.type), 'nope', '']),
+      }
+      for (const k of keys) if (rnd(3) > 0) event[k] = pick(values)
+      if (rnd(4) === 0) event.received_at = new Date(DAY + rnd(5) * 40_000_007).toISOString()
+      const value = JSON.stringify(event)
+      const meta = { topic: 'r', partition: rnd(3), offset: String(i), timestamp: DAY + rnd(3) * 50_000_000 }
+      const got = enc.encode(value, meta, i)
+      expect({ ...got, tables: [...got.tables] }, value).toEqual(reference(value, meta, i))
+    }
+  })
+})
