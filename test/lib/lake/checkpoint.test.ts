@@ -308,6 +308,71 @@ describe('readers', () => {
   })
 })
 
+describe('readers racing writers', () => {
+  it('every read while two writers commit, checkpoint and prune sees at least everything committed before it started', async () => {
+    const done: CommitRecord[] = []
+    const seqs = [1, 1]
+    let writing = true
+    let written = 0
+    let wake: (() => void)[] = []
+    const checkpointed = () => {
+      written++
+      const waiting = wake
+      wake = []
+      for (const w of waiting) w()
+    }
+    /** Resolves once the writers wrote n more checkpoints (or stopped). */
+    const moreCheckpoints = (n: number) => {
+      const target = written + n
+      return new Promise<void>((resolve) => {
+        const check = () => (written >= target || !writing ? resolve() : wake.push(check))
+        check()
+      })
+    }
+    const writer = async (w: number) => {
+      for (let i = 0; i < 40; i++) {
+        done.push(await commit(lake, seqs[w]++, { [w]: String(i + 1) }, { files: 1 }))
+        if (i % 3 === 2) {
+          await writeCheckpoint(lake)
+          checkpointed()
+        }
+      }
+    }
+    // Every other read stalls once, between its listings and its reads, until two more
+    // checkpoints were written (and pruned what it listed): it must list again, not lose records.
+    let reads = 0
+    const reader = async () => {
+      let stall = false
+      const stalling = Object.create(lake) as Lake
+      stalling.list = async (d: string) => {
+        const out = await lake.list(d)
+        if (d === CHECKPOINTS_DIR && stall) {
+          stall = false
+          await moreCheckpoints(2)
+        }
+        return out
+      }
+      for (let n = 0; writing; n++) {
+        const before = model([...done])
+        stall = n % 2 === 0
+        const got = await view(stalling)
+        for (const f of before.files) expect(got.files).toContain(f)
+        for (const [p, o] of Object.entries(before.offsets.t)) {
+          expect(BigInt(got.offsets.t[p] ?? -1)).toBeGreaterThanOrEqual(BigInt(o))
+        }
+        reads++
+      }
+    }
+    const readers = [reader(), reader()]
+    await Promise.all([writer(0), writer(1)])
+    writing = false
+    for (const w of wake.splice(0)) w()
+    await Promise.all(readers)
+    expect(reads).toBeGreaterThan(2)
+    expect(await view(lake)).toEqual(model(done))
+  })
+})
+
 /**
  * Random sequences of commits (several writers, lower seqs appearing late, several topics),
  * checkpoints (pruning or not, crashing before the prune, two writers at once): readers always
