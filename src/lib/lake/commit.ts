@@ -141,6 +141,8 @@ export interface LakeState {
   records: CommitRecord[]
   /** File names listed in _game/commits and _game/checkpoints (read or not). */
   listed: { commits: string[]; checkpoints: string[] }
+  /** File names of the records and checkpoints above (what a checkpoint of this state covers). */
+  read: { commits: string[]; checkpoints: string[] }
 }
 
 export interface ReadStateOptions {
@@ -175,6 +177,7 @@ export async function readLakeState(lake: Lake, options: ReadStateOptions = {}):
     const coveredCommits = new Set<string>()
     const coveredCheckpoints = new Set<string>()
     const checkpoints: Checkpoint[] = []
+    const read = { commits: [] as string[], checkpoints: [] as string[] }
     let vanished = false
     for (const e of checkpointEntries) {
       if (coveredCheckpoints.has(e.name)) continue
@@ -191,6 +194,7 @@ export async function readLakeState(lake: Lake, options: ReadStateOptions = {}):
         continue
       }
       checkpoints.push(checkpoint)
+      read.checkpoints.push(e.name)
       for (const n of checkpoint.covers.commits) coveredCommits.add(n)
       for (const n of checkpoint.covers.checkpoints) coveredCheckpoints.add(n)
     }
@@ -208,6 +212,7 @@ export async function readLakeState(lake: Lake, options: ReadStateOptions = {}):
         }
         try {
           records.push(parseCommitRecord(data.toString('utf8')))
+          read.commits.push(e.name)
         } catch {
           // A record that does not parse was never a commit: its rename is the commit point and
           // only complete files are renamed. Ignore it rather than fail every reader.
@@ -223,6 +228,7 @@ export async function readLakeState(lake: Lake, options: ReadStateOptions = {}):
         commits: commitEntries.map((e) => e.name),
         checkpoints: checkpointEntries.map((e) => e.name),
       },
+      read,
     }
   }
   throw new Error(
@@ -286,12 +292,8 @@ export async function writeCheckpoint(
   const id = newCommitId(now.getTime())
   const listedCommits = new Set(state.listed.commits)
   const listedCheckpoints = new Set(state.listed.checkpoints)
-  const commitNames = new Set(
-    state.records.map((r) => commitRecordPath(r.seq, r.commitId).slice(COMMITS_DIR.length + 1)),
-  )
-  const checkpointNames = new Set(
-    state.checkpoints.map((c) => checkpointPath(c.seq, c.id).slice(CHECKPOINTS_DIR.length + 1)),
-  )
+  const commitNames = new Set(state.read.commits)
+  const checkpointNames = new Set(state.read.checkpoints)
   for (const c of state.checkpoints) {
     for (const n of c.covers.commits) if (listedCommits.has(n)) commitNames.add(n)
     for (const n of c.covers.checkpoints) if (listedCheckpoints.has(n)) checkpointNames.add(n)
