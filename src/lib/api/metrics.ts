@@ -39,6 +39,16 @@ export class LabeledCounter {
     else this.values.set(key, { labels, value: by })
   }
 
+  /**
+   * The hot-path form of inc: the caller gives the key (label values joined by NUL) and builds the
+   * labels object only the first time that key is seen, so a request allocates nothing here.
+   */
+  incKey(key: string, labels: () => Record<string, string>, by = 1): void {
+    const entry = this.values.get(key)
+    if (entry) entry.value += by
+    else this.values.set(key, { labels: labels(), value: by })
+  }
+
   get(labels: Record<string, string>): number {
     return this.values.get(Object.values(labels).join('\u0000'))?.value ?? 0
   }
@@ -72,7 +82,11 @@ export class ApiMetrics {
   inFlight = 0
 
   request(route: string, method: string, status: number): void {
-    this.requests.inc({ route, method, status: String(status) })
+    this.requests.incKey(`${route}\u0000${method}\u0000${status}`, () => ({
+      route,
+      method,
+      status: String(status),
+    }))
   }
 
   rejection(reason: string): void {

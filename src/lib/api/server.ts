@@ -172,16 +172,15 @@ export async function startApi(options: ApiOptions, deps: ApiDeps = {}): Promise
     status: number,
     body: string,
     contentType: string,
-    headers: Record<string, string> = {},
+    headers?: Record<string, string>,
   ) => {
     metrics.request(route, method, status)
     if (res.headersSent || res.destroyed) return
-    res.writeHead(status, {
-      'Content-Type': contentType,
-      'Content-Length': Buffer.byteLength(body),
-      ...(closing ? { Connection: 'close' } : {}),
-      ...headers,
-    })
+    // The flat-array form of writeHead: no intermediate header object per response.
+    const list: string[] = ['Content-Type', contentType, 'Content-Length', String(Buffer.byteLength(body))]
+    if (closing && headers?.Connection === undefined) list.push('Connection', 'close')
+    if (headers) for (const name in headers) list.push(name, headers[name])
+    res.writeHead(status, list)
     res.end(body)
   }
   const sendError = (
@@ -294,7 +293,7 @@ export async function startApi(options: ApiOptions, deps: ApiDeps = {}): Promise
         { 'Retry-After': String(RETRY_AFTER_SECONDS) },
       )
     }
-    metrics.produced.inc({ event_type: spec.type })
+    metrics.produced.incKey(spec.type, () => ({ event_type: spec.type }))
     if (wantsJson(req.headers.accept)) {
       send(
         res,
