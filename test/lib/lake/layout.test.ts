@@ -1,8 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import {
+  type Checkpoint,
   type CommitRecord,
+  checkpointPath,
+  checkpointRecords,
   commitRecordPath,
   dataFilePath,
+  mergeState,
+  parseCheckpoint,
   parseCommitRecord,
   parseCommitRecordName,
   resumeOffsets,
@@ -50,5 +55,71 @@ describe('lake layout', () => {
       [1, 4n],
       [2, 9n],
     ])
+  })
+})
+
+describe('checkpoint merge (pure)', () => {
+  const rec = (
+    commitId: string,
+    seq: number,
+    topic: string,
+    offsets: Record<string, string>,
+    paths: string[],
+  ) =>
+    ({
+      formatVersion: 1,
+      commitId,
+      seq,
+      createdAt: `2026-11-28T00:00:${String(seq).padStart(2, '0')}Z`,
+      topic,
+      group: 'g',
+      offsets,
+      files: paths.map((path) => ({ table: 'purchases' as const, path, rows: 1, bytes: 2 })),
+    }) satisfies CommitRecord
+
+  it('takes the max offset numerically, unions files by path and commit ids, counts a record once', () => {
+    const a = rec('a', 1, 't', { 0: '9', 1: '100' }, ['purchases/dt=x/a.parquet'])
+    const b = rec('b', 2, 't', { 0: '10' }, ['purchases/dt=x/b.parquet'])
+    const c = rec('c', 3, 'u', { 0: '1' }, [])
+    const first = mergeState([], [b, a])
+    expect(first.offsets).toEqual({ t: { 0: '10', 1: '100' } }) // '10' > '9' as numbers, not strings
+    expect(first.commitIds).toEqual(['a', 'b'])
+    expect(first.files.map((f) => f.path)).toEqual(['purchases/dt=x/a.parquet', 'purchases/dt=x/b.parquet'])
+    const cp: Checkpoint = {
+      formatVersion: 1,
+      id: 'k1',
+      createdAt: '2026-11-28T01:00:00Z',
+      ...first,
+      covers: { commits: [], checkpoints: [] },
+    }
+    const again = mergeState([cp, cp], [a, c])
+    expect(again.commitIds).toEqual(['a', 'b', 'c'])
+    expect(again.files).toHaveLength(2)
+    expect(again.seq).toBe(3)
+    expect(again.offsets).toEqual({ t: { 0: '10', 1: '100' }, u: { 0: '1' } })
+    expect(again.lastCommitAt).toBe(c.createdAt)
+  })
+
+  it('stands in for its records: one record per topic, files and commit count on the first', () => {
+    const cp: Checkpoint = {
+      formatVersion: 1,
+      id: 'k2',
+      createdAt: '2026-11-28T01:00:00Z',
+      ...mergeState(
+        [],
+        [rec('a', 4, 'u', { 2: '7' }, ['purchases/dt=x/a.parquet']), rec('b', 5, 't', { 0: '3' }, [])],
+      ),
+      covers: { commits: [], checkpoints: [] },
+    }
+    const stand = checkpointRecords(cp)
+    expect(stand.map((r) => [r.topic, r.seq, r.merged, r.files.length])).toEqual([
+      ['t', 5, 2, 1],
+      ['u', 5, 0, 0],
+    ])
+    expect(resumeOffsets(stand, 'u').get(2)).toBe(7n)
+    expect(() => mergeState([], stand)).toThrow(/stand-in/)
+    expect(checkpointPath(5, 'k2')).toBe('_game/checkpoints/00000000000000000005-k2.json')
+    expect(parseCheckpoint(JSON.stringify(cp)).commitIds).toEqual(['a', 'b'])
+    expect(() => parseCheckpoint(JSON.stringify({ ...cp, covers: undefined }))).toThrow(/checkpoint/)
   })
 })
