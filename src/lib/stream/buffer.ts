@@ -44,21 +44,33 @@ export interface TableFiles {
 /** Bytes per chunk; a line longer than that gets a chunk of its own size. */
 const CHUNK = 256 * 1024
 
-/** Appends one line (and its newline) to a group's chunks. */
-function put(g: Group, line: string): void {
+/** Makes room for `need` more bytes in a group's current chunk. */
+function reserve(g: Group, need: number): Buffer {
+  const cur = g.cur
+  if (cur !== undefined && g.pos + need <= cur.length) return cur
+  if (cur !== undefined && g.pos > g.start) g.full.push(cur.subarray(g.start, g.pos))
+  const next = Buffer.allocUnsafe(Math.max(CHUNK, need))
+  g.cur = next
+  g.start = 0
+  g.pos = 0
+  return next
+}
+
+/** Appends one line (and its newline) to a group's chunks; returns the bytes written. */
+function put(g: Group, line: string): number {
   // UTF-8 needs at most 3 bytes per UTF-16 code unit.
-  const need = line.length * 3 + 1
-  let cur = g.cur
-  if (cur === undefined || g.pos + need > cur.length) {
-    if (cur !== undefined && g.pos > g.start) g.full.push(cur.subarray(g.start, g.pos))
-    cur = Buffer.allocUnsafe(Math.max(CHUNK, need))
-    g.cur = cur
-    g.start = 0
-    g.pos = 0
-  }
+  const cur = reserve(g, line.length * 3 + 1)
   const n = cur.write(line, g.pos)
   cur[g.pos + n] = 10
   g.pos += n + 1
+  return n + 1
+}
+
+/** Appends the last `n` bytes `from` got to `to` (a line landing in a second table: copied, not encoded again). */
+function putCopy(from: Group, n: number, to: Group): void {
+  const cur = reserve(to, n)
+  ;(from.cur as Buffer).copy(cur, to.pos, from.pos - n, from.pos)
+  to.pos += n
 }
 
 export class RowBuffer {
@@ -134,13 +146,18 @@ export class RowBuffer {
       this.recent = recent
     }
     const size = line.length + 1
+    let first: Group | undefined
+    let written = 0
     for (const table of tables) {
       let g = recent.groups.get(table)
       if (!g) {
         g = this.group(partition, table, dt)
         recent.groups.set(table, g)
       }
-      put(g, line)
+      if (first === undefined) {
+        written = put(g, line)
+        first = g
+      } else putCopy(first, written, g)
       g.rows += 1
       g.bytes += size
       gen.rows += 1

@@ -98,4 +98,35 @@ describe('RowBuffer', () => {
     expect(b.isEmpty).toBe(true)
     expect(await b.finish(b.cut())).toEqual([])
   })
+
+  it('addLine: same bytes in every table, across chunk boundaries, partitions, days and spills', async () => {
+    const b = new RowBuffer(dir)
+    const want = new Map<string, string[]>()
+    const expectLine = (p: number, tables: string[], dt: string, line: string) => {
+      for (const t of tables) {
+        const k = `${t}/${dt}`
+        want.set(k, [...(want.get(k) ?? []), line])
+      }
+      b.addLine(p, tables as never, dt, line)
+    }
+    for (let i = 0; i < 3000; i++) {
+      // Lines of all sizes (some longer than a 256 KiB chunk), non-ASCII, several days and partitions.
+      const size = i % 500 === 7 ? 300_000 : (i * 37) % 400
+      const line = JSON.stringify({ i, s: `${'x'.repeat(size)}é😀\u2028` })
+      const dt = i % 300 < 150 ? '2026-11-28' : '2026-11-29'
+      expectLine(i % 3, i % 2 ? ['purchases', 'transactions'] : ['messages'], dt, line)
+      if (i % 700 === 0) await b.spill()
+    }
+    const batches = await b.finish(b.cut())
+    expect(batches.map((x) => `${x.table}/${x.dt}`).sort()).toEqual([...want.keys()].sort())
+    for (const batch of batches) {
+      const got = await lines(batch.files)
+      const expected = want.get(`${batch.table}/${batch.dt}`) ?? []
+      // Files are per partition; within a partition the order is kept.
+      const byI = (l: string) => JSON.parse(l).i as number
+      expect(got.map(byI).sort((x, y) => x - y)).toEqual(expected.map(byI))
+      expect(new Set(got)).toEqual(new Set(expected))
+      expect(batch.rows).toBe(expected.length)
+    }
+  })
 })
