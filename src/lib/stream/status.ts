@@ -126,7 +126,7 @@ export async function streamStatus(
     lake: lake.url,
     partitions: partitionStatus(resumeOffsets(records, options.topic), group, ends),
     tables: tableStatus(records, present),
-    commits: records.length,
+    commits: records.reduce((n, r) => n + (r.merged ?? 1), 0),
     lastCommit: last ? { commitId: last.commitId, seq: last.seq, createdAt: last.createdAt } : null,
     staging,
     ...(kafkaError ? { kafkaError } : {}),

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readCommitRecords, readLakeState } from '../../../src/lib/lake/commit.js'
 import { CHECKPOINTS_DIR, COMMITS_DIR, resumeOffsets, STAGING_DIR } from '../../../src/lib/lake/layout.js'
 import { openLake } from '../../../src/lib/lake/open.js'
+import { streamStatus } from '../../../src/lib/stream/status.js'
 import { type StreamOptions, streamToLake } from '../../../src/lib/stream/stream.js'
 import { readTable, type Stack, sampleEvents, startStack } from '../stream/fixtures.js'
 
@@ -57,6 +58,10 @@ describe('stream checkpoints', () => {
     expect(state.checkpoints[0].commitIds).toHaveLength(9)
     expect(state.records).toHaveLength(1)
     expect(await lake.list(STAGING_DIR)).toEqual([])
+    // `game stream status` counts the commits a checkpoint merged, not only the records left.
+    const status = await streamStatus({ topic, group: base(topic).group }, { kafka: stack.kafka('st'), lake })
+    expect(status.commits).toBe(runs)
+    expect(status.tables.find((t) => t.table === 'transactions')?.rows).toBe(runs * 3)
 
     const tx = await readTable(lake, 'transactions')
     expect(tx).toHaveLength(runs * 3)
