@@ -4,7 +4,6 @@
  * queued since its last write (group commit: one writev + one fdatasync for all of it). The high
  * watermark moves only after the data is written (and synced under fsync 'always').
  */
-import { writeSync, writevSync } from 'node:fs'
 import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import {
@@ -14,7 +13,7 @@ import {
   type BatchSpan,
   splitBatches,
 } from './batch.js'
-import { type FileCache, readAt, removeFile, syncDir, writeFileDurable } from './files.js'
+import { type FileCache, readAt, removeFile, syncDir, writeAll, writeFileDurable } from './files.js'
 import {
   IndexBuilder,
   lookupPosition,
@@ -520,10 +519,7 @@ export class Partition implements PartitionLog {
     if (buffers.length === 0) return
     const lease = await this.ctx.files.acquire(seg.paths.log)
     try {
-      // Synchronous: a write into the page cache takes microseconds, less than handing it to the
-      // libuv thread pool and back (two thread switches per write on a busy 2-core machine). The
-      // fdatasync that makes it durable stays asynchronous.
-      writeAllSync(lease.fh.fd, buffers, position)
+      await writeAll(lease.fh, buffers, position)
     } finally {
       lease.release()
     }
@@ -737,16 +733,4 @@ function storageError(err: unknown, what: string): Error {
   const e = new LogError('STORAGE_ERROR', `${what} failed: ${(err as Error).message}`)
   ;(e as Error).cause = err
   return e
-}
-
-/** Writes every buffer at `position` (one writev; a short write is finished with plain writes). */
-function writeAllSync(fd: number, buffers: Buffer[], position: number): void {
-  let total = 0
-  for (const b of buffers) total += b.length
-  const written = writevSync(fd, buffers, position)
-  if (written < total) {
-    const rest = Buffer.concat(buffers).subarray(written)
-    let off = 0
-    while (off < rest.length) off += writeSync(fd, rest, off, rest.length - off, position + written + off)
-  }
 }
