@@ -32,6 +32,12 @@ interface ChildReport {
   extra?: Record<string, unknown>
 }
 
+function memory(): string {
+  const m = process.memoryUsage()
+  const mb = (n: number) => Math.round(n / 1048576)
+  return `rss=${mb(m.rss)}MB heap=${mb(m.heapUsed)}/${mb(m.heapTotal)}MB external=${mb(m.external)}MB`
+}
+
 function cpuSeconds(): number {
   const u = process.resourceUsage()
   return +((u.userCPUTime + u.systemCPUTime) / 1e6).toFixed(2)
@@ -85,7 +91,7 @@ async function stream(brokers: string[], lakeUrl: string): Promise<ChildReport> 
       lake,
       onProgress: (p) =>
         process.stderr.write(
-          `  ${Math.round(performance.now() - t0)}ms ${p.phase} events=${p.events} buffered=${p.buffered} flushes=${p.flushes}${p.lastFlush ? ` last=${p.lastFlush.rows}rows/${p.lastFlush.files}files/${p.lastFlush.durationMs}ms(write ${p.lastFlush.writeMs} publish ${p.lastFlush.publishMs})` : ''} rss=${Math.round(process.memoryUsage.rss() / 1048576)}MB\n`,
+          `  ${Math.round(performance.now() - t0)}ms ${p.phase} events=${p.events} buffered=${p.buffered} flushes=${p.flushes}${p.lastFlush ? ` last=${p.lastFlush.rows}rows/${p.lastFlush.files}files/${p.lastFlush.durationMs}ms(write ${p.lastFlush.writeMs} publish ${p.lastFlush.publishMs})` : ''} ${memory()}\n`,
         ),
     },
   )

@@ -16,11 +16,12 @@ interface Group {
   table: TableName
   dt: string
   file: string
-  /** Filled chunks not yet spilled, then the one being filled: bytes [start, pos) are unspilled. */
-  full: Buffer[]
+  /** Filled chunks not yet spilled (bytes [0, end)), then the one being filled (bytes [0, pos)). */
+  full: { buf: Buffer; end: number }[]
   cur: Buffer | undefined
-  start: number
   pos: number
+  /** The buffer's free chunks, shared by its groups. */
+  pool: Buffer[]
   rows: number
   bytes: number
 }
@@ -44,16 +45,28 @@ export interface TableFiles {
 /** Bytes per chunk; a line longer than that gets a chunk of its own size. */
 const CHUNK = 256 * 1024
 
+/**
+ * Free chunks kept for reuse. Written chunks go back to the pool instead of waiting for a major GC
+ * (off-heap memory the GC does not see as pressure soon enough): keeps RSS flat.
+ */
+const POOL_MAX = 32
+
 /** Makes room for `need` more bytes in a group's current chunk. */
 function reserve(g: Group, need: number): Buffer {
   const cur = g.cur
   if (cur !== undefined && g.pos + need <= cur.length) return cur
-  if (cur !== undefined && g.pos > g.start) g.full.push(cur.subarray(g.start, g.pos))
-  const next = Buffer.allocUnsafe(Math.max(CHUNK, need))
+  if (cur !== undefined) {
+    if (g.pos > 0) g.full.push({ buf: cur, end: g.pos })
+    else recycle(g.pool, cur)
+  }
+  const next = need <= CHUNK ? (g.pool.pop() ?? Buffer.allocUnsafe(CHUNK)) : Buffer.allocUnsafe(need)
   g.cur = next
-  g.start = 0
   g.pos = 0
   return next
+}
+
+function recycle(pool: Buffer[], buf: Buffer): void {
+  if (buf.length === CHUNK && pool.length < POOL_MAX) pool.push(buf)
 }
 
 /** Appends one line (and its newline) to a group's chunks; returns the bytes written. */
@@ -76,6 +89,7 @@ function putCopy(from: Group, n: number, to: Group): void {
 export class RowBuffer {
   private gen: Generation
   private n = 0
+  private readonly pool: Buffer[] = []
 
   constructor(private readonly root: string) {
     this.gen = this.newGeneration()
@@ -177,8 +191,8 @@ export class RowBuffer {
         file: path.join(gen.dir, `p${partition}-${table}-${dt}.ndjson`),
         full: [],
         cur: undefined,
-        start: 0,
         pos: 0,
+        pool: this.pool,
         rows: 0,
         bytes: 0,
       }
@@ -191,11 +205,19 @@ export class RowBuffer {
   spill(gen: Generation = this.gen): Promise<void> {
     for (const g of gen.groups.values()) {
       const chunks = g.full
-      if (g.cur !== undefined && g.pos > g.start) chunks.push(g.cur.subarray(g.start, g.pos))
-      g.start = g.pos
+      if (g.cur !== undefined && g.pos > 0) {
+        chunks.push({ buf: g.cur, end: g.pos })
+        g.cur = undefined
+        g.pos = 0
+      }
       if (chunks.length === 0) continue
       g.full = []
-      for (const chunk of chunks) gen.io = gen.io.then(() => appendFile(g.file, chunk))
+      for (const { buf, end } of chunks) {
+        gen.io = gen.io.then(async () => {
+          await appendFile(g.file, buf.subarray(0, end))
+          recycle(g.pool, buf)
+        })
+      }
     }
     return gen.io
   }
