@@ -3,6 +3,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TABLE_NAMES } from '../../src/lib/events/catalog.js'
 import { listCommittedFiles, readCommitRecords } from '../../src/lib/lake/commit.js'
+import { CHECKPOINTS_DIR } from '../../src/lib/lake/layout.js'
 import { openLake } from '../../src/lib/lake/open.js'
 import type { Lake } from '../../src/lib/lake/types.js'
 import { CRASH_POINTS } from '../../src/lib/stream/stream.js'
@@ -81,8 +82,12 @@ describe('game stream (e2e)', () => {
       [...SEED_EVENTS, ...BAD_EVENTS.map((b) => b.value)].map((value) => ({ value })),
     )
     const total = 4 * 7 + SEED_EVENTS.length + BAD_EVENTS.length
-    const r = await runCli([...args(topic, 'once'), '--once', '--json'], { env: env() })
+    const r = await runCli([...args(topic, 'once'), '--once', '--json', '--checkpoint-every', '1'], {
+      env: env(),
+    })
     expect(r.code, r.stderr).toBe(0)
+    // --checkpoint-every 1: the one flush is merged into a checkpoint at once.
+    expect(await lakeOf('once').list(CHECKPOINTS_DIR)).toHaveLength(1)
     const result = JSON.parse(r.stdout)
     expect(result).toMatchObject({ events: total, rejected: BAD_EVENTS.length, stoppedBy: 'caught-up' })
     expect(result.rows).toMatchObject({ purchases: 9, transactions: 14, rejected: BAD_EVENTS.length })

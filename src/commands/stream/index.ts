@@ -64,6 +64,12 @@ Ctrl-C or SIGTERM flushes what is buffered, commits, and exits 0.`
       default: '30s',
       env: 'GAME_STREAM_SESSION_TIMEOUT',
     }),
+    'checkpoint-every': Flags.integer({
+      summary: 'Merge the lake commit records into a checkpoint every N flushes (0 = never).',
+      default: 50,
+      min: 0,
+      env: 'GAME_STREAM_CHECKPOINT_EVERY',
+    }),
     once: Flags.boolean({
       summary: 'Consume until caught up with the end offsets seen at start, flush, and exit.',
     }),
@@ -121,6 +127,7 @@ Ctrl-C or SIGTERM flushes what is buffered, commits, and exits 0.`
         fromBeginning: flags['from-beginning'],
         crashAt,
         sessionTimeoutMs,
+        checkpointEvery: flags['checkpoint-every'],
       },
       {
         kafka,
