@@ -160,7 +160,11 @@ try {
     consumed,
   }
   process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
-  await request(child, 'stop').catch(() => {})
+  // The child answers 'stop' by closing the broker and exiting: wait for the exit, not a reply.
+  await new Promise<void>((resolve) => {
+    child.once('exit', () => resolve())
+    child.send({ cmd: 'stop' })
+  })
 } finally {
   child.kill('SIGKILL')
   if (!args.keep) await rm(dataDir, { recursive: true, force: true })
