@@ -27,6 +27,16 @@ export interface PlanPhase {
   durationMs?: number
   /** The next request; undefined once `total` requests were handed out. */
   next(): PlannedRequest | undefined
+  /**
+   * The same sequence as next() (use one or the other), as ids into `requests`: equal requests share
+   * an id, and ids are handed out in order of first appearance (a new id is `requests.length - 1`).
+   * -1 once `total` requests were handed out. Lets the runner keep per-request work (HTTP bytes,
+   * ledger entry) in arrays indexed by id instead of rebuilding and looking it up for every request.
+   * Absent when the phase's distinct requests could be too many to keep (see MAX_INTERNED).
+   */
+  nextId?(): number
+  /** The distinct requests handed out by nextId() so far, by id. */
+  requests?: PlannedRequest[]
 }
 
 export interface LoadPlan {
@@ -46,7 +56,16 @@ export interface PlanOptions {
   /** Duration in seconds for weight-based scenarios. */
   durationSec?: number
   seed: string | number
+  /** Intern requests (PlanPhase.nextId); default true. false: the plain generator (tests compare both). */
+  intern?: boolean
 }
+
+/**
+ * A weight-based phase gets nextId() only when its steps can produce at most this many distinct
+ * requests (players x random choices), which bounds the memory the interned requests (and the
+ * runner's bytes per request) can take; larger phases use the plain generator.
+ */
+export const MAX_INTERNED = 250_000
 
 /** Weight-based scenarios without -n or -d send this many requests. */
 export const DEFAULT_AMOUNT = 1000
@@ -169,8 +188,36 @@ export function expandScenario(scenario: Scenario, options: PlanOptions): LoadPl
       }
       if (list.length === 0) continue
       total += list.length
+      if (options.intern === false) {
+        let i = 0
+        phases.push({ phase, total: list.length, next: () => list[i++] })
+        continue
+      }
+      const requests: PlannedRequest[] = []
+      const known = new Map<string, number>()
+      const ids = new Int32Array(list.length)
+      list.forEach((r, j) => {
+        const key = `${r.method} ${r.host} ${r.path} ${r.body ?? ''}`
+        let id = known.get(key)
+        if (id === undefined) {
+          id = requests.length
+          requests.push(r)
+          known.set(key, id)
+        }
+        ids[j] = id
+      })
       let i = 0
-      phases.push({ phase, total: list.length, next: () => list[i++] })
+      const nextId = () => (i < ids.length ? ids[i++] : -1)
+      phases.push({
+        phase,
+        total: list.length,
+        requests,
+        nextId,
+        next: () => {
+          const id = nextId()
+          return id < 0 ? undefined : requests[id]
+        },
+      })
     }
     return { scenario: scenario.name, kind, phases, total }
   }
@@ -188,7 +235,28 @@ export function expandScenario(scenario: Scenario, options: PlanOptions): LoadPl
     const weights = steps.map((s) => s.weight ?? 0)
     const limit = counts?.[idx]
     if (limit === 0 || durations?.[idx] === 0) return
+    const interned = options.intern === false ? undefined : internedDraw(steps, weights, rng, options)
     let made = 0
+    if (interned) {
+      const { requests, draw } = interned
+      const next = () => {
+        if (limit !== undefined && made >= limit) return -1
+        made++
+        return draw()
+      }
+      phases.push({
+        phase,
+        total: limit,
+        durationMs: durations?.[idx],
+        requests,
+        nextId: next,
+        next: () => {
+          const id = next()
+          return id < 0 ? undefined : requests[id]
+        },
+      })
+      return
+    }
     phases.push({
       phase,
       total: limit,
@@ -203,6 +271,93 @@ export function expandScenario(scenario: Scenario, options: PlanOptions): LoadPl
     })
   })
   return { scenario: scenario.name, kind, phases, total: amount, durationMs }
+}
+
+interface CompiledStep {
+  step: ScenarioStep
+  hosts: string[]
+  /** Number of outcomes of each random value (int range size, oneOf length), in the order drawn. */
+  radices: number[]
+}
+
+/**
+ * The weight-based draw of expandScenario (step by weight, player, then each random value, with the
+ * same rng calls in the same order, so the same seed gives the same requests) as a number per distinct
+ * request: the draw is encoded as a mixed-radix key (step, player, choices), and a request is built
+ * only the first time its key comes up. Undefined when the steps' distinct requests exceed MAX_INTERNED
+ * or a value cannot be drawn this way (then the plain generator runs, with its own errors).
+ */
+function internedDraw(
+  steps: ScenarioStep[],
+  weights: number[],
+  rng: Rng,
+  options: PlanOptions,
+): { draw: () => number; requests: PlannedRequest[] } | undefined {
+  const compiled: CompiledStep[] = []
+  let space = 0
+  for (const step of steps) {
+    const hosts = step.players ?? options.players
+    if (hosts.length === 0) return undefined
+    const radices: number[] = []
+    for (const part of [step.query, step.body]) {
+      for (const spec of Object.values(part ?? {})) {
+        if (typeof spec !== 'object') continue
+        if ('int' in spec) {
+          const [min, max] = spec.int
+          if (!Number.isInteger(min) || !Number.isInteger(max) || max < min) return undefined
+          radices.push(max - min + 1)
+        } else if ('oneOf' in spec) {
+          if (spec.oneOf.length === 0) return undefined
+          radices.push(spec.oneOf.length)
+        }
+      }
+    }
+    space += radices.reduce((a, r) => a * r, hosts.length)
+    if (!(space <= MAX_INTERNED)) return undefined
+    compiled.push({ step, hosts, radices })
+  }
+  const n = compiled.length
+  const requests: PlannedRequest[] = []
+  const known = new Map<number, number>()
+  const choices: number[] = []
+  let k = 0
+  // Replays the recorded choices to buildRequest, which asks for them in the order they were drawn.
+  const replay: Rng = {
+    next: () => {
+      throw new Error('replay: next')
+    },
+    int: (min) => min + choices[k++],
+    pick: (items) => items[choices[k++]],
+    weighted: () => {
+      throw new Error('replay: weighted')
+    },
+    shuffle: () => {
+      throw new Error('replay: shuffle')
+    },
+  }
+  const draw = (): number => {
+    const s = rng.weighted(weights)
+    const c = compiled[s]
+    const h = Math.floor(rng.next() * c.hosts.length)
+    let key = s + n * h
+    let mult = n * c.hosts.length
+    const radices = c.radices
+    for (let j = 0; j < radices.length; j++) {
+      const choice = Math.floor(rng.next() * radices[j])
+      choices[j] = choice
+      key += choice * mult
+      mult *= radices[j]
+    }
+    let id = known.get(key)
+    if (id === undefined) {
+      k = 0
+      id = requests.length
+      requests.push(buildRequest(c.step, c.hosts[h], replay, options.seed))
+      known.set(key, id)
+    }
+    return id
+  }
+  return { draw, requests }
 }
 
 /** Every request of a finite plan, phase by phase (for tests and dry runs). */

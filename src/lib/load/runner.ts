@@ -241,6 +241,33 @@ export class RequestEncoder {
   }
 }
 
+/** What a client has in flight (one request each, pipelining 1), kept on the client object itself. */
+interface ClientSlot {
+  /** The ledger entry of the request in flight; null between requests. */
+  gameEntry: LedgerEntry | null
+  /** Its `amount` (0 when it has none: adding 0 changes no sum). */
+  gameAmount: number
+}
+
+/** Status code counts: an array indexed by code for 100..999, an object for anything else. */
+class StatusCounts {
+  private readonly counts = new Float64Array(1000)
+  private readonly other: Record<string, number> = {}
+
+  add(status: number): void {
+    if (status >= 100 && status < 1000) this.counts[status]++
+    else this.other[status] = (this.other[status] ?? 0) + 1
+  }
+
+  /** Codes in ascending order, like the object they used to be counted in. */
+  toRecord(into: Record<string, number>): void {
+    for (let code = 100; code < 1000; code++) {
+      if (this.counts[code] > 0) into[code] = (into[code] ?? 0) + this.counts[code]
+    }
+    for (const [code, n] of Object.entries(this.other)) into[code] = (into[code] ?? 0) + n
+  }
+}
+
 async function runPhase(
   base: URL,
   phase: PlanPhase,
@@ -252,8 +279,14 @@ async function runPhase(
   const connections =
     phase.total !== undefined ? Math.min(options.connections, phase.total) : options.connections
   const encoder = new RequestEncoder(base.pathname.replace(/\/$/, ''))
-  /** Per client (one request in flight each): what it sent and the ledger entry to account it in. */
-  const inflight = new WeakMap<AutocannonClient, { planned: PlannedRequest; entry: LedgerEntry }>()
+  // By request id (PlanPhase.nextId): its bytes, ledger entry and amount, made once per distinct request.
+  const bytesOf: Buffer[] = []
+  const entryOf: LedgerEntry[] = []
+  const amountOf: number[] = []
+  const requests = phase.requests
+  const nextId = phase.nextId
+  const nothing = Buffer.alloc(0)
+  const statuses = new StatusCounts()
   const instance = autocannon({
     url: base.origin,
     connections,
@@ -267,26 +300,51 @@ async function runPhase(
     ...(options.rate ? { overallRate: options.rate, ignoreCoordinatedOmission: true } : {}),
     skipAggregateResult: true,
     // Each request is pulled from the plan when the client writes it (below), not built by autocannon.
-    setupClient: (client: AutocannonClient) => {
+    setupClient: (client: AutocannonClient & ClientSlot) => {
       if (typeof client.getRequestBuffer !== 'function' || typeof client.destroy !== 'function') {
         // autocannon is pinned (9.0.0); a version without these would silently send its default request.
         throw new GameError('LOAD_INTERNAL', 'This autocannon version has no Client.getRequestBuffer', {
           hint: 'Reinstall the autocannon version in package.json (9.0.0).',
         })
       }
-      client.getRequestBuffer = () => {
-        const planned = phase.next()
-        if (!planned) {
-          // Only if autocannon asked for more than `amount` requests: send nothing more.
-          client.destroy()
-          return Buffer.alloc(0)
-        }
-        const e = entryFor(tally, planned)
-        inflight.set(client, { planned, entry: e })
-        e.sent++
-        if (planned.amount !== undefined) e.sentAmount += planned.amount
-        return encoder.encode(planned)
+      client.gameEntry = null
+      client.gameAmount = 0
+      const stop = () => {
+        // Only if autocannon asked for more than `amount` requests: send nothing more.
+        client.destroy()
+        return nothing
       }
+      client.getRequestBuffer =
+        nextId && requests
+          ? () => {
+              const id = nextId()
+              if (id < 0) return stop()
+              if (id === bytesOf.length) {
+                // first time this request comes up (ids are handed out in order)
+                const planned = requests[id]
+                bytesOf.push(encoder.encode(planned))
+                entryOf.push(entryFor(tally, planned))
+                amountOf.push(planned.amount ?? 0)
+              }
+              const e = entryOf[id]
+              const amount = amountOf[id]
+              client.gameEntry = e
+              client.gameAmount = amount
+              e.sent++
+              e.sentAmount += amount
+              return bytesOf[id]
+            }
+          : () => {
+              const planned = phase.next()
+              if (!planned) return stop()
+              const e = entryFor(tally, planned)
+              const amount = planned.amount ?? 0
+              client.gameEntry = e
+              client.gameAmount = amount
+              e.sent++
+              e.sentAmount += amount
+              return encoder.encode(planned)
+            }
     },
   } as unknown as autocannon.Options) as unknown as autocannon.Instance & Promise<autocannon.Result>
   instance.on('reqError', () => tally.liveErrors++)
@@ -294,18 +352,17 @@ async function runPhase(
   let lastResponse = phaseStart
   ;(instance as NodeJS.EventEmitter).on(
     'response',
-    (client: AutocannonClient, status: number, _bytes: number, ms: number) => {
+    (client: AutocannonClient & ClientSlot, status: number, _bytes: number, ms: number) => {
       recorder.record(ms)
       lastResponse = Date.now()
       tally.answered++
-      tally.statusCodes[status] = (tally.statusCodes[status] ?? 0) + 1
-      const sent = inflight.get(client)
-      if (!sent) return
-      inflight.delete(client)
-      const { planned, entry: e } = sent
+      statuses.add(status)
+      const e = client.gameEntry
+      if (e === null) return
+      client.gameEntry = null
       if (status >= 200 && status < 300) {
         e.accepted++
-        if (planned.amount !== undefined) e.acceptedAmount += planned.amount
+        e.acceptedAmount += client.gameAmount
       } else {
         e.rejected++
         tally.failed++
@@ -316,6 +373,7 @@ async function runPhase(
   signal?.addEventListener('abort', onAbort, { once: true })
   try {
     const result = await instance
+    statuses.toRecord(tally.statusCodes)
     tally.timeouts += result.timeouts ?? 0
     tally.connectionErrors += Math.max(0, (result.errors ?? 0) - (result.timeouts ?? 0))
     tally.activeMs += lastResponse - phaseStart

@@ -5,6 +5,7 @@ import {
   collectPlan,
   expandScenario,
   generatedPlayers,
+  MAX_INTERNED,
   type PlannedRequest,
 } from '../../../src/lib/load/plan.js'
 import { BUILTIN_SCENARIOS, parseScenario } from '../../../src/lib/load/scenario.js'
@@ -113,6 +114,57 @@ describe('expandScenario: weighted', () => {
     const all = collectPlan(expandScenario(s, { players, amount: 20, seed: 1 }))
     expect(new Set(all.map((r) => r.host))).toEqual(new Set(['only.example']))
     expect(all[0].eventType).toBe('default')
+  })
+})
+
+describe('expandScenario: interned requests (PlanPhase.nextId)', () => {
+  const players = generatedPlayers(37)
+  for (const name of Object.keys(BUILTIN_SCENARIOS)) {
+    it(`${name}: the same requests in the same order as the plain generator`, () => {
+      const opts = (intern: boolean) => ({
+        players,
+        seed: `s-${name}`,
+        intern,
+        ...(BUILTIN_SCENARIOS[name].steps[0].count === undefined ? { amount: 5000 } : {}),
+      })
+      const plain = expandScenario(BUILTIN_SCENARIOS[name], opts(false))
+      expect(plain.phases.every((p) => p.nextId === undefined)).toBe(true)
+      const expected = collectPlan(plain)
+      const plan = expandScenario(BUILTIN_SCENARIOS[name], opts(true))
+      const got: PlannedRequest[] = []
+      for (const phase of plan.phases) {
+        expect(phase.nextId).toBeTypeOf('function')
+        let seen = 0
+        for (let id = phase.nextId!(); id >= 0; id = phase.nextId!()) {
+          // ids come in order of first appearance
+          expect(id).toBeLessThanOrEqual(seen)
+          if (id === seen) seen++
+          got.push(phase.requests![id])
+        }
+        expect(phase.requests).toHaveLength(seen)
+        expect(new Set(phase.requests!.map((r) => JSON.stringify(r))).size).toBe(seen)
+      }
+      expect(got).toEqual(expected)
+      expect(collectPlan(expandScenario(BUILTIN_SCENARIOS[name], opts(true)))).toEqual(expected)
+    })
+  }
+
+  it('falls back to the plain generator when the distinct requests could exceed MAX_INTERNED', () => {
+    const big = parseScenario(
+      JSON.stringify({
+        name: 'big',
+        steps: [
+          { method: 'GET', path: '/add_money', query: { amount: { int: [1, MAX_INTERNED] } }, weight: 1 },
+        ],
+      }),
+      'big.json',
+    )
+    const plan = expandScenario(big, { players: ['a', 'b'], seed: 3, amount: 50 })
+    expect(plan.phases[0].nextId).toBeUndefined()
+    const plain = collectPlan(
+      expandScenario(big, { players: ['a', 'b'], seed: 3, amount: 50, intern: false }),
+    )
+    expect(collectPlan(plan)).toEqual(plain)
   })
 })
 

@@ -6,7 +6,9 @@ import path from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { GameError } from '../../../src/lib/errors.js'
 import { parseLedger } from '../../../src/lib/load/ledger.js'
+import { collectPlan, expandScenario } from '../../../src/lib/load/plan.js'
 import { type LoadProgress, resolvePlayers, runLoad } from '../../../src/lib/load/runner.js'
+import { BUILTIN_SCENARIOS } from '../../../src/lib/load/scenario.js'
 
 interface Seen {
   host: string
@@ -131,6 +133,40 @@ describe('runLoad', () => {
     seen = []
     await runLoad({ url, scenario: 'mixed', amount: 100, connections: 1, seed: 'same', hosts: ['a', 'b'] })
     expect(seen.map((s) => `${s.host} ${s.method} ${s.url} ${s.body}`)).toEqual(first)
+  })
+
+  it('sends what the plain plan generator makes, in its order, and counts it per player, type and amount', async () => {
+    const hosts = ['a.example', 'b.example', 'c.example']
+    const ledgerFile = path.join(dir, 'interned.json')
+    const r = await runLoad({
+      url,
+      scenario: 'mixed',
+      amount: 400,
+      connections: 1,
+      seed: 'plain',
+      hosts,
+      ledgerFile,
+    })
+    const plan = collectPlan(
+      expandScenario(BUILTIN_SCENARIOS.mixed, { players: hosts, amount: 400, seed: 'plain', intern: false }),
+    )
+    expect(seen.map((s) => `${s.host} ${s.method} ${s.url} ${s.body}`)).toEqual(
+      plan.map((p) => `${p.host} ${p.method} ${p.path} ${p.body ?? ''}`),
+    )
+    for (const host of hosts) {
+      expect(r.players.find((p) => p.host === host)).toMatchObject({
+        sent: plan.filter((p) => p.host === host).length,
+        accepted: plan.filter((p) => p.host === host).length,
+      })
+    }
+    const ledger = parseLedger(await readFile(ledgerFile, 'utf8'))
+    for (const e of ledger.entries) {
+      const mine = plan.filter((p) => p.host === e.host && p.eventType === e.eventType)
+      expect(e.sent).toBe(mine.length)
+      expect(e.acceptedAmount).toBe(mine.reduce((a, p) => a + (p.amount ?? 0), 0))
+    }
+    expect(ledger.entries.some((e) => e.acceptedAmount > 0)).toBe(true)
+    expect(r.statusCodes).toEqual({ 200: 400 })
   })
 
   it('runs for -d seconds and accounts for requests still in flight at the end', async () => {
