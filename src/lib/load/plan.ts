@@ -335,8 +335,23 @@ function internedDraw(
       throw new Error('replay: shuffle')
     },
   }
+  // rng.weighted(weights), inlined with the same arithmetic (same total, same subtractions): same index.
+  let totalWeight = 0
+  for (const w of weights) totalWeight += w
+  const last = weights.length - 1
+  const pickStep = (): number => {
+    let r = rng.next() * totalWeight
+    for (let i = 0; i < last; i++) {
+      r -= weights[i]
+      if (r < 0) return i
+    }
+    return last
+  }
+  // Keys index a flat table when the key space is small enough (one 4-byte slot per possible key).
+  const keySpace = n * Math.max(...compiled.map((c) => c.radices.reduce((a, r) => a * r, c.hosts.length)))
+  const table = keySpace <= 1 << 20 ? new Int32Array(keySpace).fill(-1) : undefined
   const draw = (): number => {
-    const s = rng.weighted(weights)
+    const s = pickStep()
     const c = compiled[s]
     const h = Math.floor(rng.next() * c.hosts.length)
     let key = s + n * h
@@ -348,12 +363,13 @@ function internedDraw(
       key += choice * mult
       mult *= radices[j]
     }
-    let id = known.get(key)
-    if (id === undefined) {
+    let id = table ? table[key] : (known.get(key) ?? -1)
+    if (id < 0) {
       k = 0
       id = requests.length
       requests.push(buildRequest(c.step, c.hosts[h], replay, options.seed))
-      known.set(key, id)
+      if (table) table[key] = id
+      else known.set(key, id)
     }
     return id
   }

@@ -212,6 +212,8 @@ function entryFor(tally: Tally, r: PlannedRequest): LedgerEntry {
 interface AutocannonClient {
   getRequestBuffer(): Buffer
   destroy(): void
+  /** Resets a per-client context for `requests[].setupRequest` by deep-cloning it, on every request. */
+  requestIterator?: { resetContext?: () => void }
 }
 
 /** HTTP/1.1 request bytes of planned requests, cached (scenarios repeat the same requests a lot). */
@@ -309,6 +311,9 @@ async function runPhase(
       }
       client.gameEntry = null
       client.gameAmount = 0
+      // autocannon deep-clones an (empty) request context before every request; we use no context.
+      const iterator = client.requestIterator
+      if (iterator && typeof iterator.resetContext === 'function') iterator.resetContext = () => {}
       const stop = () => {
         // Only if autocannon asked for more than `amount` requests: send nothing more.
         client.destroy()

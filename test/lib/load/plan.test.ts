@@ -149,6 +149,27 @@ describe('expandScenario: interned requests (PlanPhase.nextId)', () => {
     })
   }
 
+  it('also when the keys are too many for a flat table (a Map then)', () => {
+    const wide = parseScenario(
+      JSON.stringify({
+        name: 'wide',
+        steps: [
+          { method: 'GET', path: '/add_money', query: { amount: { int: [1, 240_000] } }, weight: 1 },
+          ...['/join_guild', '/messages', '/', '/purchase_a_knife'].map((path) => ({
+            method: 'GET',
+            path,
+            weight: 1,
+          })),
+        ],
+      }),
+      'wide.json',
+    )
+    const opts = { players: ['only'], seed: 9, amount: 3000 }
+    const plan = expandScenario(wide, opts)
+    expect(plan.phases[0].nextId).toBeTypeOf('function')
+    expect(collectPlan(plan)).toEqual(collectPlan(expandScenario(wide, { ...opts, intern: false })))
+  })
+
   it('falls back to the plain generator when the distinct requests could exceed MAX_INTERNED', () => {
     const big = parseScenario(
       JSON.stringify({
