@@ -1,6 +1,6 @@
 // bench/load.ts — `npx tsx bench/load.ts [--duration 5] [--connections 10] [--rounds 3] [--scenario mixed]`
-// How many req/s `game load` (runLoad: a seeded scenario, per-request setupRequest with its own Host,
-// per-player/type accounting, our own latency histogram) drives against a bare node:http server,
+// How many req/s `game load` (runLoad: a seeded scenario with its own Host per request, interned
+// request bytes, per-player/type accounting, our own latency histogram) drives against a bare node:http server,
 // compared with the autocannon CLI alone (node_modules/.bin/autocannon, one fixed GET /) against the
 // same server with the same connections and duration. The server runs in its own child process so
 // neither load generator shares its event loop. Rounds alternate A/B to spread machine noise.
