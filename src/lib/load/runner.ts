@@ -229,6 +229,13 @@ export class RequestEncoder {
       r.body === undefined ? `${r.method} ${r.host} ${r.path}` : `${r.method} ${r.host} ${r.path} ${r.body}`
     const hit = this.cache.get(key)
     if (hit) return hit
+    const buf = this.build(r)
+    if (this.cache.size < this.maxCached) this.cache.set(key, buf)
+    return buf
+  }
+
+  /** The bytes of one request, not cached (for callers that keep them themselves). */
+  build(r: PlannedRequest): Buffer {
     let head = `${r.method} ${this.basePath}${r.path} HTTP/1.1\r\nHost: ${r.host}\r\nUser-Agent: game-load/1\r\nAccept: */*\r\n`
     let buf: Buffer
     if (r.body !== undefined) {
@@ -238,7 +245,6 @@ export class RequestEncoder {
     } else {
       buf = Buffer.from(`${head}\r\n`, 'latin1')
     }
-    if (this.cache.size < this.maxCached) this.cache.set(key, buf)
     return buf
   }
 }
@@ -327,7 +333,7 @@ async function runPhase(
               if (id === bytesOf.length) {
                 // first time this request comes up (ids are handed out in order)
                 const planned = requests[id]
-                bytesOf.push(encoder.encode(planned))
+                bytesOf.push(encoder.build(planned))
                 entryOf.push(entryFor(tally, planned))
                 amountOf.push(planned.amount ?? 0)
               }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { GameError } from '../../../src/lib/errors.js'
 import { parseLedger } from '../../../src/lib/load/ledger.js'
 import { collectPlan, expandScenario } from '../../../src/lib/load/plan.js'
-import { type LoadProgress, resolvePlayers, runLoad } from '../../../src/lib/load/runner.js'
+import { type LoadProgress, RequestEncoder, resolvePlayers, runLoad } from '../../../src/lib/load/runner.js'
 import { BUILTIN_SCENARIOS } from '../../../src/lib/load/scenario.js'
 
 interface Seen {
@@ -243,6 +243,30 @@ async function writeScenario(name: string, text: string): Promise<string> {
   await writeFile(file, text)
   return file
 }
+
+describe('RequestEncoder', () => {
+  it('builds HTTP/1.1 bytes with the Host, base path and JSON body; encode() caches them', () => {
+    const enc = new RequestEncoder('/api')
+    const post = {
+      method: 'POST',
+      path: '/messages',
+      host: 'h.example',
+      eventType: 'x',
+      body: '{"message":"hé"}',
+    } as const
+    const bytes = enc.build(post).toString('utf8')
+    expect(bytes).toBe(
+      'POST /api/messages HTTP/1.1\r\nHost: h.example\r\nUser-Agent: game-load/1\r\nAccept: */*\r\n' +
+        'Content-Type: application/json\r\nContent-Length: 17\r\n\r\n{"message":"hé"}',
+    )
+    const get = { method: 'GET', path: '/?a=1', host: 'g', eventType: 'y' } as const
+    expect(enc.build(get).toString('latin1')).toBe(
+      'GET /api/?a=1 HTTP/1.1\r\nHost: g\r\nUser-Agent: game-load/1\r\nAccept: */*\r\n\r\n',
+    )
+    expect(enc.encode(post)).toBe(enc.encode({ ...post }))
+    expect(enc.encode(post).equals(enc.build(post))).toBe(true)
+  })
+})
 
 describe('resolvePlayers', () => {
   it('merges --host, --hosts and --hosts-file, skipping comments and blanks', async () => {
