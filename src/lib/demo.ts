@@ -159,10 +159,8 @@ export async function runDemo(options: DemoOptions, deps: DemoDeps = {}): Promis
 
   const kafka: Kafka = createKafka({ brokers, clientId: 'game-demo', level: 'error' })
   const api = await step('api', 'Starting the game API', () =>
-    startApi(
-      { port: 0, bind: '127.0.0.1', brokers, topic: options.topic, prices: options.prices },
-      { kafka },
-    ),
+    // No kafkajs client passed: the API produces the way `game api` does (its lean producer).
+    startApi({ port: 0, bind: '127.0.0.1', brokers, topic: options.topic, prices: options.prices }),
   )
   let load: LoadResult
   try {
