@@ -150,6 +150,8 @@ export const STATE_FILE = 'stack.json'
 export interface StackAddresses {
   kafka?: string
   hdfs?: string
+  /** Docker mode: the datanode as published on the host (WebHDFS redirects are rewritten to it). */
+  datanode?: string
   api?: string
 }
 
@@ -246,7 +248,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GameConfig {
     partitions: (parsed('partitions') as number | undefined) ?? 3,
     lake: (parsed('lake') as string | undefined) ?? `hdfs://${hdfsAddress}/tmp`,
     hdfsUser: (parsed('hdfsUser') as string | undefined) ?? 'game',
-    datanodeHost: parsed('datanodeHost') as string | undefined,
+    datanodeHost: (parsed('datanodeHost') as string | undefined) ?? state.datanode,
     apiUrl:
       (parsed('apiUrl') as string | undefined) ??
       (state.api ? `http://${state.api}` : 'http://127.0.0.1:5000'),

@@ -61,6 +61,22 @@ describe('loadConfig', () => {
     expect(c.lake).toBe('hdfs://127.0.0.1:19870/tmp')
   })
 
+  it('rewrites WebHDFS redirects to the datanode a docker stack published, unless told otherwise', () => {
+    const dataDir = path.join(dir, 'docker-home')
+    mkdirSync(dataDir)
+    writeFileSync(
+      path.join(dataDir, 'stack.json'),
+      JSON.stringify({
+        addresses: { kafka: 'localhost:9092', hdfs: 'localhost:9870', datanode: 'localhost:19864' },
+      }),
+    )
+    expect(loadConfig({ cwd: dir, env: { GAME_HOME: dataDir } }).datanodeHost).toBe('localhost:19864')
+    expect(
+      loadConfig({ cwd: dir, env: { GAME_HOME: dataDir, GAME_DATANODE_HOST: 'dn:9864' } }).datanodeHost,
+    ).toBe('dn:9864')
+    expect(loadConfig({ cwd: dir, env: {} }).datanodeHost).toBeUndefined()
+  })
+
   it('names the key, the value and the fix for bad values', () => {
     expectConfigError(() => loadConfig({ cwd: dir, env: { GAME_BROKERS: 'nohostport' } }), 'brokers')
     expectConfigError(() => loadConfig({ cwd: dir, env: { GAME_PARTITIONS: '0' } }), 'partitions')
