@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
@@ -152,12 +152,67 @@ async function reapDaemon(spawner: Spawner, pid: number, timeoutMs: number): Pro
 export async function startStack(options: StartStackOptions): Promise<StackStatusResult> {
   const onProgress = options.onProgress ?? (() => {})
   const { spawner, dataDir } = options
-  const existing = currentStack(dataDir, spawner, onProgress)
-  if (existing) {
-    onProgress(`The ${existing.mode} stack is already running.`)
-    return { ...(await describeRunning(existing, options.hdfsUser)), alreadyRunning: true }
+  const release = acquireStartLock(dataDir, spawner, onProgress)
+  try {
+    const existing = currentStack(dataDir, spawner, onProgress)
+    if (existing) {
+      onProgress(`The ${existing.mode} stack is already running.`)
+      return { ...(await describeRunning(existing, options.hdfsUser)), alreadyRunning: true }
+    }
+    return await (options.mode === 'docker'
+      ? startDocker(options, onProgress)
+      : startEmbedded(options, onProgress))
+  } finally {
+    release()
   }
-  return options.mode === 'docker' ? startDocker(options, onProgress) : startEmbedded(options, onProgress)
+}
+
+/** `<dataDir>/stack.lock`: held by the `game up` that is starting the stack, holding its pid. */
+export function startLockPath(dataDir: string): string {
+  return path.join(dataDir, 'stack.lock')
+}
+
+/**
+ * Makes sure only one `game up` starts a stack for a data dir at a time (two would start two
+ * daemons and the second would overwrite the state file). A lock whose pid is dead is stale and taken
+ * over. Returns the release function.
+ */
+export function acquireStartLock(
+  dataDir: string,
+  spawner: Pick<Spawner, 'isAlive'>,
+  onProgress: Progress,
+): () => void {
+  mkdirSync(dataDir, { recursive: true })
+  const file = startLockPath(dataDir)
+  for (let attempt = 0; attempt < 2; attempt++) {
+    let fd: number
+    try {
+      fd = openSync(file, 'wx')
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      const holder = Number.parseInt(readFileSync(file, 'utf8').trim(), 10)
+      if (Number.isInteger(holder) && holder > 0 && spawner.isAlive(holder)) {
+        throw new GameError(
+          'STACK_STARTING',
+          `Another \`game up\` (pid ${holder}) is starting the stack in ${dataDir}`,
+          {
+            exitCode: ExitCode.failure,
+            hint: 'Wait for it to finish, then run `game status`.',
+            details: { pid: holder, lock: file },
+          },
+        )
+      }
+      onProgress(`Removing a stale start lock (pid ${Number.isNaN(holder) ? '?' : holder} is gone).`)
+      rmSync(file, { force: true })
+      continue
+    }
+    writeSync(fd, String(process.pid))
+    closeSync(fd)
+    return () => rmSync(file, { force: true })
+  }
+  throw new GameError('STACK_LOCK', `Could not take the start lock ${file}`, {
+    hint: `Remove ${file} if no \`game up\` is running, then try again.`,
+  })
 }
 
 async function startEmbedded(options: StartStackOptions, onProgress: Progress): Promise<StackStatusResult> {
