@@ -28,6 +28,9 @@ function readVarint(buf: Buffer, at: number): { value: number; next: number } {
  * Returns undefined when the batch's records cannot be read here (snappy, lz4, zstd, or malformed),
  * null when no record qualifies.
  */
+/** The most a stored gzip batch is inflated to when looking up a timestamp inside it. */
+export const MAX_INFLATED_BYTES = 64 * 1024 * 1024
+
 export function firstRecordAtOrAfter(
   batch: Buffer,
   target: bigint,
@@ -42,7 +45,9 @@ export function firstRecordAtOrAfter(
     const codec = attributes & 7
     let records: Buffer
     if (codec === 0) records = batch.subarray(HEADER, end)
-    else if (codec === 1) records = gunzipSync(batch.subarray(HEADER, end))
+    // Bounded: a hostile producer could store a gzip bomb; past the cap, fall back to the batch start.
+    else if (codec === 1)
+      records = gunzipSync(batch.subarray(HEADER, end), { maxOutputLength: MAX_INFLATED_BYTES })
     else return undefined
     let at = 0
     for (let i = 0; i < count; i++) {

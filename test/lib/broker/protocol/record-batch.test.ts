@@ -1,6 +1,7 @@
+import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { crc32c } from '../../../../src/lib/broker/memory-log.js'
-import { firstRecordAtOrAfter } from '../../../../src/lib/broker/protocol/record-batch.js'
+import { firstRecordAtOrAfter, MAX_INFLATED_BYTES } from '../../../../src/lib/broker/protocol/record-batch.js'
 import { recordBatch } from '../raw-client.js'
 
 describe('firstRecordAtOrAfter', () => {
@@ -21,5 +22,15 @@ describe('firstRecordAtOrAfter', () => {
     expect(firstRecordAtOrAfter(snappy, 0n)).toBeUndefined()
     expect(firstRecordAtOrAfter(batch.subarray(0, 70), 2_000n)).toBeUndefined()
     expect(firstRecordAtOrAfter(Buffer.alloc(10), 0n)).toBeUndefined()
+  })
+
+  it('never inflates a gzip batch past the cap (a stored gzip bomb)', () => {
+    // A "gzip" batch whose body inflates to more than the cap: the header claims 1 record.
+    const bomb = gzipSync(Buffer.alloc(MAX_INFLATED_BYTES + 1024))
+    const header = Buffer.from(batch.subarray(0, 61))
+    header.writeInt16BE(1, 21)
+    header.writeInt32BE(61 + bomb.length - 12, 8)
+    header.writeInt32BE(1, 57)
+    expect(firstRecordAtOrAfter(Buffer.concat([header, bomb]), 0n)).toBeUndefined()
   })
 })
