@@ -481,22 +481,28 @@ export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promi
       if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ENOTDIR') return false
       throw e
     }
-    if (st.isDirectory()) {
-      if (!recursive) {
-        const names = await fs.readdir(r.local)
-        if (names.length > 0)
-          throw new RemoteError(
-            403,
-            'PathIsNotEmptyDirectoryException',
-            'org.apache.hadoop.fs.PathIsNotEmptyDirectoryException',
-            `\`${r.hdfs} is non empty': Directory is not empty`,
-          )
-        await fs.rmdir(r.local)
+    try {
+      if (st.isDirectory()) {
+        if (!recursive) {
+          const names = await fs.readdir(r.local)
+          if (names.length > 0)
+            throw new RemoteError(
+              403,
+              'PathIsNotEmptyDirectoryException',
+              'org.apache.hadoop.fs.PathIsNotEmptyDirectoryException',
+              `\`${r.hdfs} is non empty': Directory is not empty`,
+            )
+          await fs.rmdir(r.local)
+        } else {
+          await fs.rm(r.local, { recursive: true, force: true })
+        }
       } else {
-        await fs.rm(r.local, { recursive: true, force: true })
+        await fs.unlink(r.local)
       }
-    } else {
-      await fs.unlink(r.local)
+    } catch (e) {
+      // Deleted by a concurrent request between the lstat and here: like HDFS, nothing was deleted.
+      if (errnoOf(e) === 'ENOENT') return false
+      throw e
     }
     return true
   }

@@ -213,6 +213,15 @@ describe('WebHdfsClient against the embedded gateway', () => {
     expect(await client.delete('/del/d', true)).toBe(false)
   })
 
+  it('concurrent DELETEs of one path: exactly one true, the others false, never an error', async () => {
+    // Two lake writers pruning the same commit record race like this.
+    for (let round = 0; round < 10; round++) {
+      await client.create(`/race/f${round}`, 'x')
+      const results = await Promise.all(Array.from({ length: 16 }, () => client.delete(`/race/f${round}`)))
+      expect(results.filter(Boolean)).toHaveLength(1)
+    }
+  })
+
   it('missing paths are FileNotFoundException (404) for list, status, open', async () => {
     for (const call of [
       () => client.listStatus('/missing'),
