@@ -1,3 +1,5 @@
+import { splitBatches } from './log/batch.js'
+import { DEFAULT_TOPIC_CONFIG } from './log/manager.js'
 import {
   type AppendResult,
   type CommittedOffset,
@@ -16,70 +18,11 @@ import {
  * files. For unit tests and as a stand-in; nothing survives close().
  */
 
-const CRC32C_TABLE = (() => {
-  const table = new Int32Array(256)
-  for (let n = 0; n < 256; n++) {
-    let c = n
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1
-    table[n] = c
-  }
-  return table
-})()
-
-/** CRC-32C (Castagnoli), as used by RecordBatch v2. */
-export function crc32c(buf: Buffer, start = 0, end = buf.length): number {
-  let crc = -1
-  for (let i = start; i < end; i++) crc = CRC32C_TABLE[(crc ^ buf[i]) & 0xff] ^ (crc >>> 8)
-  return (crc ^ -1) >>> 0
-}
-
-export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
-  retentionBytes: -1,
-  retentionMs: -1,
-  segmentBytes: 64 * 1024 * 1024,
-}
-
 interface StoredBatch {
   baseOffset: bigint
   lastOffset: bigint
   maxTimestamp: bigint
   data: Buffer
-}
-
-interface BatchHeader {
-  start: number
-  length: number
-  lastOffsetDelta: number
-  maxTimestamp: bigint
-}
-
-/** Splits and validates concatenated RecordBatches (length, magic 2, CRC-32C, record count). */
-export function parseBatches(buf: Buffer): BatchHeader[] {
-  const out: BatchHeader[] = []
-  let at = 0
-  while (at < buf.length) {
-    if (buf.length - at < 61) throw new LogError('CORRUPT_MESSAGE', 'truncated record batch header')
-    const batchLength = buf.readInt32BE(at + 8)
-    const length = 12 + batchLength
-    if (batchLength < 49 || at + length > buf.length) {
-      throw new LogError('CORRUPT_MESSAGE', `record batch length ${batchLength} does not fit`)
-    }
-    const magic = buf.readInt8(at + 16)
-    if (magic !== 2) throw new LogError('CORRUPT_MESSAGE', `unsupported record batch magic ${magic}`)
-    const crc = buf.readUInt32BE(at + 17)
-    if (crc32c(buf, at + 21, at + length) !== crc) {
-      throw new LogError('CORRUPT_MESSAGE', 'record batch CRC-32C mismatch')
-    }
-    const lastOffsetDelta = buf.readInt32BE(at + 23)
-    const count = buf.readInt32BE(at + 57)
-    if (count <= 0 || lastOffsetDelta < count - 1) {
-      throw new LogError('CORRUPT_MESSAGE', 'record count and last offset delta disagree')
-    }
-    out.push({ start: at, length, lastOffsetDelta, maxTimestamp: buf.readBigInt64BE(at + 35) })
-    at += length
-  }
-  if (out.length === 0) throw new LogError('CORRUPT_MESSAGE', 'empty record set')
-  return out
 }
 
 class Waiters {
@@ -134,16 +77,16 @@ class MemoryPartition implements PartitionLog {
   }
 
   async append(batches: Buffer): Promise<AppendResult> {
-    const headers = parseBatches(batches)
+    const spans = splitBatches(batches)
     const baseOffset = this.next
-    for (const h of headers) {
-      const data = Buffer.allocUnsafe(h.length)
-      batches.copy(data, 0, h.start, h.start + h.length)
+    for (const h of spans) {
+      const data = Buffer.allocUnsafe(h.size)
+      batches.copy(data, 0, h.position, h.position + h.size)
       data.writeBigInt64BE(this.next, 0)
       data.writeInt32BE(0, 12)
       const lastOffset = this.next + BigInt(h.lastOffsetDelta)
       this.batches.push({ baseOffset: this.next, lastOffset, maxTimestamp: h.maxTimestamp, data })
-      this.bytes += h.length
+      this.bytes += h.size
       this.next = lastOffset + 1n
     }
     this.retain()

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
+import { splitBatches } from '../../../src/lib/broker/log/batch.js'
+import { crc32c } from '../../../src/lib/broker/log/crc32c.js'
 import { LogError } from '../../../src/lib/broker/log/types.js'
-import { crc32c, openMemoryLogManager, parseBatches } from '../../../src/lib/broker/memory-log.js'
+import { openMemoryLogManager } from '../../../src/lib/broker/memory-log.js'
 import { recordBatch } from './raw-client.js'
 
 describe('memory log', () => {
@@ -10,7 +12,7 @@ describe('memory log', () => {
 
   it('validates batches: CRC, magic, length, record count', () => {
     const good = recordBatch(['a', 'b'], crc32c)
-    expect(parseBatches(Buffer.concat([good, good]))).toHaveLength(2)
+    expect(splitBatches(Buffer.concat([good, good]))).toHaveLength(2)
     const badCrc = Buffer.from(good)
     badCrc[badCrc.length - 1] ^= 1
     const badMagic = Buffer.from(good)
@@ -19,7 +21,7 @@ describe('memory log', () => {
     badCount.writeInt32BE(5, 57)
     badCount.writeUInt32BE(crc32c(badCount, 21), 17)
     for (const bad of [badCrc, badMagic, badCount, good.subarray(0, good.length - 1), Buffer.alloc(0)]) {
-      expect(() => parseBatches(bad)).toThrow(LogError)
+      expect(() => splitBatches(bad)).toThrow(LogError)
     }
   })
 

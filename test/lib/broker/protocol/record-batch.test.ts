@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
-import { crc32c } from '../../../../src/lib/broker/memory-log.js'
+import { crc32c } from '../../../../src/lib/broker/log/crc32c.js'
 import { firstRecordAtOrAfter, MAX_INFLATED_BYTES } from '../../../../src/lib/broker/protocol/record-batch.js'
 import { recordBatch } from '../raw-client.js'
 
