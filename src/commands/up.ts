@@ -42,7 +42,7 @@ Either way, game up waits until a Kafka admin can fetch metadata and WebHDFS ans
       env: 'GAME_BIND',
     }),
     fsync: Flags.string({
-      summary: 'Embedded broker fsync policy: "always" (default) or a flush interval in ms.',
+      summary: 'Embedded broker fsync policy: a flush interval in ms (default 100) or "always".',
       env: 'GAME_FSYNC',
     }),
     docker: Flags.boolean({ summary: 'Run the real stack with docker compose instead of the embedded one.' }),

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
+import { DEFAULT_FSYNC_INTERVAL_MS } from './broker/log/types.js'
 import { configError, ExitCode, GameError } from './errors.js'
 
 /**
@@ -29,7 +30,10 @@ export interface GameConfig {
   bind: string
   /** Item prices in coins. */
   prices: { sword: number; knife: number }
-  /** Embedded broker fsync policy: "always" (every batch, default) or a number of milliseconds. */
+  /**
+   * Embedded broker fsync policy: "always" (every batch) or a flush interval in milliseconds
+   * (default 100: Kafka's own semantics, an ack means in the log; see docs/broker-storage.md).
+   */
   fsync: 'always' | number
 }
 
@@ -256,6 +260,6 @@ export function loadConfig(options: LoadConfigOptions = {}): GameConfig {
     hdfsPort,
     bind: (parsed('bind') as string | undefined) ?? '127.0.0.1',
     prices: (parsed('prices') as GameConfig['prices'] | undefined) ?? { sword: 10, knife: 10 },
-    fsync: (parsed('fsync') as GameConfig['fsync'] | undefined) ?? 'always',
+    fsync: (parsed('fsync') as GameConfig['fsync'] | undefined) ?? DEFAULT_FSYNC_INTERVAL_MS,
   }
 }

@@ -34,7 +34,7 @@ describe('loadConfig', () => {
     expect(c.lake).toBe('hdfs://127.0.0.1:9870/tmp')
     expect(c.partitions).toBe(3)
     expect(c.prices).toEqual({ sword: 10, knife: 10 })
-    expect(c.fsync).toBe('always')
+    expect(c.fsync).toBe(100)
   })
 
   it('applies flag > env > file > defaults', () => {

@@ -3,7 +3,7 @@ import { ExitCode, GameError, isGameError } from '../errors.js'
 import { GroupCoordinator } from './group/coordinator.js'
 import { openLogManager } from './log/index.js'
 import type { FsyncPolicy, LogManager, TopicConfig } from './log/types.js'
-import { LogError } from './log/types.js'
+import { DEFAULT_FSYNC_INTERVAL_MS, LogError } from './log/types.js'
 import { openMemoryLogManager } from './memory-log.js'
 import {
   API_HANDLERS,
@@ -25,6 +25,7 @@ export interface BrokerOptions {
   /** 0 = ephemeral. */
   port: number
   dataDir: string
+  /** Default: fsync every DEFAULT_FSYNC_INTERVAL_MS (an append resolves once written to the OS). */
   fsync?: FsyncPolicy
   /** Host written into Metadata/FindCoordinator (default: host, or 127.0.0.1 for a wildcard bind). */
   advertisedHost?: string
@@ -72,7 +73,7 @@ async function openLogs(options: BrokerOptions): Promise<LogManager> {
     return openMemoryLogManager({ defaultTopicConfig: options.defaultTopicConfig })
   return openLogManager({
     dataDir: options.dataDir,
-    fsync: options.fsync ?? 'always',
+    fsync: options.fsync ?? { intervalMs: DEFAULT_FSYNC_INTERVAL_MS },
     defaultTopicConfig: options.defaultTopicConfig,
   })
 }

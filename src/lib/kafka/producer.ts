@@ -20,7 +20,11 @@ export interface EventProducerOptions {
   brokers?: string[]
   clientId?: string
   topic: string
-  /** How long the first queued message waits for company before its batch is sent. Default 1 ms. */
+  /**
+   * How long the first queued message waits for company before its batch is sent. Default 0: a
+   * message goes out at once when a produce slot is free, and batches form from what queues while
+   * every slot is busy (bench/api.ts: +16 % req/s over 1 ms at 50 connections, same batch count).
+   */
   lingerMs?: number
   /** Most messages per produce request. Default 500. */
   maxBatch?: number
@@ -76,7 +80,7 @@ interface Pending {
 }
 
 export function createEventProducer(options: EventProducerOptions): EventProducer {
-  const lingerMs = options.lingerMs ?? 1
+  const lingerMs = options.lingerMs ?? 0
   const maxBatch = Math.max(1, options.maxBatch ?? 500)
   const maxInFlight = Math.max(1, options.maxInFlight ?? 1)
   const timeoutMs = options.timeoutMs ?? 5000

@@ -8,7 +8,7 @@ export interface EmbeddedStackOptions {
   bind?: string
   kafkaPort: number
   hdfsPort: number
-  /** Broker fsync policy: 'always' or a flush interval in ms. */
+  /** Broker fsync policy: 'always' or a flush interval in ms (default: the broker's, 100 ms). */
   fsync?: 'always' | number
   hdfsUser?: string
   /** Log lines from the services (the daemon appends them to its log). */
@@ -65,8 +65,8 @@ export function embeddedServices(options: EmbeddedStackOptions): ServiceSpec[] {
           port: options.kafkaPort,
           dataDir: kafkaDataDir(options.dataDir),
           fsync:
-            options.fsync === undefined || options.fsync === 'always'
-              ? 'always'
+            options.fsync === 'always' || options.fsync === undefined
+              ? options.fsync
               : { intervalMs: options.fsync },
           log: serviceLog('kafka', log),
         })
