@@ -1,10 +1,11 @@
 // Child process for bench/api.ts: runs the embedded broker on a free port and prints "host:port".
 import { startBroker } from '../src/lib/broker/index.js'
 
-// argv: dataDir [fsync interval ms; default: fsync every append, the broker's default]
+// argv: dataDir ['always' | fsync interval ms; default: the broker's, every 100 ms]
 const dataDir = process.argv[2]
-const fsyncMs = process.argv[3] ? Number(process.argv[3]) : undefined
-const broker = await startBroker({ port: 0, dataDir, ...(fsyncMs ? { fsync: { intervalMs: fsyncMs } } : {}) })
+const policy = process.argv[3]
+const fsync = policy === 'always' ? 'always' : policy ? { intervalMs: Number(policy) } : undefined
+const broker = await startBroker({ port: 0, dataDir, ...(fsync ? { fsync } : {}) })
 process.stdout.write(`${broker.host}:${broker.port}\n`)
 process.on('SIGTERM', () => {
   broker.close().then(() => process.exit(0))

@@ -19,15 +19,18 @@ const arg = (name: string, fallback: number) => {
 }
 if (process.argv.includes('--help')) {
   process.stdout.write(
-    'npx tsx bench/api.ts [--duration 10] [--connections 50] [--fsync-ms N] [--prof-dir DIR] [-- <game api flags>]\n' +
+    'npx tsx bench/api.ts [--duration 10] [--connections 50] [--fsync always|MS] [--prof-dir DIR] [-- <game api flags>]\n' +
       'Bare node:http vs game api -> embedded broker under autocannon; table on stderr, JSON on stdout.\n',
   )
   process.exit(0)
 }
 const DURATION = arg('duration', 10)
 const CONNECTIONS = arg('connections', 50)
-/** Broker fsync interval in ms; 0 = fsync every append (the default policy). */
-const FSYNC_MS = arg('fsync-ms', 0)
+/** Broker fsync policy: 'always', an interval in ms, or '' for the broker's default (every 100 ms). */
+const FSYNC = (() => {
+  const i = process.argv.indexOf('--fsync')
+  return i === -1 ? '' : process.argv[i + 1]
+})()
 /** Write V8 CPU profiles of the API and broker children into this directory (--prof-dir DIR). */
 const PROF_DIR = (() => {
   const i = process.argv.indexOf('--prof-dir')
@@ -164,7 +167,7 @@ try {
       'tsx',
       'bench/api-broker.ts',
       dataDir,
-      ...(FSYNC_MS ? [String(FSYNC_MS)] : []),
+      ...(FSYNC ? [FSYNC] : []),
     ],
     /^(\S+:\d+)\n/,
   )
@@ -214,7 +217,7 @@ try {
   const row = (name: string, r: Run) =>
     `| ${name} | ${r.reqPerSec} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} | ${r.rssMb} | ${r.cpuMsPer1k} |`
   const lines = [
-    `autocannon ${CONNECTIONS} connections, ${DURATION} s, ${os.cpus().length} CPUs, node ${process.version}${EXTRA.length ? `, api flags: ${EXTRA.join(' ')}` : ''}, broker fsync ${FSYNC_MS ? `every ${FSYNC_MS} ms` : 'every append'}`,
+    `autocannon ${CONNECTIONS} connections, ${DURATION} s, ${os.cpus().length} CPUs, node ${process.version}${EXTRA.length ? `, api flags: ${EXTRA.join(' ')}` : ''}, broker fsync ${FSYNC === 'always' ? 'before every ack' : `every ${FSYNC || 100} ms`}`,
     '',
     '| server | req/s | p50 ms | p99 ms | non-2xx | errors | peak RSS MB | server CPU ms / 1k req |',
     '|---|---|---|---|---|---|---|---|',
@@ -231,7 +234,7 @@ try {
     connections: CONNECTIONS,
     durationSeconds: DURATION,
     apiFlags: EXTRA,
-    brokerFsync: FSYNC_MS ? `${FSYNC_MS}ms` : 'always',
+    brokerFsync: FSYNC === 'always' ? 'always' : `${FSYNC || 100}ms`,
     loadAverage: LOAD_BEFORE,
     bare: a,
     api: { ...b, meanBatch: Number(meanBatch.toFixed(1)), meanProduceMs: Number(meanProduceMs.toFixed(2)) },
