@@ -161,14 +161,7 @@ try {
 
   const broker = await spawnUntil(
     process.execPath,
-    [
-      ...PROF_ARGS,
-      '--import',
-      'tsx',
-      'bench/api-broker.ts',
-      dataDir,
-      ...(FSYNC ? [FSYNC] : []),
-    ],
+    [...PROF_ARGS, '--import', 'tsx', 'bench/api-broker.ts', dataDir, ...(FSYNC ? [FSYNC] : [])],
     /^(\S+:\d+)\n/,
   )
   const brokers = broker.match

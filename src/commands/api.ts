@@ -44,7 +44,8 @@ Prints the URL it listens on to stdout, logs to stderr. SIGINT/SIGTERM stop acce
       env: 'GAME_API_LOG_REQUESTS',
     }),
     'linger-ms': Flags.integer({
-      summary: 'Group commit: how long a produce waits for more events (ms; 0: batches form while one is in flight).',
+      summary:
+        'Group commit: how long a produce waits for more events (ms; 0: batches form while one is in flight).',
       env: 'GAME_API_LINGER_MS',
       default: 0,
       min: 0,
