@@ -1,6 +1,8 @@
-import net from 'node:net'
 import { crc32c } from '../broker/log/crc32c.js'
 import { Reader, Writer } from '../broker/protocol/codec.js'
+import { Connection, KafkaRequestError, NETWORK, RETRIABLE, requestMetadata } from './wire.js'
+
+export { KafkaRequestError } from './wire.js'
 
 /**
  * A lean Kafka producer for the API's hot path: encodes RecordBatch v2 itself (no compression, no
@@ -42,39 +44,8 @@ export interface LeanProducer {
   disconnect(): Promise<void>
 }
 
-/** A Kafka error code from a response, or a lost/failed connection. */
-export class KafkaRequestError extends Error {
-  constructor(
-    message: string,
-    readonly errorCode: number,
-    readonly retriable: boolean,
-  ) {
-    super(message)
-    this.name = 'KafkaRequestError'
-  }
-}
-
-/** Kafka error codes a producer retries after refreshing metadata (Errors.java: RetriableException). */
-const RETRIABLE = new Set([
-  3, // UNKNOWN_TOPIC_OR_PARTITION
-  5, // LEADER_NOT_AVAILABLE
-  6, // NOT_LEADER_OR_FOLLOWER
-  7, // REQUEST_TIMED_OUT
-  13, // NETWORK_EXCEPTION
-  14, // COORDINATOR_LOAD_IN_PROGRESS
-  15, // COORDINATOR_NOT_AVAILABLE
-  19, // NOT_ENOUGH_REPLICAS
-  20, // NOT_ENOUGH_REPLICAS_AFTER_APPEND
-  56, // KAFKA_STORAGE_ERROR
-  74, // FENCED_LEADER_EPOCH
-  75, // UNKNOWN_LEADER_EPOCH
-])
-const NETWORK = -100
-
 const API_PRODUCE = 0
-const API_METADATA = 3
 const PRODUCE_VERSION = 7
-const METADATA_VERSION = 4
 /** Metadata older than this is refreshed before the next send (Kafka's metadata.max.age.ms). */
 const METADATA_MAX_AGE_MS = 5 * 60 * 1000
 
@@ -187,150 +158,6 @@ export function encodeRecordBatch(messages: readonly LeanMessage[], timestamp: n
   return buf
 }
 
-// ---- one connection -----------------------------------------------------------------------------
-
-interface InFlight {
-  resolve: (body: Buffer) => void
-  reject: (error: Error) => void
-  timer: NodeJS.Timeout
-}
-
-class Connection {
-  private readonly socket: net.Socket
-  private readonly inFlight = new Map<number, InFlight>()
-  private nextId = 1
-  private chunks: Buffer[] = []
-  private buffered = 0
-  dead = false
-  readonly ready: Promise<void>
-
-  constructor(
-    readonly address: string,
-    private readonly clientId: string,
-    connectTimeoutMs: number,
-    private readonly requestTimeoutMs: number,
-    private readonly onDead: (c: Connection) => void,
-  ) {
-    const i = address.lastIndexOf(':')
-    const host = address.slice(0, i).replace(/^\[|\]$/g, '')
-    const port = Number(address.slice(i + 1))
-    this.socket = net.connect({ host, port })
-    this.socket.setNoDelay(true)
-    this.ready = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => this.fail(new KafkaRequestError(`connect to ${address} timed out`, NETWORK, true)),
-        connectTimeoutMs,
-      )
-      this.socket.once('connect', () => {
-        clearTimeout(timer)
-        resolve()
-      })
-      this.socket.once('close', () => {
-        clearTimeout(timer)
-        reject(new KafkaRequestError(`connection to ${address} failed`, NETWORK, true))
-      })
-    })
-    this.ready.catch(() => {})
-    this.socket.on('data', (chunk: Buffer) => this.onData(chunk))
-    this.socket.on('error', (error) =>
-      this.fail(new KafkaRequestError(`${address}: ${error.message}`, NETWORK, true)),
-    )
-    this.socket.on('close', () =>
-      this.fail(new KafkaRequestError(`connection to ${address} closed`, NETWORK, true)),
-    )
-  }
-
-  /** Sends one request; resolves with the response body (after the correlation id). */
-  request(apiKey: number, version: number, body: Writer): Promise<Buffer> {
-    if (this.dead)
-      return Promise.reject(new KafkaRequestError(`connection to ${this.address} closed`, NETWORK, true))
-    const id = this.nextId
-    this.nextId = (this.nextId + 1) & 0x7fffffff || 1
-    const clientIdLen = Buffer.byteLength(this.clientId)
-    const head = Buffer.allocUnsafe(14 + clientIdLen)
-    head.writeInt32BE(10 + clientIdLen + body.length, 0)
-    head.writeInt16BE(apiKey, 4)
-    head.writeInt16BE(version, 6)
-    head.writeInt32BE(id, 8)
-    head.writeInt16BE(clientIdLen, 12)
-    head.write(this.clientId, 14, 'utf8')
-    return new Promise<Buffer>((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          this.fail(
-            new KafkaRequestError(
-              `no answer from ${this.address} within ${this.requestTimeoutMs} ms`,
-              7,
-              true,
-            ),
-          ),
-        this.requestTimeoutMs,
-      )
-      this.inFlight.set(id, { resolve, reject, timer })
-      const chunks = body.toChunks()
-      this.socket.cork()
-      this.socket.write(head)
-      for (const c of chunks) this.socket.write(c)
-      this.socket.uncork()
-    })
-  }
-
-  close(): void {
-    this.fail(new KafkaRequestError(`connection to ${this.address} closed`, NETWORK, true))
-  }
-
-  private fail(error: Error): void {
-    if (!this.dead) {
-      this.dead = true
-      this.socket.destroy()
-      this.onDead(this)
-    }
-    for (const f of this.inFlight.values()) {
-      clearTimeout(f.timer)
-      f.reject(error)
-    }
-    this.inFlight.clear()
-  }
-
-  private onData(chunk: Buffer): void {
-    this.chunks.push(chunk)
-    this.buffered += chunk.length
-    while (this.buffered >= 4) {
-      if (this.chunks[0].length < 4) this.chunks = [Buffer.concat(this.chunks)]
-      const size = this.chunks[0].readInt32BE(0)
-      if (this.buffered < 4 + size) return
-      let frame: Buffer
-      if (this.chunks[0].length >= 4 + size) {
-        frame = this.chunks[0].subarray(4, 4 + size)
-        const rest = this.chunks[0].subarray(4 + size)
-        if (rest.length > 0) this.chunks[0] = rest
-        else this.chunks.shift()
-      } else {
-        const all = Buffer.concat(this.chunks)
-        frame = all.subarray(4, 4 + size)
-        const rest = all.subarray(4 + size)
-        this.chunks = rest.length > 0 ? [rest] : []
-      }
-      this.buffered -= 4 + size
-      if (size < 4) {
-        this.fail(new KafkaRequestError(`bad response frame from ${this.address}`, NETWORK, true))
-        return
-      }
-      const id = frame.readInt32BE(0)
-      const f = this.inFlight.get(id)
-      if (!f) {
-        this.fail(
-          new KafkaRequestError(`unexpected correlation id ${id} from ${this.address}`, NETWORK, true),
-        )
-        return
-      }
-      this.inFlight.delete(id)
-      clearTimeout(f.timer)
-      f.resolve(frame.subarray(4))
-    }
-  }
-}
-
 // ---- the producer -------------------------------------------------------------------------------
 
 interface TopicMeta {
@@ -382,40 +209,14 @@ export function createLeanProducer(options: LeanProducerOptions): LeanProducer {
     const candidates = [...new Set([...(metadata ? metadata.nodes.values() : []), ...options.brokers])]
     for (const address of candidates) {
       try {
-        const c = await conn(address)
-        const w = new Writer(64)
-        w.array(topics, (w, t) => w.string(t)).bool(autoCreate)
-        const r = new Reader(await c.request(API_METADATA, METADATA_VERSION, w))
-        r.int32() // throttle_time_ms
-        const nodes = new Map<number, string>()
-        r.array((r) => {
-          const id = r.int32()
-          const host = r.string()
-          const port = r.int32()
-          r.nullableString() // rack
-          nodes.set(id, `${host.includes(':') ? `[${host}]` : host}:${port}`)
-        })
-        r.nullableString() // cluster_id
-        r.int32() // controller_id
+        const md = await requestMetadata(await conn(address), topics, autoCreate)
         const next: Metadata = {
-          nodes,
+          nodes: md.nodes,
           topics: new Map(metadata?.topics),
           errors: new Map(),
           at: Date.now(),
         }
-        r.array((r) => {
-          const error = r.int16()
-          const name = r.string()
-          r.bool() // is_internal
-          const leaders: number[] = []
-          r.array((r) => {
-            r.int16() // partition error (LEADER_NOT_AVAILABLE shows as leader -1)
-            const index = r.int32()
-            const leader = r.int32()
-            r.array((r) => r.int32()) // replicas
-            r.array((r) => r.int32()) // isr
-            leaders[index] = leader
-          })
+        for (const { name, error, leaders } of md.topics) {
           if (error === 0 && leaders.length > 0) {
             const old = next.topics.get(name)
             const keyCache = old && old.leaders.length === leaders.length ? old.keyCache : new Map()
@@ -432,7 +233,7 @@ export function createLeanProducer(options: LeanProducerOptions): LeanProducer {
               ),
             )
           }
-        })
+        }
         metadata = next
         return next
       } catch (error) {
