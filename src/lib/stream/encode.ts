@@ -117,6 +117,12 @@ function digits(s: string, at: number, n: number): number {
   return v
 }
 
+/** The stream passes `meta.offset` as '' (no string per record): filled from the number when needed. */
+function withOffset(meta: MessageMeta, offset: number): MessageMeta {
+  if (meta.offset === '') meta.offset = String(offset)
+  return meta
+}
+
 /**
  * Encodes Kafka messages to buffer lines. One instance per stream: it caches the last event date,
  * and reuses its result object (read it before the next call).
@@ -127,6 +133,7 @@ export class MessageEncoder {
   private lastDtJson = ''
   private readonly out: EncodedMessage = { tables: NO_TABLES, dt: '', line: '', rejected: undefined }
 
+  /** `meta.offset` may be '' (then `offset` is used); `offset` is the same offset as a number. */
   encode(value: Buffer | string | null, meta: MessageMeta, offset: number): EncodedMessage {
     if (value === null) return this.reference(value, meta, offset)
     const raw = typeof value === 'string' ? value : value.toString('utf8')
@@ -193,7 +200,7 @@ export class MessageEncoder {
       this.lastDay = day
     }
     const id = obj.event_id
-    const eventId = typeof id === 'string' && id ? id : derivedEventId(meta)
+    const eventId = typeof id === 'string' && id ? id : derivedEventId(withOffset(meta, offset))
     const rawEvent = raw.length > MAX_RAW_EVENT ? raw.slice(0, MAX_RAW_EVENT) : raw
     out.tables = spec.tables
     out.dt = this.lastDt
@@ -208,7 +215,7 @@ export class MessageEncoder {
 
   /** The readable path: routeMessage, then the row serialized as the buffer always has. */
   private reference(value: Buffer | string | null, meta: MessageMeta, offset: number): EncodedMessage {
-    const routed = routeMessage(value, meta)
+    const routed = routeMessage(value, withOffset(meta, offset))
     const out = this.out
     out.rejected = routed.rejected
     if (routed.rows.length === 0) {

@@ -1,9 +1,16 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs'
+import type { Consumer, Kafka } from 'kafkajs'
 import { ExitCode, GameError, unreachableError } from '../errors.js'
 import { TABLE_NAMES, type TableName } from '../events/catalog.js'
+import {
+  createLeanFetcher,
+  type FetchedPartition,
+  forEachRecord,
+  nextFetchOffset,
+} from '../kafka/lean-fetcher.js'
+import { KafkaRequestError } from '../kafka/wire.js'
 import {
   newCommitId,
   nextSeq,
@@ -21,6 +28,11 @@ import { RowBuffer } from './buffer.js'
 import { MessageEncoder } from './encode.js'
 import { caughtUp, OffsetTracker } from './offsets.js'
 import { type FlushReason, flushReason } from './triggers.js'
+
+const OFFSET_OUT_OF_RANGE = 1
+/** A failing fetch (broker down, no leader) is retried this often, and given up after this long. */
+const FETCH_BACKOFF_MS = 250
+const FETCH_GIVE_UP_MS = 30_000
 
 /** Where a crash can be injected (tests): each step of publish(), and between publish and the Kafka offset commit. */
 export type CrashPoint = PublishStep | 'before-offset-commit'
@@ -54,8 +66,11 @@ export interface StreamOptions {
   memoryLimit?: string
   /** Consumer-group session timeout: how long a killed member holds its partitions (default 30 s, kafkajs's). */
   sessionTimeoutMs?: number
-  /** Kafka bootstrap servers, for error messages only (the client comes in deps). */
-  brokers?: string[]
+  /**
+   * Kafka bootstrap servers: the lean fetcher reads the records from them (deps.kafka, the kafkajs
+   * client, keeps the consumer-group membership and commits offsets).
+   */
+  brokers: string[]
   /** Write a lake checkpoint after every this many flushes of this process (default 50; 0: never). */
   checkpointEvery?: number
   /** Test hook: call deps.crash at this point of the first flush that has files. */
@@ -131,7 +146,7 @@ export interface StreamDeps {
 }
 
 /** Kafka did not answer: exit 4 with what to do. */
-export function kafkaUnreachable(brokers: string[] | undefined, cause: unknown): GameError {
+export function kafkaUnreachable(brokers: readonly string[] | undefined, cause: unknown): GameError {
   return unreachableError(
     'Kafka',
     (brokers ?? []).join(',') || 'the configured brokers',
@@ -197,6 +212,7 @@ export async function streamToLake(
   const scratch = await mkdtemp(path.join(options.tempDir ?? os.tmpdir(), 'game-stream-'))
   let writer: ParquetWriter | undefined
   let consumer: Consumer | undefined
+  let closeFetcher: (() => void) | undefined
   let ticker: NodeJS.Timeout | undefined
   try {
     writer = await createParquetWriter({ compression: options.compression, memoryLimit: options.memoryLimit })
@@ -237,19 +253,24 @@ export async function streamToLake(
       }
     }
 
+    // The consumer group (join, sync, heartbeats, offset commits) is kafkajs's; its partitions stay
+    // paused, and the records come through the lean fetcher (no object per record).
     const c = kafka.consumer({
       groupId: group,
       allowAutoTopicCreation: false,
-      // Fetches of 8 MB at most: decoded batches are most of the heap.
-      maxBytesPerPartition: 2 * 1024 * 1024,
-      maxBytes: 8 * 1024 * 1024,
       retry: { retries: 5 },
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: Math.max(100, Math.min(3000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3))),
-      // Short long-polls: a stop (or a resume after the assignment seek) never waits out a 5 s fetch.
+      // With every partition paused, kafkajs sleeps this long between heartbeat checks.
       maxWaitTimeInMs: 200,
     })
     consumer = c
+    const fetcher = createLeanFetcher({ brokers: options.brokers, topic, clientId: `${group}-fetch` })
+    closeFetcher = () => fetcher.close()
+    /** Next fetch offset per assigned partition, set once the lake (or the group) said where to start. */
+    const positions = new Map<number, number>()
+    /** Bumped at every rebalance: the fetch loop of an older assignment stops at its next await. */
+    let epoch = 0
 
     /** Offsets other writers published, since assignment, for partitions not yet checked. */
     const lateCommits = async (): Promise<Map<number, bigint>> => {
@@ -384,8 +405,30 @@ export async function streamToLake(
     const isCaughtUp = () =>
       joined && caughtUp([...assigned], targets, (p) => tracker.nextOffset(p), startOffset)
 
+    /** Where partitions without a lake offset start: the group's committed offset, else the topic's start or end. */
+    const groupStart = async (parts: number[]): Promise<Map<number, number>> => {
+      const out = new Map<number, number>()
+      const admin = kafka.admin()
+      try {
+        await admin.connect()
+        const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] })
+        for (const { partition, offset } of committed?.partitions ?? []) {
+          if (parts.includes(partition) && Number(offset) >= 0) out.set(partition, Number(offset))
+        }
+      } finally {
+        await admin.disconnect().catch(() => undefined)
+      }
+      const rest = parts.filter((p) => !out.has(p))
+      if (rest.length > 0) {
+        const ends = await fetcher.listOffsets(rest, options.fromBeginning ? 'earliest' : 'latest')
+        for (const [p, o] of ends) out.set(p, o)
+      }
+      return out
+    }
+
     c.on(c.events.REBALANCING, () => {
       rebalancing = true
+      epoch++
     })
     c.on(c.events.GROUP_JOIN, (e) => {
       const parts = e.payload.memberAssignment[topic] ?? []
@@ -398,21 +441,34 @@ export async function streamToLake(
       }
       assigned = next
       rebalancing = false
+      const myEpoch = ++epoch
+      positions.clear()
       if (parts.length > 0) c.pause([{ topic, partitions: parts }])
       const previous = ready
       ready = (async () => {
         await previous
         const records = await readCommitRecords(lake)
         const resume = resumeOffsets(records, topic)
+        const unknown: number[] = []
+        const start = new Map<number, number>()
         for (const p of parts) {
           const fromLake = resume.get(p)
           if (fromLake !== undefined) tracker.setCommitted(p, fromLake)
           unverified.set(p, fromLake)
           const at = tracker.nextOffset(p) ?? (options.fromBeginning ? low.get(p) : undefined)
-          if (at !== undefined) c.seek({ topic, partition: p, offset: at.toString() })
+          if (at !== undefined) start.set(p, Number(at))
+          else unknown.push(p)
         }
-        if (parts.length > 0) c.resume([{ topic, partitions: parts }])
+        if (unknown.length > 0) for (const [p, o] of await groupStart(unknown)) start.set(p, o)
+        if (epoch !== myEpoch) return
+        for (const [p, o] of start) positions.set(p, o)
         joined = true
+        if (positions.size > 0) {
+          void fetchLoop(myEpoch).catch((error) => {
+            fatal ??= error
+            finish('signal')
+          })
+        }
       })().catch((error) => {
         fatal ??= error
         finish('signal')
@@ -425,40 +481,96 @@ export async function streamToLake(
       }
     })
 
-    /** The spill of the previous Kafka batch. */
+    const meta = { topic, partition: 0, offset: '', timestamp: 0 }
+    /** Routes one partition's fetched records into the buffer (synchronous: no rebalance can interleave). */
+    const take = (f: FetchedPartition) => {
+      const p = f.partition
+      if (!assigned.has(p) || f.records === null) return
+      const accepted = tracker.nextOffset(p)
+      const from = accepted === undefined ? f.fetchOffset : Math.max(f.fetchOffset, Number(accepted))
+      meta.partition = p
+      let last = -1
+      forEachRecord(
+        f.records,
+        from,
+        (offset, timestamp, buf, start, end) => {
+          meta.offset = ''
+          meta.timestamp = timestamp
+          const encoded = encoder.encode(start < 0 ? null : buf.toString('utf8', start, end), meta, offset)
+          events += 1
+          if (encoded.rejected) rejected += 1
+          if (encoded.tables.length > 0) buffer.addLine(p, encoded.tables, encoded.dt, encoded.line)
+          last = offset
+        },
+        f.aborted,
+      )
+      if (last >= 0) tracker.accept(p, BigInt(last))
+      tracker.setHighWatermark(p, BigInt(f.highWatermark))
+    }
+
+    /** The spill of the previous fetch's rows. */
     let spilling: Promise<void> = Promise.resolve()
-    const eachBatch = async ({ batch, isRunning, isStale }: EachBatchPayload) => {
-      await ready
-      if (stopping || fatal || !isRunning() || isStale()) return
-      const partition = batch.partition
-      if (!assigned.has(partition)) return
-      const meta = { topic, partition, offset: '', timestamp: 0 }
-      for (const m of batch.messages) {
-        const offset = BigInt(m.offset)
-        if (!tracker.accept(partition, offset)) continue
-        meta.offset = m.offset
-        meta.timestamp = Number(m.timestamp)
-        const encoded = encoder.encode(m.value, meta, Number(m.offset))
-        events += 1
-        if (encoded.rejected) rejected += 1
-        if (encoded.tables.length > 0) buffer.addLine(partition, encoded.tables, encoded.dt, encoded.line)
+    /** Fetch, route, spill, flush when due, for one assignment (epoch), until stopped or reassigned. */
+    const fetchLoop = async (myEpoch: number): Promise<void> => {
+      const live = () => epoch === myEpoch && !stopping && !fatal
+      const send = () => {
+        const r = fetcher.fetch(new Map(positions))
+        r.catch(() => undefined) // awaited below; a loop that stopped leaves it
+        return r
       }
-      tracker.setHighWatermark(partition, BigInt(batch.highWatermark))
-      // Rows leave memory at the end of each batch (appended to the generation's local files). This
-      // batch's write overlaps the next batch's processing: memory holds at most two batches' rows.
-      const spilled = buffer.spill()
-      spilled.catch(() => undefined) // awaited (and thrown) at the next batch, and by the flush
-      const previous = spilling
-      spilling = spilled
-      await previous
-      const reason = dueReason()
-      if (reason && reason !== 'interval') {
-        // Rows wait on local disk, not in the heap, so consuming goes on while a flush runs; the
-        // next flush starts when it ends (the ticker). Backpressure only past 2x the limits.
-        if (!inFlight) void flush(reason)
-        else if (buffer.rows >= 2 * options.maxRows || buffer.bytes >= 2 * options.maxBytes) await inFlight
+      let failingSince = 0
+      let request = send()
+      while (live()) {
+        const parts = await request
+        if (!live()) return
+        let backoff = false
+        for (const f of parts) {
+          if (f.records !== null) {
+            // Where the next fetch starts, from the batch headers only: it goes out before this one is routed.
+            positions.set(f.partition, nextFetchOffset(f.records, f.fetchOffset))
+          } else if (f.errorCode === OFFSET_OUT_OF_RANGE) {
+            // Below the log start (retention deleted it): the start; past the end (a recreated topic): the end.
+            const earliest = (await fetcher.listOffsets([f.partition], 'earliest')).get(f.partition) ?? 0
+            const at =
+              f.fetchOffset < earliest
+                ? earliest
+                : ((await fetcher.listOffsets([f.partition], 'latest')).get(f.partition) ?? earliest)
+            if (!live()) return
+            warnings.push(
+              `Partition ${f.partition}: offset ${f.fetchOffset} is no longer in Kafka (retention); resumed at ${at}`,
+            )
+            positions.set(f.partition, at)
+          } else if (f.error instanceof KafkaRequestError && f.error.retriable) {
+            backoff = true
+          } else {
+            throw f.error ?? new Error(`fetch ${topic}-${f.partition} failed`)
+          }
+        }
+        if (backoff) {
+          const failure = parts.find((f) => f.records === null)?.error
+          failingSince ||= clock.now()
+          if (clock.now() - failingSince > FETCH_GIVE_UP_MS) throw kafkaUnreachable(options.brokers, failure)
+          await new Promise((r) => setTimeout(r, FETCH_BACKOFF_MS))
+          if (!live()) return
+        } else failingSince = 0
+        request = send()
+        for (const f of parts) take(f)
+        // Rows leave memory after each fetch (appended to the generation's local files). This
+        // fetch's write overlaps the next fetch's routing: memory holds at most two fetches' rows.
+        const spilled = buffer.spill()
+        spilled.catch(() => undefined) // awaited (and thrown) after the next fetch, and by the flush
+        const previous = spilling
+        spilling = spilled
+        await previous
+        const reason = dueReason()
+        if (reason && reason !== 'interval') {
+          // Rows wait on local disk, not in the heap, so consuming goes on while a flush runs; the
+          // next flush starts when it ends (the ticker). Backpressure only past 2x the limits.
+          if (!inFlight) void flush(reason)
+          else if (buffer.rows >= 2 * options.maxRows || buffer.bytes >= 2 * options.maxBytes) await inFlight
+        }
+        if (options.once && isCaughtUp()) finish('caught-up')
       }
-      if (options.once && isCaughtUp()) finish('caught-up')
     }
 
     try {
@@ -467,12 +579,9 @@ export async function streamToLake(
       throw kafkaUnreachable(options.brokers, error)
     }
     await c.subscribe({ topic, fromBeginning: options.fromBeginning })
-    await c.run({
-      autoCommit: false,
-      eachBatch,
-      eachBatchAutoResolve: true,
-      partitionsConsumedConcurrently: 1,
-    })
+    await c.run({ autoCommit: false, eachBatch: async () => undefined })
+    // kafkajs only keeps the group: no partition of the topic is ever fetched by it.
+    c.pause([{ topic }])
 
     let lastEvents = 0
     let lastTick = clock.now()
@@ -546,6 +655,7 @@ export async function streamToLake(
   } finally {
     if (ticker) clearInterval(ticker)
     if (consumer) await consumer.disconnect().catch(() => undefined)
+    closeFetcher?.()
     writer?.close()
     await rm(scratch, { recursive: true, force: true })
   }

@@ -1,0 +1,460 @@
+import { gunzipSync } from 'node:zlib'
+import { Reader, Writer } from '../broker/protocol/codec.js'
+import { GameError } from '../errors.js'
+import { Connection, KafkaRequestError, NETWORK, RETRIABLE, requestMetadata } from './wire.js'
+
+/**
+ * A lean Kafka fetcher for the stream's hot path: standard Fetch v4 (read_committed) and
+ * ListOffsets v1 to any broker (the embedded one or Apache Kafka 0.11 through 4.x), one request per
+ * partition leader, and a record walker that hands each record's value to the caller as a view into
+ * the response (no Buffer, object or BigInt per record; kafkajs decodes every record into an object
+ * with string offsets, which was most of the stream's consume cost).
+ *
+ * Group membership is not here: the stream keeps a kafkajs consumer for the consumer-group protocol
+ * (join, sync, heartbeats, offset commits) and fetches the partitions it is assigned with this.
+ *
+ * Record batches: magic 2, uncompressed or gzip (the codecs kafkajs handles without plugins);
+ * snappy, lz4 and zstd batches fail with UNSUPPORTED_COMPRESSION. Control batches are skipped and
+ * batches of aborted transactions are left out (read_committed), as Kafka's consumer does.
+ */
+export interface LeanFetcherOptions {
+  /** Bootstrap servers, host:port. */
+  brokers: string[]
+  topic: string
+  clientId?: string
+  /** Long-poll: how long the broker may wait for minBytes. Default 200 ms. */
+  maxWaitMs?: number
+  /** Most bytes per fetch response. Default 8 MB. */
+  maxBytes?: number
+  /** Most bytes per partition in a response (a first batch larger than this still comes whole). Default 2 MB. */
+  partitionMaxBytes?: number
+  connectTimeoutMs?: number
+  /** Default 30 s (a long-poll is far shorter). */
+  requestTimeoutMs?: number
+}
+
+/** One partition's part of a fetch response. */
+export interface FetchedPartition {
+  partition: number
+  /** Kafka error code (0 = none), or NETWORK (-100) when the leader's request failed. */
+  errorCode: number
+  /** The offset the request asked for. */
+  fetchOffset: number
+  highWatermark: number
+  /** The record batches (a view into the response), null on error. */
+  records: Buffer | null
+  /** read_committed: transactions aborted in the fetched range. */
+  aborted: AbortedTransaction[] | null
+  /** Set with NETWORK or an error code: what failed. */
+  error?: Error
+}
+
+export interface AbortedTransaction {
+  producerId: bigint
+  firstOffset: number
+}
+
+/**
+ * Called once per record at or past `from`: `value` is bytes [start, end) of `buf` (start = -1 for
+ * a null value); `buf` is only valid during the call.
+ */
+export type RecordVisitor = (
+  offset: number,
+  timestamp: number,
+  buf: Buffer,
+  start: number,
+  end: number,
+) => void
+
+export interface LeanFetcher {
+  /** One fetch round: a Fetch to each leader of the given partitions (positions: partition → offset). */
+  fetch(positions: ReadonlyMap<number, number>): Promise<FetchedPartition[]>
+  /** Earliest (log start) or latest (high watermark) offsets. */
+  listOffsets(partitions: readonly number[], which: 'earliest' | 'latest'): Promise<Map<number, number>>
+  /** Forgets the leaders; the next call asks for metadata again. */
+  invalidate(): void
+  close(): void
+}
+
+const API_FETCH = 1
+const API_LIST_OFFSETS = 2
+const FETCH_VERSION = 4
+const LIST_OFFSETS_VERSION = 1
+const READ_COMMITTED = 1
+const OFFSET_OUT_OF_RANGE = 1
+
+export function createLeanFetcher(options: LeanFetcherOptions): LeanFetcher {
+  const { topic } = options
+  const clientId = options.clientId ?? 'game-stream'
+  const maxWaitMs = options.maxWaitMs ?? 200
+  const maxBytes = options.maxBytes ?? 8 * 1024 * 1024
+  const partitionMaxBytes = options.partitionMaxBytes ?? 2 * 1024 * 1024
+  const connectTimeoutMs = options.connectTimeoutMs ?? 3000
+  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000
+  if (options.brokers.length === 0) throw new Error('no Kafka brokers given')
+
+  const conns = new Map<string, Connection>()
+  let leaders: { nodes: Map<number, string>; leaders: number[] } | undefined
+  let closed = false
+
+  const conn = async (address: string): Promise<Connection> => {
+    if (closed) throw new KafkaRequestError('fetcher closed', NETWORK, false)
+    let c = conns.get(address)
+    if (!c || c.dead) {
+      c = new Connection(address, clientId, connectTimeoutMs, requestTimeoutMs, (d) => {
+        if (conns.get(d.address) === d) conns.delete(d.address)
+      })
+      conns.set(address, c)
+    }
+    await c.ready
+    return c
+  }
+
+  const refresh = async () => {
+    let lastError: Error | undefined
+    const known = leaders ? [...leaders.nodes.values()] : []
+    for (const address of [...new Set([...known, ...options.brokers])]) {
+      try {
+        const md = await requestMetadata(await conn(address), [topic], false)
+        const t = md.topics.find((x) => x.name === topic)
+        if (t === undefined || t.error !== 0 || t.leaders.length === 0) {
+          const code = t === undefined || t.error === 0 ? 3 : t.error
+          throw new KafkaRequestError(
+            `metadata for topic ${topic}: Kafka error ${code}`,
+            code,
+            RETRIABLE.has(code),
+          )
+        }
+        leaders = { nodes: md.nodes, leaders: t.leaders }
+        return leaders
+      } catch (error) {
+        lastError = error as Error
+      }
+    }
+    throw lastError ?? new KafkaRequestError('no broker reachable', NETWORK, true)
+  }
+
+  /** partition → leader address (partitions without a leader go under ''). */
+  const byLeader = async (partitions: Iterable<number>): Promise<Map<string, number[]>> => {
+    const md = leaders ?? (await refresh())
+    const out = new Map<string, number[]>()
+    for (const p of partitions) {
+      const address = md.nodes.get(md.leaders[p] ?? -1) ?? ''
+      const list = out.get(address)
+      if (list) list.push(p)
+      else out.set(address, [p])
+    }
+    return out
+  }
+
+  const failed = (partition: number, fetchOffset: number, error: Error): FetchedPartition => ({
+    partition,
+    errorCode: error instanceof KafkaRequestError ? error.errorCode : NETWORK,
+    fetchOffset,
+    highWatermark: -1,
+    records: null,
+    aborted: null,
+    error,
+  })
+
+  const fetchFrom = async (
+    address: string,
+    partitions: number[],
+    positions: ReadonlyMap<number, number>,
+  ): Promise<FetchedPartition[]> => {
+    if (address === '') {
+      leaders = undefined
+      const e = new KafkaRequestError(`a partition of ${topic} has no leader`, 5, true)
+      return partitions.map((p) => failed(p, positions.get(p) ?? 0, e))
+    }
+    const w = new Writer(64 + partitions.length * 16)
+    w.int32(-1).int32(maxWaitMs).int32(1).int32(maxBytes).int8(READ_COMMITTED)
+    w.int32(1).string(topic).int32(partitions.length)
+    for (const p of partitions)
+      w.int32(p)
+        .int64(BigInt(positions.get(p) ?? 0))
+        .int32(partitionMaxBytes)
+    let body: Buffer
+    try {
+      body = await (await conn(address)).request(API_FETCH, FETCH_VERSION, w)
+    } catch (error) {
+      leaders = undefined
+      return partitions.map((p) => failed(p, positions.get(p) ?? 0, error as Error))
+    }
+    const r = new Reader(body)
+    r.int32() // throttle_time_ms
+    const out: FetchedPartition[] = []
+    r.array((r) => {
+      const name = r.string()
+      r.array((r) => {
+        const partition = r.int32()
+        const errorCode = r.int16()
+        const highWatermark = Number(r.int64())
+        r.int64() // last_stable_offset
+        const aborted = r.nullableArray((r) => ({ producerId: r.int64(), firstOffset: Number(r.int64()) }))
+        const records = r.nullableBytes()
+        if (name !== topic) return
+        const fetchOffset = positions.get(partition) ?? 0
+        if (errorCode !== 0) {
+          if (errorCode !== OFFSET_OUT_OF_RANGE) leaders = undefined
+          out.push(
+            failed(
+              partition,
+              fetchOffset,
+              new KafkaRequestError(
+                `fetch ${topic}-${partition}: Kafka error ${errorCode}`,
+                errorCode,
+                RETRIABLE.has(errorCode),
+              ),
+            ),
+          )
+          return
+        }
+        out.push({ partition, errorCode, fetchOffset, highWatermark, records, aborted })
+      })
+    })
+    return out
+  }
+
+  return {
+    async fetch(positions) {
+      let groups: Map<string, number[]>
+      try {
+        groups = await byLeader(positions.keys())
+      } catch (error) {
+        return [...positions].map(([p, o]) => failed(p, o, error as Error))
+      }
+      const parts = await Promise.all([...groups].map(([address, ps]) => fetchFrom(address, ps, positions)))
+      return parts.flat()
+    },
+
+    async listOffsets(partitions, which) {
+      const groups = await byLeader(partitions)
+      const out = new Map<number, number>()
+      const time = which === 'earliest' ? -2n : -1n
+      for (const [address, ps] of groups) {
+        if (address === '') throw new KafkaRequestError(`a partition of ${topic} has no leader`, 5, true)
+        const w = new Writer(64)
+        w.int32(-1).int32(1).string(topic).int32(ps.length)
+        for (const p of ps) w.int32(p).int64(time)
+        const r = new Reader(await (await conn(address)).request(API_LIST_OFFSETS, LIST_OFFSETS_VERSION, w))
+        r.array((r) => {
+          const name = r.string()
+          r.array((r) => {
+            const partition = r.int32()
+            const code = r.int16()
+            r.int64() // timestamp
+            const offset = Number(r.int64())
+            if (name !== topic) return
+            if (code !== 0) {
+              leaders = undefined
+              throw new KafkaRequestError(
+                `list offsets ${topic}-${partition}: Kafka error ${code}`,
+                code,
+                RETRIABLE.has(code),
+              )
+            }
+            out.set(partition, offset)
+          })
+        })
+      }
+      return out
+    },
+
+    invalidate() {
+      leaders = undefined
+    },
+
+    close() {
+      closed = true
+      for (const c of [...conns.values()]) c.close()
+      conns.clear()
+    },
+  }
+}
+
+// ---- record batches -----------------------------------------------------------------------------
+
+const HEADER = 61
+const ATTR_COMPRESSION = 0x07
+const ATTR_LOG_APPEND_TIME = 0x08
+const ATTR_TRANSACTIONAL = 0x10
+const ATTR_CONTROL = 0x20
+const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd']
+
+function corrupt(what: string): GameError {
+  return new GameError('CORRUPT_RECORDS', `Fetched records are corrupt: ${what}`, {
+    hint: 'The broker sent a record batch that does not decode; check the broker and the producer.',
+  })
+}
+
+/** int64 at buf[at] as a number (offsets and timestamps stay far below 2^53). */
+function int64(buf: Buffer, at: number): number {
+  return buf.readInt32BE(at) * 4294967296 + buf.readUInt32BE(at + 4)
+}
+
+/**
+ * Zig-zag varint/varlong at a cursor; numbers up to 2^53 (a record's lengths and deltas). Reads
+ * from `c.buf` at `c.pos` and advances it.
+ */
+interface Cursor {
+  buf: Buffer
+  pos: number
+  end: number
+}
+
+function varint(c: Cursor): number {
+  let raw = 0
+  let mul = 1
+  for (let i = 0; i < 10; i++) {
+    if (c.pos >= c.end) throw corrupt('a varint runs past the end of its batch')
+    const b = c.buf[c.pos++]
+    raw += (b & 0x7f) * mul
+    if (b < 0x80) return raw % 2 === 0 ? raw / 2 : -(raw + 1) / 2
+    mul *= 128
+  }
+  throw corrupt('a varint is longer than 10 bytes')
+}
+
+/**
+ * The offset after the last complete batch in `records` (`from` if there is none): where the next
+ * fetch starts. Reads batch headers only.
+ */
+export function nextFetchOffset(records: Buffer, from: number): number {
+  let next = from
+  let at = 0
+  while (at + HEADER <= records.length) {
+    const length = records.readInt32BE(at + 8)
+    const end = at + 12 + length
+    if (length < HEADER - 12 || end > records.length) break
+    const last = int64(records, at) + records.readInt32BE(at + 23)
+    if (last + 1 > next) next = last + 1
+    at = end
+  }
+  return next
+}
+
+/** The producer ids whose transactions are aborted as of a batch, fed in offset order (Kafka's consumer logic). */
+class AbortTracker {
+  private readonly pending: AbortedTransaction[]
+  private readonly active = new Set<bigint>()
+
+  constructor(aborted: readonly AbortedTransaction[]) {
+    this.pending = [...aborted].sort((a, b) => a.firstOffset - b.firstOffset)
+  }
+
+  /** Whether a transactional batch [.., lastOffset] of producerId is to be skipped; an abort marker ends the transaction. */
+  skip(producerId: bigint, lastOffset: number, isAbortMarker: boolean): boolean {
+    while (this.pending.length > 0 && this.pending[0].firstOffset <= lastOffset) {
+      this.active.add((this.pending.shift() as AbortedTransaction).producerId)
+    }
+    if (isAbortMarker) {
+      this.active.delete(producerId)
+      return false
+    }
+    return this.active.has(producerId)
+  }
+}
+
+/**
+ * Walks the record batches of one partition's fetched bytes and calls `visit` for every data record
+ * at or past `from` (control records and aborted transactions left out). A partial batch at the end
+ * (the response's size limit cut it) is ignored. Returns the offset after the last complete batch.
+ */
+export function forEachRecord(
+  records: Buffer,
+  from: number,
+  visit: RecordVisitor,
+  aborted?: readonly AbortedTransaction[] | null,
+): number {
+  let next = from
+  let at = 0
+  const aborts = aborted && aborted.length > 0 ? new AbortTracker(aborted) : undefined
+  const c: Cursor = { buf: records, pos: 0, end: 0 }
+  while (at + HEADER <= records.length) {
+    const length = records.readInt32BE(at + 8)
+    const end = at + 12 + length
+    if (length < HEADER - 12) throw corrupt(`batch length ${length} at byte ${at}`)
+    if (end > records.length) break
+    const magic = records.readInt8(at + 16)
+    if (magic !== 2) throw corrupt(`message format v${magic} (only v2, Kafka 0.11+, is read)`)
+    const baseOffset = int64(records, at)
+    const lastOffset = baseOffset + records.readInt32BE(at + 23)
+    const attributes = records.readInt16BE(at + 21)
+    const batchAt = at
+    at = end
+    if (lastOffset + 1 > next) next = lastOffset + 1
+    const control = (attributes & ATTR_CONTROL) !== 0
+    // Transaction bookkeeping first, also below `from` (an abort marker there ends a transaction).
+    if (aborts && (attributes & ATTR_TRANSACTIONAL) !== 0) {
+      const producerId = records.readBigInt64BE(batchAt + 43)
+      if (aborts.skip(producerId, lastOffset, control && isAbortMarker(records, batchAt, end))) continue
+    }
+    if (control || lastOffset < from) continue
+    const codec = attributes & ATTR_COMPRESSION
+    const baseTimestamp = int64(records, batchAt + 27)
+    const logAppendTime = (attributes & ATTR_LOG_APPEND_TIME) !== 0 ? int64(records, batchAt + 35) : -1
+    const count = records.readInt32BE(batchAt + 57)
+    if (codec === 0) {
+      c.buf = records
+      c.pos = batchAt + HEADER
+      c.end = end
+    } else if (codec === 1) {
+      let plain: Buffer
+      try {
+        plain = gunzipSync(records.subarray(batchAt + HEADER, end))
+      } catch (error) {
+        throw corrupt(`gzip batch at offset ${baseOffset}: ${(error as Error).message}`)
+      }
+      c.buf = plain
+      c.pos = 0
+      c.end = plain.length
+    } else {
+      throw new GameError(
+        'UNSUPPORTED_COMPRESSION',
+        `Record batch at offset ${baseOffset} is ${CODECS[codec] ?? `codec ${codec}`}-compressed; the stream reads uncompressed and gzip batches`,
+        { hint: 'Produce without compression or with gzip (kafkajs: CompressionTypes.GZIP).' },
+      )
+    }
+    for (let i = 0; i < count; i++) {
+      const len = varint(c)
+      const recordEnd = c.pos + len
+      if (len < 0 || recordEnd > c.end) throw corrupt(`record length ${len} in batch at offset ${baseOffset}`)
+      c.pos++ // attributes
+      const tsDelta = varint(c)
+      const offset = baseOffset + varint(c)
+      const keyLen = varint(c)
+      if (keyLen > 0) c.pos += keyLen
+      const valueLen = varint(c)
+      const start = c.pos
+      if (valueLen > 0 && start + valueLen > recordEnd)
+        throw corrupt(`value length ${valueLen} at offset ${offset}`)
+      if (offset >= from) {
+        if (valueLen < 0)
+          visit(offset, logAppendTime >= 0 ? logAppendTime : baseTimestamp + tsDelta, c.buf, -1, -1)
+        else
+          visit(
+            offset,
+            logAppendTime >= 0 ? logAppendTime : baseTimestamp + tsDelta,
+            c.buf,
+            start,
+            start + valueLen,
+          )
+      }
+      c.pos = recordEnd // headers are not read
+    }
+  }
+  return next
+}
+
+/** A control batch's first record key: version int16, type int16 (0 = ABORT, 1 = COMMIT). */
+function isAbortMarker(records: Buffer, batchAt: number, end: number): boolean {
+  const c: Cursor = { buf: records, pos: batchAt + HEADER, end }
+  varint(c) // length
+  c.pos++ // attributes
+  varint(c) // timestamp delta
+  varint(c) // offset delta
+  const keyLen = varint(c)
+  if (keyLen < 4 || c.pos + 4 > end) return false
+  return records.readInt16BE(c.pos + 2) === 0
+}
