@@ -1,4 +1,4 @@
-import { appendFile, mkdir, rm } from 'node:fs/promises'
+import { type FileHandle, mkdir, open, rm } from 'node:fs/promises'
 import path from 'node:path'
 import type { TableName } from '../events/catalog.js'
 import type { RoutedRow } from '../events/route.js'
@@ -22,6 +22,10 @@ interface Group {
   pos: number
   /** The buffer's free chunks, shared by its groups. */
   pool: Buffer[]
+  /** The group's file, open for appending from its first spill until the generation is finished. */
+  fh: Promise<FileHandle> | undefined
+  /** The group's writes, in order (groups write in parallel). */
+  io: Promise<void>
   rows: number
   bytes: number
 }
@@ -193,6 +197,8 @@ export class RowBuffer {
         cur: undefined,
         pos: 0,
         pool: this.pool,
+        fh: undefined,
+        io: gen.io,
         rows: 0,
         bytes: 0,
       }
@@ -201,8 +207,12 @@ export class RowBuffer {
     return g
   }
 
-  /** Appends what is in memory to the generation's files; resolves when written. */
+  /**
+   * Appends what is in memory to the generation's files; resolves when written. One writev per
+   * group, the groups in parallel, each group's file opened once per generation.
+   */
   spill(gen: Generation = this.gen): Promise<void> {
+    const writes: Promise<void>[] = [gen.io]
     for (const g of gen.groups.values()) {
       const chunks = g.full
       if (g.cur !== undefined && g.pos > 0) {
@@ -212,14 +222,34 @@ export class RowBuffer {
       }
       if (chunks.length === 0) continue
       g.full = []
-      for (const { buf, end } of chunks) {
-        gen.io = gen.io.then(async () => {
-          await appendFile(g.file, buf.subarray(0, end))
-          recycle(g.pool, buf)
-        })
-      }
+      g.io = g.io.then(async () => {
+        g.fh ??= open(g.file, 'a')
+        const fh = await g.fh
+        const views = chunks.map(({ buf, end }) => buf.subarray(0, end))
+        let { bytesWritten } = await fh.writev(views)
+        // A short writev (rare: signals, odd filesystems) goes on from where it stopped.
+        const total = views.reduce((s, v) => s + v.length, 0)
+        while (bytesWritten < total) {
+          const rest = Buffer.concat(views).subarray(bytesWritten)
+          bytesWritten += (await fh.write(rest)).bytesWritten
+        }
+        for (const { buf } of chunks) recycle(g.pool, buf)
+      })
+      writes.push(g.io)
     }
+    gen.io = Promise.all(writes).then(() => undefined)
     return gen.io
+  }
+
+  /** Closes the generation's open files (after its writes). */
+  private async closeFiles(gen: Generation): Promise<void> {
+    await Promise.all(
+      [...gen.groups.values()].map(async (g) => {
+        const fh = g.fh
+        g.fh = undefined
+        if (fh) await (await fh).close()
+      }),
+    )
   }
 
   /** Drops what a partition buffered (revoked: its new owner reads it again from the lake's offsets). */
@@ -233,7 +263,13 @@ export class RowBuffer {
       gen.rows -= g.rows
       gen.bytes -= g.bytes
       dropped += g.rows
-      gen.io = gen.io.then(() => rm(g.file, { force: true }))
+      const fh = g.fh
+      g.fh = undefined
+      gen.io = Promise.all([gen.io, g.io])
+        .then(async () => {
+          if (fh) await (await fh).close()
+        })
+        .then(() => rm(g.file, { force: true }))
     }
     return dropped
   }
@@ -249,6 +285,7 @@ export class RowBuffer {
   /** Writes out a cut generation and lists its files per (table, dt). */
   async finish(gen: Generation): Promise<TableFiles[]> {
     await this.spill(gen)
+    await this.closeFiles(gen)
     const merged = new Map<string, TableFiles>()
     for (const g of gen.groups.values()) {
       const key = `${g.table}\u0000${g.dt}`
@@ -267,6 +304,7 @@ export class RowBuffer {
   /** Deletes a finished generation's files. */
   async discard(gen: Generation): Promise<void> {
     await gen.io.catch(() => undefined)
+    await this.closeFiles(gen).catch(() => undefined)
     await rm(gen.dir, { recursive: true, force: true })
   }
 }
