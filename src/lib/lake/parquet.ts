@@ -42,10 +42,30 @@ export interface ParquetWriter {
     outPath: string,
     skip?: SkipOffsets,
   ): Promise<WrittenFile>
+  /**
+   * Converts local files of one table, NDJSON and the stream encoder's CSV lines (see
+   * stream/encode.ts), into one local Parquet file, leaving out `skip`ped rows.
+   */
+  writeFiles(table: TableName, files: SourceFiles, outPath: string, skip?: SkipOffsets): Promise<WrittenFile>
   close(): void
 }
 
 export const DEFAULT_ROW_GROUP_SIZE = 30_720
+
+/** A table's rows in local files: NDJSON (one object per line) and/or CSV lines (stream/encode.ts). */
+export interface SourceFiles {
+  json: string[]
+  csv: string[]
+}
+
+/**
+ * The CSV line format the stream's encoder writes (stream/encode.ts): the table's columns then
+ * `__p`, `__o`, separated by U+001F, U+0002 for null, nothing quoted or escaped.
+ */
+export const CSV_DELIMITER = '\u001f'
+export const CSV_NULL = '\u0002'
+/** The longest CSV line read_csv accepts (its read buffer is twice this; DuckDB's default would be 16x). */
+export const CSV_MAX_LINE_BYTES = 4 * 1024 * 1024
 
 function sqlString(s: string): string {
   return `'${s.replaceAll("'", "''")}'`
@@ -77,22 +97,45 @@ function selectExpr(c: ColumnSpec): string {
   return ident(c.name)
 }
 
-/** The COPY statement that turns one table's NDJSON file into Parquet. Pure, for tests and review. */
+/**
+ * The COPY statement that turns one table's files (NDJSON and/or the stream's CSV lines) into
+ * Parquet. Pure, for tests and review.
+ */
 export function copyStatement(
   table: TableName,
-  ndjsonPath: string | string[],
+  source: string | string[] | SourceFiles,
   outPath: string,
   options: Pick<ParquetWriterOptions, 'compression' | 'rowGroupSize'> & { skip?: SkipOffsets } = {},
 ): string {
+  const files: SourceFiles =
+    typeof source === 'string'
+      ? { json: [source], csv: [] }
+      : Array.isArray(source)
+        ? { json: source, csv: [] }
+        : source
   const cols = tableColumns(table)
   const skip = [...(options.skip ?? new Map<number, bigint>())]
   const read = skip.length > 0 ? [...cols, ...SOURCE_COLUMNS] : cols
-  const columns = read.map((c) => `${sqlString(c.name)}: ${sqlString(jsonType(c))}`).join(', ')
+  const typed = (list: readonly ColumnSpec[]) =>
+    list.map((c) => `${sqlString(c.name)}: ${sqlString(jsonType(c))}`).join(', ')
   const select = cols.map(selectExpr).join(', ')
-  const files = Array.isArray(ndjsonPath)
-    ? `[${ndjsonPath.map(sqlString).join(', ')}]`
-    : sqlString(ndjsonPath)
-  const source = `read_json(${files}, format = 'newline_delimited', columns = {${columns}}, maximum_object_size = 16777216)`
+  const list = (paths: string[]) => `[${paths.map(sqlString).join(', ')}]`
+  const names = read.map((c) => ident(c.name)).join(', ')
+  const sources: string[] = []
+  if (files.csv.length > 0) {
+    // Every column is in the CSV line, __p/__o last; nothing quoted or escaped (encode.ts).
+    sources.push(
+      `SELECT ${names} FROM read_csv(${list(files.csv)}, delim = ${sqlString(CSV_DELIMITER)}, quote = '', escape = '', ` +
+        `header = false, auto_detect = false, new_line = '\\n', nullstr = ${sqlString(CSV_NULL)}, ` +
+        `max_line_size = ${CSV_MAX_LINE_BYTES}, buffer_size = ${2 * CSV_MAX_LINE_BYTES}, columns = {${typed([...cols, ...SOURCE_COLUMNS])}})`,
+    )
+  }
+  if (files.json.length > 0 || sources.length === 0) {
+    sources.push(
+      `SELECT ${names} FROM read_json(${list(files.json)}, format = 'newline_delimited', columns = {${typed(read)}}, maximum_object_size = 16777216)`,
+    )
+  }
+  const from = sources.length === 1 ? sources[0] : sources.join(' UNION ALL ')
   const opts = [
     'FORMAT parquet',
     `COMPRESSION ${options.compression ?? 'snappy'}`,
@@ -102,7 +145,7 @@ export function copyStatement(
     skip.length > 0
       ? ` WHERE NOT (${skip.map(([p, o]) => `("__p" = ${Number(p)} AND "__o" < ${BigInt(o).toString()})`).join(' OR ')})`
       : ''
-  return `COPY (SELECT ${select} FROM ${source}${where}) TO ${sqlString(outPath)} (${opts.join(', ')})`
+  return `COPY (SELECT ${select} FROM (${from})${where}) TO ${sqlString(outPath)} (${opts.join(', ')})`
 }
 
 /** Writes lines in ~1 MB chunks: never one string (and one Buffer) the size of the whole batch. */
@@ -135,19 +178,18 @@ export async function createParquetWriter(options: ParquetWriterOptions = {}): P
   })
   const conn: DuckDBConnection = await instance.connect()
 
-  const writeNdjsonFiles = async (
-    table: TableName,
-    ndjsonPaths: string[],
-    outPath: string,
-    skip?: SkipOffsets,
-  ) => {
-    const result = await conn.run(copyStatement(table, ndjsonPaths, outPath, { ...options, skip }))
+  const writeFiles = async (table: TableName, files: SourceFiles, outPath: string, skip?: SkipOffsets) => {
+    const result = await conn.run(copyStatement(table, files, outPath, { ...options, skip }))
     const rows = Number(result.rowsChanged)
     const { size } = await stat(outPath)
     return { rows, bytes: size }
   }
 
+  const writeNdjsonFiles = (table: TableName, ndjsonPaths: string[], outPath: string, skip?: SkipOffsets) =>
+    writeFiles(table, { json: ndjsonPaths, csv: [] }, outPath, skip)
+
   return {
+    writeFiles,
     writeNdjsonFiles,
     async writeRows(table, lines, outPath) {
       const tmp = path.join(path.dirname(outPath), `${path.basename(outPath)}.ndjson`)

@@ -15,6 +15,8 @@ interface Group {
   partition: number
   table: TableName
   dt: string
+  /** Lines in the encoder's CSV format (else NDJSON): one file per format. */
+  csv: boolean
   file: string
   /** Filled chunks not yet spilled (bytes [0, end)), then the one being filled (bytes [0, pos)). */
   full: { buf: Buffer; end: number }[]
@@ -41,7 +43,10 @@ export interface Generation {
 export interface TableFiles {
   table: TableName
   dt: string
+  /** NDJSON files. */
   files: string[]
+  /** Files of CSV lines (MessageEncoder's format). */
+  csvFiles: string[]
   rows: number
   bytes: number
 }
@@ -140,7 +145,7 @@ export class RowBuffer {
         line = `${json.slice(0, -1)},"__p":${partition},"__o":${offset}}`
         lastRow = row
       }
-      const g = this.group(partition, table, String(row.dt))
+      const g = this.group(partition, table, String(row.dt), false)
       put(g, line)
       g.rows += 1
       g.bytes += line.length + 1
@@ -149,28 +154,34 @@ export class RowBuffer {
     }
   }
 
-  /** The groups of the last (partition, dt) added to, per table: a Kafka batch is one partition and mostly one day. */
-  private recent: { partition: number; dt: string; groups: Map<TableName, Group> } | undefined
+  /**
+   * The groups of the last (partition, dt) added to, per table and format: a fetch is mostly one
+   * partition and one day at a time.
+   */
+  private recent:
+    | { partition: number; dt: string; groups: Map<TableName, Group>; csvGroups: Map<TableName, Group> }
+    | undefined
 
   /**
-   * Adds one already-encoded line (see MessageEncoder: the row's JSON with `__p`/`__o`) to each of
-   * its tables under one dt.
+   * Adds one already-encoded line (see MessageEncoder: CSV, or the row's JSON with `__p`/`__o`) to
+   * each of its tables under one dt.
    */
-  addLine(partition: number, tables: readonly TableName[], dt: string, line: string): void {
+  addLine(partition: number, tables: readonly TableName[], dt: string, line: string, csv = false): void {
     const gen = this.gen
     let recent = this.recent
     if (!recent || recent.partition !== partition || recent.dt !== dt) {
-      recent = { partition, dt, groups: new Map() }
+      recent = { partition, dt, groups: new Map(), csvGroups: new Map() }
       this.recent = recent
     }
+    const groups = csv ? recent.csvGroups : recent.groups
     const size = line.length + 1
     let first: Group | undefined
     let written = 0
     for (const table of tables) {
-      let g = recent.groups.get(table)
+      let g = groups.get(table)
       if (!g) {
-        g = this.group(partition, table, dt)
-        recent.groups.set(table, g)
+        g = this.group(partition, table, dt, csv)
+        groups.set(table, g)
       }
       if (first === undefined) {
         written = put(g, line)
@@ -183,16 +194,17 @@ export class RowBuffer {
     }
   }
 
-  private group(partition: number, table: TableName, dt: string): Group {
+  private group(partition: number, table: TableName, dt: string, csv: boolean): Group {
     const gen = this.gen
-    const key = `${partition}\u0000${table}\u0000${dt}`
+    const key = `${partition}\u0000${table}\u0000${dt}\u0000${csv ? 'c' : 'j'}`
     let g = gen.groups.get(key)
     if (!g) {
       g = {
         partition,
         table,
         dt,
-        file: path.join(gen.dir, `p${partition}-${table}-${dt}.ndjson`),
+        csv,
+        file: path.join(gen.dir, `p${partition}-${table}-${dt}.${csv ? 'csv' : 'ndjson'}`),
         full: [],
         cur: undefined,
         pos: 0,
@@ -291,10 +303,11 @@ export class RowBuffer {
       const key = `${g.table}\u0000${g.dt}`
       let m = merged.get(key)
       if (!m) {
-        m = { table: g.table, dt: g.dt, files: [], rows: 0, bytes: 0 }
+        m = { table: g.table, dt: g.dt, files: [], csvFiles: [], rows: 0, bytes: 0 }
         merged.set(key, m)
       }
-      m.files.push(g.file)
+      if (g.csv) m.csvFiles.push(g.file)
+      else m.files.push(g.file)
       m.rows += g.rows
       m.bytes += g.bytes
     }

@@ -1,21 +1,45 @@
-import { EVENT_TYPES, type EventTypeSpec, LEADING_COLUMNS, type TableName } from '../events/catalog.js'
+import {
+  EVENT_TYPES,
+  type EventTypeSpec,
+  LEADING_COLUMNS,
+  type TableName,
+  TRAILING_COLUMNS,
+  tableColumns,
+} from '../events/catalog.js'
 import { derivedEventId, eventDate, type MessageMeta, routeMessage } from '../events/route.js'
+import { CSV_DELIMITER, CSV_MAX_LINE_BYTES, CSV_NULL } from '../lake/parquet.js'
 
 /**
- * The stream's hot path: one Kafka message → the NDJSON line the buffer stores, without building
- * routeMessage's row objects. The output is, byte for byte, what
- * `JSON.stringify(routeMessage(value, meta).rows[0].row)` plus the `__p`/`__o` source columns gives
- * (test/lib/stream/encode.test.ts checks that on a corpus); routeMessage stays the readable
- * reference, and everything unusual (every rejection, odd timestamps, a catalog shape the fast path
- * does not know) goes through it.
+ * The stream's hot path: one Kafka message → the line the buffer stores, without building
+ * routeMessage's row objects. Two formats:
+ * - CSV (`csv: true`), the common case: the table's columns in order, then `__p`, `__o`, separated
+ *   by CSV_DELIMITER (U+001F), a null as CSV_NULL (U+0002), nothing quoted or escaped. Used only
+ *   when no value can contain those characters or a line break: the raw event is valid JSON (no raw
+ *   control characters) without CR/LF, and every text value has no control character (nor
+ *   surrogate, so what DuckDB reads back is the same string). DuckDB reads it with read_csv
+ *   (lake/parquet.ts), and no JSON escaping is needed on either side.
+ * - NDJSON otherwise: byte for byte what `JSON.stringify(routeMessage(value, meta).rows[0].row)`
+ *   plus the `__p`/`__o` source columns gives.
+ * test/lib/stream/encode.test.ts checks both against routeMessage on a corpus; routeMessage stays
+ * the readable reference, and everything unusual (every rejection, odd timestamps, a catalog shape
+ * the fast path does not know) goes through it.
  */
+export { CSV_DELIMITER, CSV_NULL }
+
+/** A text value the CSV format cannot carry as is. */
+const CSV_UNSAFE = /[\u0000-\u001f\ud800-\udfff]/
+const LINE_BREAK = /[\n\r]/
+/** Longest CSV line in UTF-16 units: up to 3 bytes each in UTF-8, within read_csv's CSV_MAX_LINE_BYTES. */
+export const MAX_CSV_LINE = Math.floor(CSV_MAX_LINE_BYTES / 3) - 1
+
 export interface EncodedMessage {
   /** Lake tables the line lands in (empty: `default` events, nothing to write). */
   tables: readonly TableName[]
   /** The Hive partition value (event date). */
   dt: string
-  /** The NDJSON line (without the newline). */
+  /** The line (without the newline): CSV when `csv`, else NDJSON. */
   line: string
+  csv: boolean
   /** Set when the message went to `rejected`. */
   rejected?: string
 }
@@ -26,11 +50,37 @@ const NO_TABLES: readonly TableName[] = []
 const REJECTED: readonly TableName[] = ['rejected']
 
 interface FastSpec {
+  type: string
   tables: readonly TableName[]
   typeJson: string
   fields: { name: string; key: string; int: boolean }[]
+  /**
+   * The CSV cells between event_type and event_id, in the tables' column order: the index of the
+   * type's field, or -1 for a column the type does not have (null). Null when the type's tables
+   * differ in columns (then the line is NDJSON).
+   */
+  csvSlots: number[] | null
   requireGuildName: boolean
   positiveAmount: boolean
+}
+
+/** The CSV slots of a type (see FastSpec.csvSlots). */
+function csvSlots(spec: EventTypeSpec): number[] | null {
+  const names = spec.tables.map((t) =>
+    tableColumns(t)
+      .map((c) => c.name)
+      .join('\u0000'),
+  )
+  if (new Set(names).size !== 1 || CSV_UNSAFE.test(spec.type)) return null
+  const cols = tableColumns(spec.tables[0]).map((c) => c.name)
+  const lead = LEADING_COLUMNS.map((c) => c.name)
+  const trail = TRAILING_COLUMNS.map((c) => c.name)
+  if (lead.some((n, i) => cols[i] !== n) || trail.some((n, i) => cols[cols.length - trail.length + i] !== n))
+    return null
+  const middle = cols.slice(lead.length, cols.length - trail.length)
+  const fields = spec.fields.map((f) => f.name)
+  if (fields.some((f) => !middle.includes(f))) return null
+  return middle.map((name) => fields.indexOf(name))
 }
 
 /** Per event type, what the fast path needs, or null when its fields could reorder or shadow the leading keys. */
@@ -43,8 +93,10 @@ function fastSpec(spec: EventTypeSpec): FastSpec | null {
   if (new Set(spec.fields.map((f) => f.name)).size !== spec.fields.length) return null
   const required = spec.params.filter((p) => p.required).map((p) => p.name)
   return {
+    type: spec.type,
     tables: spec.tables,
     typeJson: JSON.stringify(spec.type),
+    csvSlots: spec.tables.length > 0 ? csvSlots(spec) : null,
     fields: spec.fields.map((f) => ({
       name: f.name,
       key: `,${JSON.stringify(f.name)}:`,
@@ -57,10 +109,18 @@ function fastSpec(spec: EventTypeSpec): FastSpec | null {
 
 const FAST = new Map<string, FastSpec | null>(EVENT_TYPES.map((s) => [s.type, fastSpec(s)]))
 
-/** asText, JSON-encoded. */
-function textJson(v: unknown): string {
-  if (v === undefined || v === null) return 'null'
-  return JSON.stringify(typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v))
+/** routeMessage's asText: how a non-int value becomes a column's text. */
+function asText(v: unknown): string | null {
+  if (v === undefined || v === null) return null
+  return typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v)
+}
+
+function textJson(t: string | null): string {
+  return t === null ? 'null' : JSON.stringify(t)
+}
+
+function csvCell(t: string | null): string {
+  return t === null ? CSV_NULL : t
 }
 
 const INT_TEXT = /^\s*[-+]?\d{1,16}\s*$/
@@ -131,7 +191,15 @@ export class MessageEncoder {
   private lastDay = Number.NaN
   private lastDt = ''
   private lastDtJson = ''
-  private readonly out: EncodedMessage = { tables: NO_TABLES, dt: '', line: '', rejected: undefined }
+  private readonly out: EncodedMessage = {
+    tables: NO_TABLES,
+    dt: '',
+    line: '',
+    csv: false,
+    rejected: undefined,
+  }
+  /** Per field of the current event: its text (ints as decimal), reused across calls. */
+  private readonly texts: (string | null)[] = []
 
   /** `meta.offset` may be '' (then `offset` is used); `offset` is the same offset as a number. */
   encode(value: Buffer | string | null, meta: MessageMeta, offset: number): EncodedMessage {
@@ -156,13 +224,16 @@ export class MessageEncoder {
       out.tables = NO_TABLES
       out.dt = ''
       out.line = ''
+      out.csv = false
       out.rejected = undefined
       return out
     }
-    let fields = ''
+    const texts = this.texts
+    let csv = spec.csvSlots !== null && raw.length <= MAX_RAW_EVENT && !LINE_BREAK.test(raw)
     let guildName: unknown
     let amount: number | undefined
-    for (const f of spec.fields) {
+    for (let i = 0; i < spec.fields.length; i++) {
+      const f = spec.fields[i]
       const v = obj[f.name]
       if (f.int) {
         let n: number
@@ -175,10 +246,12 @@ export class MessageEncoder {
           return this.reference(raw, meta, offset)
         }
         if (f.name === 'amount') amount = n
-        fields += `${f.key}${n}`
+        texts[i] = `${n}`
       } else {
         if (f.name === 'guild_name') guildName = v
-        fields += `${f.key}${textJson(v)}`
+        const t = asText(v)
+        if (csv && t !== null && CSV_UNSAFE.test(t)) csv = false
+        texts[i] = t
       }
     }
     if (spec.requireGuildName && (guildName === undefined || guildName === null || guildName === '')) {
@@ -201,13 +274,43 @@ export class MessageEncoder {
     }
     const id = obj.event_id
     const eventId = typeof id === 'string' && id ? id : derivedEventId(withOffset(meta, offset))
-    const rawEvent = raw.length > MAX_RAW_EVENT ? raw.slice(0, MAX_RAW_EVENT) : raw
+    const accept = asText(obj.Accept)
+    const host = asText(obj.Host)
+    const agent = asText(obj['User-Agent'])
+    if (
+      csv &&
+      ((accept !== null && CSV_UNSAFE.test(accept)) ||
+        (host !== null && CSV_UNSAFE.test(host)) ||
+        (agent !== null && CSV_UNSAFE.test(agent)) ||
+        CSV_UNSAFE.test(eventId))
+    ) {
+      csv = false
+    }
     out.tables = spec.tables
     out.dt = this.lastDt
     out.rejected = undefined
+    if (csv) {
+      const D = CSV_DELIMITER
+      let line = `${raw}${D}${ms}${D}${csvCell(accept)}${D}${csvCell(host)}${D}${csvCell(agent)}${D}${spec.type}`
+      for (const slot of spec.csvSlots as number[])
+        line += `${D}${slot < 0 ? CSV_NULL : csvCell(texts[slot])}`
+      line += `${D}${eventId}${D}${meta.partition}${D}${offset}`
+      if (line.length <= MAX_CSV_LINE) {
+        out.line = line
+        out.csv = true
+        return out
+      }
+    }
+    let fields = ''
+    for (let i = 0; i < spec.fields.length; i++) {
+      const f = spec.fields[i]
+      fields += f.int ? `${f.key}${texts[i]}` : `${f.key}${textJson(texts[i])}`
+    }
+    const rawEvent = raw.length > MAX_RAW_EVENT ? raw.slice(0, MAX_RAW_EVENT) : raw
+    out.csv = false
     out.line =
       `{"raw_event":${JSON.stringify(rawEvent)},"timestamp":${ms}` +
-      `,"Accept":${textJson(obj.Accept)},"Host":${textJson(obj.Host)},"User-Agent":${textJson(obj['User-Agent'])}` +
+      `,"Accept":${textJson(accept)},"Host":${textJson(host)},"User-Agent":${textJson(agent)}` +
       `,"event_type":${spec.typeJson},"dt":${this.lastDtJson},"event_id":${JSON.stringify(eventId)}` +
       `${fields},"__p":${meta.partition},"__o":${offset}}`
     return out
@@ -218,6 +321,7 @@ export class MessageEncoder {
     const routed = routeMessage(value, withOffset(meta, offset))
     const out = this.out
     out.rejected = routed.rejected
+    out.csv = false
     if (routed.rows.length === 0) {
       out.tables = NO_TABLES
       out.dt = ''

@@ -312,7 +312,7 @@ export async function streamToLake(
           const n = perTable.get(b.table) ?? 0
           perTable.set(b.table, n + 1)
           const localPath = path.join(dir, `${b.table}-${b.dt}-${n}.parquet`)
-          const written = await w.writeNdjsonFiles(b.table, b.files, localPath, skip)
+          const written = await w.writeFiles(b.table, { json: b.files, csv: b.csvFiles }, localPath, skip)
           if (written.rows === 0) continue
           files.push({
             table: b.table,
@@ -499,7 +499,8 @@ export async function streamToLake(
           const encoded = encoder.encode(start < 0 ? null : buf.toString('utf8', start, end), meta, offset)
           events += 1
           if (encoded.rejected) rejected += 1
-          if (encoded.tables.length > 0) buffer.addLine(p, encoded.tables, encoded.dt, encoded.line)
+          if (encoded.tables.length > 0)
+            buffer.addLine(p, encoded.tables, encoded.dt, encoded.line, encoded.csv)
           last = offset
         },
         f.aborted,

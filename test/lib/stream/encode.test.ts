@@ -1,8 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { EVENT_TYPES } from '../../../src/lib/events/catalog.js'
+import { EVENT_TYPES, type TableName, tableColumns } from '../../../src/lib/events/catalog.js'
 import { buildEvent } from '../../../src/lib/events/envelope.js'
 import { type MessageMeta, routeMessage } from '../../../src/lib/events/route.js'
-import { MessageEncoder } from '../../../src/lib/stream/encode.js'
+import {
+  CSV_DELIMITER,
+  CSV_NULL,
+  type EncodedMessage,
+  MessageEncoder,
+} from '../../../src/lib/stream/encode.js'
 
 const DAY = Date.UTC(2026, 10, 28, 12)
 
@@ -16,6 +21,49 @@ function reference(value: Buffer | string | null, meta: MessageMeta, offset: num
     dt: String(row.dt),
     line: `${JSON.stringify(row).slice(0, -1)},"__p":${meta.partition},"__o":${offset}}`,
     rejected: r.rejected,
+  }
+}
+
+/**
+ * A buffer line as the row DuckDB reads from it (lake/parquet.ts): every column of the table plus
+ * __p/__o, ints as numbers, absent as null. CSV cells split on the delimiter, CSV_NULL is null.
+ */
+function rowOf(line: string, csv: boolean, table: TableName): Record<string, unknown> {
+  const cols = [...tableColumns(table), { name: '__p', type: 'BIGINT' }, { name: '__o', type: 'BIGINT' }]
+  if (csv) {
+    const cells = line.split(CSV_DELIMITER)
+    expect(cells.length, line.slice(0, 80)).toBe(cols.length)
+    return Object.fromEntries(
+      cols.map((c, i) => [
+        c.name,
+        cells[i] === CSV_NULL ? null : c.type === 'VARCHAR' ? cells[i] : Number(cells[i]),
+      ]),
+    )
+  }
+  const o = JSON.parse(line)
+  return Object.fromEntries(cols.map((c) => [c.name, o[c.name] ?? null]))
+}
+
+let csvLines = 0
+let jsonFastLines = 0
+
+/** The encoder's result against the reference: same tables, date, reason, and row (NDJSON lines byte for byte). */
+function expectSame(got: EncodedMessage, want: ReturnType<typeof reference>, label: string): void {
+  expect({ tables: [...got.tables], dt: got.dt, rejected: got.rejected }, label).toEqual({
+    tables: want.tables,
+    dt: want.dt,
+    rejected: want.rejected,
+  })
+  if (!want.line) {
+    expect(got.line, label).toBe('')
+    return
+  }
+  const table = want.tables[0] as TableName
+  expect(rowOf(got.line, got.csv, table), label).toEqual(rowOf(want.line, false, table))
+  if (got.csv) csvLines += 1
+  else {
+    expect(got.line, label).toBe(want.line)
+    if (!want.rejected) jsonFastLines += 1
   }
 }
 
@@ -116,6 +164,21 @@ function corpus(): (Buffer | string | null)[] {
       'User-Agent': false,
     }),
   )
+  // Characters the CSV line cannot carry: its delimiter and null marker, line breaks in the raw
+  // event (whitespace between tokens), control characters, surrogates; and ones it can.
+  c.push('{"event_type":"mensaje",\n"message_post":"m"}', '{"event_type":"mensaje",\r"message_post":"m"}')
+  c.push('{"event_type":"mensaje",\t"message_post":"tab between tokens"}')
+  c.push(
+    seed({ event_type: 'join_guild', guild_name: 'a\u001fb' }),
+    seed({ event_type: 'join_guild', guild_name: '\u0002' }),
+  )
+  c.push(
+    seed({ event_type: 'mensaje', message_post: 'line\nbreak' }),
+    seed({ event_type: 'mensaje', Host: 'h\u001f' }),
+  )
+  c.push(seed({ event_type: 'mensaje', message_post: 'x', 'User-Agent': 'ua\u007f\u0080 ok' }))
+  c.push(seed({ event_type: 'purchase_sword', amount: -10, description: '  spaced  ', Accept: '' }))
+  c.push(seed({ event_type: 'purchase_sword', amount: -10, description: '\u0002' }))
   // Duplicate keys (the last wins in JSON.parse) and headers colliding with fields.
   c.push('{"event_type":"mensaje","message_post":"a","message_post":"b"}')
   c.push('{"event_type":"default","event_type":"mensaje","message_post":"m"}')
@@ -192,8 +255,7 @@ describe('MessageEncoder', () => {
         const m = { ...meta, offset: String(Number(meta.offset) + i) }
         const want = reference(value, m, Number(m.offset))
         const got = enc.encode(value, m, Number(m.offset))
-        expect({ ...got, tables: [...got.tables] }, `item ${i}: ${String(value).slice(0, 80)}`).toEqual(want)
-        if (want.line) expect(JSON.parse(got.line)).toEqual(JSON.parse(want.line))
+        expectSame(got, want, `item ${i}: ${String(value).slice(0, 80)}`)
         compared += 1
       }
     }
@@ -205,6 +267,10 @@ describe('MessageEncoder', () => {
         .map((r) => (r.rejected ? 'rejected' : r.tables.length ? 'rows' : 'none')),
     )
     expect([...kinds].sort()).toEqual(['none', 'rejected', 'rows'])
+    // ... and both line formats: CSV, and NDJSON for values CSV cannot carry (control characters,
+    // surrogates, line breaks in the raw event, oversized events).
+    expect(csvLines).toBeGreaterThan(50)
+    expect(jsonFastLines).toBeGreaterThan(10)
   })
 
   it('keeps dates right across days, back and forth (the cached day)', () => {
@@ -222,7 +288,7 @@ describe('MessageEncoder', () => {
       const value = api('join_guild', {}, at)
       const got = enc.encode(value, meta, i)
       expect(got.dt).toBe(at.toISOString().slice(0, 10))
-      expect(got.line).toBe(reference(value, meta, i).line)
+      expectSame(got, reference(value, meta, i), at.toISOString())
     }
   })
 
@@ -277,8 +343,7 @@ describe('MessageEncoder', () => {
       if (rnd(4) === 0) event.received_at = new Date(DAY + rnd(5) * 40_000_007).toISOString()
       const value = JSON.stringify(event)
       const meta = { topic: 'r', partition: rnd(3), offset: String(i), timestamp: DAY + rnd(3) * 50_000_000 }
-      const got = enc.encode(value, meta, i)
-      expect({ ...got, tables: [...got.tables] }, value).toEqual(reference(value, meta, i))
+      expectSame(enc.encode(value, meta, i), reference(value, meta, i), value)
     }
   })
 })
