@@ -28,7 +28,6 @@ export { CSV_DELIMITER, CSV_NULL }
 
 /** A text value the CSV format cannot carry as is. */
 const CSV_UNSAFE = /[\u0000-\u001f\ud800-\udfff]/
-const LINE_BREAK = /[\n\r]/
 /** Longest CSV line in UTF-16 units: up to 3 bytes each in UTF-8, within read_csv's CSV_MAX_LINE_BYTES. */
 export const MAX_CSV_LINE = Math.floor(CSV_MAX_LINE_BYTES / 3) - 1
 
@@ -229,7 +228,8 @@ export class MessageEncoder {
       return out
     }
     const texts = this.texts
-    let csv = spec.csvSlots !== null && raw.length <= MAX_RAW_EVENT && !LINE_BREAK.test(raw)
+    let csv =
+      spec.csvSlots !== null && raw.length <= MAX_RAW_EVENT && raw.indexOf('\n') < 0 && raw.indexOf('\r') < 0
     let guildName: unknown
     let amount: number | undefined
     for (let i = 0; i < spec.fields.length; i++) {
