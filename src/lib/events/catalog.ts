@@ -195,6 +195,38 @@ export function tableColumns(table: TableName): ColumnSpec[] {
   return [...LEADING_COLUMNS, ...middle, ...TRAILING_COLUMNS]
 }
 
+/**
+ * Tables whose rows are exactly the union of other tables' rows (transactions = purchases +
+ * add_money), derived from the catalog: every type landing in table T also lands in exactly one
+ * source table S with the same columns, and every type of S lands in T. The stream writes such a
+ * table from its sources' Parquet files instead of routing each row twice. Pure.
+ */
+export function derivedTables(): ReadonlyMap<TableName, readonly TableName[]> {
+  const sig = (t: TableName) =>
+    tableColumns(t)
+      .map((c) => `${c.name}:${c.type}`)
+      .join(',')
+  const typesOf = (t: TableName) => EVENT_TYPES.filter((s) => s.tables.includes(t)).map((s) => s.type)
+  const out = new Map<TableName, TableName[]>()
+  for (const table of TABLE_NAMES) {
+    const types = typesOf(table)
+    if (types.length === 0) continue
+    const sources = new Set<TableName>()
+    let ok = true
+    for (const spec of EVENT_TYPES.filter((s) => s.tables.includes(table))) {
+      const candidates = spec.tables.filter(
+        (s) => s !== table && sig(s) === sig(table) && typesOf(s).every((t) => types.includes(t)),
+      )
+      if (candidates.length !== 1) ok = false
+      else sources.add(candidates[0])
+    }
+    if (ok && sources.size > 0) out.set(table, [...sources])
+  }
+  // A source that is itself derived would need an order; not needed by the catalog, so not supported.
+  for (const [t, sources] of out) if (sources.some((s) => out.has(s))) out.delete(t)
+  return out
+}
+
 const BY_TYPE = new Map(EVENT_TYPES.map((s) => [s.type, s]))
 
 export function eventTypeSpec(type: string): EventTypeSpec | undefined {

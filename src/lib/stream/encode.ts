@@ -1,4 +1,5 @@
 import {
+  derivedTables,
   EVENT_TYPES,
   type EventTypeSpec,
   LEADING_COLUMNS,
@@ -32,7 +33,11 @@ const CSV_UNSAFE = /[\u0000-\u001f\ud800-\udfff]/
 export const MAX_CSV_LINE = Math.floor(CSV_MAX_LINE_BYTES / 3) - 1
 
 export interface EncodedMessage {
-  /** Lake tables the line lands in (empty: `default` events, nothing to write). */
+  /**
+   * Lake tables the line is buffered for (empty: `default` events, nothing to write). Derived
+   * tables (catalog derivedTables: transactions) are not listed: the flush writes them from their
+   * sources' Parquet files.
+   */
   tables: readonly TableName[]
   /** The Hive partition value (event date). */
   dt: string
@@ -93,7 +98,7 @@ function fastSpec(spec: EventTypeSpec): FastSpec | null {
   const required = spec.params.filter((p) => p.required).map((p) => p.name)
   return {
     type: spec.type,
-    tables: spec.tables,
+    tables: spec.tables.filter((t) => !DERIVED.has(t)),
     typeJson: JSON.stringify(spec.type),
     csvSlots: spec.tables.length > 0 ? csvSlots(spec) : null,
     fields: spec.fields.map((f) => ({
@@ -105,6 +110,9 @@ function fastSpec(spec: EventTypeSpec): FastSpec | null {
     positiveAmount: spec.type === 'add_money',
   }
 }
+
+/** Tables written from other tables' files at flush, never buffered. */
+const DERIVED = derivedTables()
 
 const FAST = new Map<string, FastSpec | null>(EVENT_TYPES.map((s) => [s.type, fastSpec(s)]))
 
@@ -329,7 +337,7 @@ export class MessageEncoder {
       return out
     }
     const row = routed.rows[0].row
-    out.tables = routed.rejected ? REJECTED : routed.rows.map((r) => r.table)
+    out.tables = routed.rejected ? REJECTED : routed.rows.map((r) => r.table).filter((t) => !DERIVED.has(t))
     out.dt = String(row.dt)
     out.line = `${JSON.stringify(row).slice(0, -1)},"__p":${meta.partition},"__o":${offset}}`
     return out

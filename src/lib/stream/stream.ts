@@ -3,7 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import type { Consumer, Kafka } from 'kafkajs'
 import { ExitCode, GameError, unreachableError } from '../errors.js'
-import { TABLE_NAMES, type TableName } from '../events/catalog.js'
+import { derivedTables, TABLE_NAMES, type TableName } from '../events/catalog.js'
 import {
   createLeanFetcher,
   type FetchedPartition,
@@ -22,7 +22,12 @@ import {
   writeCheckpoint,
 } from '../lake/commit.js'
 import { dataFilePath, resumeOffsets } from '../lake/layout.js'
-import { createParquetWriter, type ParquetCompression, type ParquetWriter } from '../lake/parquet.js'
+import {
+  createParquetWriter,
+  type ParquetCompression,
+  type ParquetWriter,
+  type WrittenFile,
+} from '../lake/parquet.js'
 import type { Lake } from '../lake/types.js'
 import { RowBuffer } from './buffer.js'
 import { MessageEncoder } from './encode.js'
@@ -30,6 +35,8 @@ import { caughtUp, OffsetTracker } from './offsets.js'
 import { type FlushReason, flushReason } from './triggers.js'
 
 const OFFSET_OUT_OF_RANGE = 1
+/** Tables the flush writes from other tables' files (transactions = purchases + add_money). */
+const DERIVED = derivedTables()
 /** A failing fetch (broker down, no leader) is retried this often, and given up after this long. */
 const FETCH_BACKOFF_MS = 250
 const FETCH_GIVE_UP_MS = 30_000
@@ -308,19 +315,39 @@ export async function streamToLake(
         const skip = await lateCommits()
         const files: StagedFile[] = []
         const perTable = new Map<TableName, number>()
+        const dtOf = new Map<string, string>()
+        const stage = (table: TableName, dt: string, localPath: string, n: number, written: WrittenFile) => {
+          if (written.rows === 0) return
+          files.push({ table, path: dataFilePath(table, dt, commitId, n), localPath, ...written })
+          dtOf.set(localPath, dt)
+        }
         for (const b of batches) {
           const n = perTable.get(b.table) ?? 0
           perTable.set(b.table, n + 1)
           const localPath = path.join(dir, `${b.table}-${b.dt}-${n}.parquet`)
-          const written = await w.writeFiles(b.table, { json: b.files, csv: b.csvFiles }, localPath, skip)
-          if (written.rows === 0) continue
-          files.push({
-            table: b.table,
-            path: dataFilePath(b.table, b.dt, commitId, n),
+          stage(
+            b.table,
+            b.dt,
             localPath,
-            rows: written.rows,
-            bytes: written.bytes,
-          })
+            n,
+            await w.writeFiles(b.table, { json: b.files, csv: b.csvFiles }, localPath, skip),
+          )
+        }
+        // Derived tables (transactions = purchases + add_money) from their sources' Parquet files:
+        // the rows are routed and parsed once.
+        for (const [table, sources] of DERIVED) {
+          const byDt = new Map<string, string[]>()
+          for (const f of files) {
+            if (!sources.includes(f.table)) continue
+            const dt = dtOf.get(f.localPath) as string
+            byDt.set(dt, [...(byDt.get(dt) ?? []), f.localPath])
+          }
+          for (const [dt, sourcePaths] of [...byDt].sort((a, b) => a[0].localeCompare(b[0]))) {
+            const n = perTable.get(table) ?? 0
+            perTable.set(table, n + 1)
+            const localPath = path.join(dir, `${table}-${dt}-${n}.parquet`)
+            stage(table, dt, localPath, n, await w.writeFromParquet(table, sourcePaths, localPath))
+          }
         }
         const tWritten = clock.now()
         const thisSeq = seq++

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { EVENT_TYPES, type TableName, tableColumns } from '../../../src/lib/events/catalog.js'
+import { derivedTables, EVENT_TYPES, type TableName, tableColumns } from '../../../src/lib/events/catalog.js'
 import { buildEvent } from '../../../src/lib/events/envelope.js'
 import { type MessageMeta, routeMessage } from '../../../src/lib/events/route.js'
 import {
@@ -11,13 +11,16 @@ import {
 
 const DAY = Date.UTC(2026, 10, 28, 12)
 
+/** Written at flush from their sources' files, so never buffered (checked below). */
+const DERIVED = derivedTables()
+
 /** The reference: routeMessage, the row serialized as RowBuffer.add does. */
 function reference(value: Buffer | string | null, meta: MessageMeta, offset: number) {
   const r = routeMessage(value, meta)
   if (r.rows.length === 0) return { tables: [], dt: '', line: '', rejected: r.rejected }
   const row = r.rows[0].row
   return {
-    tables: r.rows.map((x) => x.table),
+    tables: r.rows.map((x) => x.table).filter((t) => !DERIVED.has(t)),
     dt: String(row.dt),
     line: `${JSON.stringify(row).slice(0, -1)},"__p":${meta.partition},"__o":${offset}}`,
     rejected: r.rejected,
@@ -233,6 +236,12 @@ function corpus(): (Buffer | string | null)[] {
   for (const received_at of receivedAts) c.push(api('add_money', { received_at }))
   return c
 }
+
+describe('derivedTables', () => {
+  it('derives transactions from purchases and add_money, and nothing else', () => {
+    expect([...DERIVED]).toEqual([['transactions', ['purchases', 'add_money']]])
+  })
+})
 
 describe('MessageEncoder', () => {
   it('gives exactly routeMessage’s tables, rows (as JSON text), dates and rejection reasons on the corpus', () => {
