@@ -40,6 +40,8 @@ const DERIVED = derivedTables()
 /** A failing fetch (broker down, no leader) is retried this often, and given up after this long. */
 const FETCH_BACKOFF_MS = 250
 const FETCH_GIVE_UP_MS = 30_000
+/** Fetch requests in flight at once (one loop each, over a share of the partitions). */
+const FETCH_LOOPS = 3
 
 /** Where a crash can be injected (tests): each step of publish(), and between publish and the Kafka offset commit. */
 export type CrashPoint = PublishStep | 'before-offset-commit'
@@ -491,10 +493,19 @@ export async function streamToLake(
         for (const [p, o] of start) positions.set(p, o)
         joined = true
         if (positions.size > 0) {
-          void fetchLoop(myEpoch).catch((error) => {
-            fatal ??= error
-            finish('signal')
-          })
+          // Up to FETCH_LOOPS fetch loops, partitions dealt round robin: while one loop's records are
+          // routed, the others' requests are on the wire.
+          const parts = [...positions.keys()].sort((a, b) => a - b)
+          const loops = Math.min(FETCH_LOOPS, parts.length)
+          for (let i = 0; i < loops; i++) {
+            void fetchLoop(
+              myEpoch,
+              parts.filter((_, j) => j % loops === i),
+            ).catch((error) => {
+              fatal ??= error
+              finish('signal')
+            })
+          }
         }
       })().catch((error) => {
         fatal ??= error
@@ -538,11 +549,11 @@ export async function streamToLake(
 
     /** The spill of the previous fetch's rows. */
     let spilling: Promise<void> = Promise.resolve()
-    /** Fetch, route, spill, flush when due, for one assignment (epoch), until stopped or reassigned. */
-    const fetchLoop = async (myEpoch: number): Promise<void> => {
+    /** Fetch, route, spill, flush when due, for some partitions of one assignment (epoch), until stopped or reassigned. */
+    const fetchLoop = async (myEpoch: number, mine: number[]): Promise<void> => {
       const live = () => epoch === myEpoch && !stopping && !fatal
       const send = () => {
-        const r = fetcher.fetch(new Map(positions))
+        const r = fetcher.fetch(new Map(mine.map((p) => [p, positions.get(p) ?? 0])))
         r.catch(() => undefined) // awaited below; a loop that stopped leaves it
         return r
       }
