@@ -15,19 +15,30 @@ const DROPPED_HEADERS = new Set([
 
 const MAX_HEADER_VALUE = 1024
 
+/** Canonical spellings seen so far (a client sends the same few header names on every request). */
+const CANONICAL = new Map<string, string>()
+const CANONICAL_MAX = 1024
+
 /** `user-agent` → `User-Agent`, the seed's (Werkzeug's) spelling. */
 export function canonicalHeaderName(name: string): string {
-  return name
-    .toLowerCase()
-    .split('-')
-    .map((part) => (part ? part[0].toUpperCase() + part.slice(1) : part))
-    .join('-')
+  let canonical = CANONICAL.get(name)
+  if (canonical === undefined) {
+    canonical = name
+      .toLowerCase()
+      .split('-')
+      .map((part) => (part ? part[0].toUpperCase() + part.slice(1) : part))
+      .join('-')
+    if (CANONICAL.size >= CANONICAL_MAX) CANONICAL.clear()
+    CANONICAL.set(name, canonical)
+  }
+  return canonical
 }
 
 /** The request headers an event keeps, canonically named, credentials dropped, values bounded. */
 export function keptHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {}
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name]
     if (value === undefined || DROPPED_HEADERS.has(name.toLowerCase())) continue
     const text = Array.isArray(value) ? value.join(', ') : value
     out[canonicalHeaderName(name)] = text.length > MAX_HEADER_VALUE ? text.slice(0, MAX_HEADER_VALUE) : text
