@@ -219,13 +219,18 @@ export async function streamToLake(
   }
 
   const scratch = await mkdtemp(path.join(options.tempDir ?? os.tmpdir(), 'game-stream-'))
-  let writer: ParquetWriter | undefined
+  let writerReady: Promise<ParquetWriter> | undefined
   let consumer: Consumer | undefined
   let closeFetcher: (() => void) | undefined
   let ticker: NodeJS.Timeout | undefined
   try {
-    writer = await createParquetWriter({ compression: options.compression, memoryLimit: options.memoryLimit })
-    const w = writer
+    // DuckDB starts (native library, instance) while the consumer joins; the first flush waits for it.
+    const parquet = createParquetWriter({
+      compression: options.compression,
+      memoryLimit: options.memoryLimit,
+    })
+    writerReady = parquet
+    parquet.catch(() => undefined)
     const buffer = new RowBuffer(path.join(scratch, 'buffer'))
     const encoder = new MessageEncoder()
     const published = emptyCounts()
@@ -313,6 +318,7 @@ export async function streamToLake(
       const dir = path.join(scratch, commitId)
       await mkdir(dir, { recursive: true })
       try {
+        const w = await parquet
         const batches = await buffer.finish(gen)
         const skip = await lateCommits()
         const files: StagedFile[] = []
@@ -695,7 +701,10 @@ export async function streamToLake(
     if (ticker) clearInterval(ticker)
     if (consumer) await consumer.disconnect().catch(() => undefined)
     closeFetcher?.()
-    writer?.close()
+    await writerReady?.then(
+      (w) => w.close(),
+      () => undefined,
+    )
     await rm(scratch, { recursive: true, force: true })
   }
 }
