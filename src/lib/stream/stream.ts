@@ -435,8 +435,10 @@ export async function streamToLake(
         clock.now(),
       )
 
+    /** Where each assigned partition started (lake, group or topic offset), for the caught-up check. */
+    const startedAt = new Map<number, bigint>()
     const startOffset = (p: number): bigint =>
-      options.fromBeginning ? (low.get(p) ?? 0n) : (targets.get(p) ?? 0n)
+      startedAt.get(p) ?? (options.fromBeginning ? (low.get(p) ?? 0n) : (targets.get(p) ?? 0n))
     const isCaughtUp = () =>
       joined && caughtUp([...assigned], targets, (p) => tracker.nextOffset(p), startOffset)
 
@@ -496,7 +498,10 @@ export async function streamToLake(
         }
         if (unknown.length > 0) for (const [p, o] of await groupStart(unknown)) start.set(p, o)
         if (epoch !== myEpoch) return
-        for (const [p, o] of start) positions.set(p, o)
+        for (const [p, o] of start) {
+          positions.set(p, o)
+          startedAt.set(p, BigInt(o))
+        }
         joined = true
         if (positions.size > 0) {
           // Up to FETCH_LOOPS fetch loops, partitions dealt round robin: while one loop's records are

@@ -163,6 +163,41 @@ describe('streamToLake', () => {
     expect(new Set(rows.map((r) => r.event_id)).size).toBe(4)
   })
 
+  it('without from-beginning, a partition the lake has no offset for starts at the group offset, else at the end', async () => {
+    const topic = 'events-no-begin'
+    await stack.createTopic(topic, 2)
+    await stack.produce(topic, sampleEvents(10))
+    const admin = stack.kafka('admin-nb').admin()
+    await admin.connect()
+    const endsOf = async () =>
+      new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]))
+    const ends = await endsOf()
+    expect(Math.min(...ends.values())).toBeGreaterThan(2)
+    // The group is 2 behind on partition 0 and has no offset for partition 1.
+    await admin.setOffsets({
+      groupId: `g-${topic}`,
+      topic,
+      partitions: [{ partition: 0, offset: String((ends.get(0) ?? 0) - 2) }],
+    })
+    const r = await streamToLake(base(topic, { fromBeginning: false }), {
+      kafka: stack.kafka('nb'),
+      lake: lakeOf(topic),
+    })
+    expect(r.events).toBe(2)
+    expect(r.offsets).toEqual({ '0': String(ends.get(0)) })
+    // Next run: partition 0 resumes from the lake; partition 1 (no lake or group offset) starts at
+    // the end it sees at start, so what was produced before that run is not read.
+    await stack.produce(topic, sampleEvents(10, 10))
+    const after = await endsOf()
+    await admin.disconnect()
+    const r2 = await streamToLake(base(topic, { fromBeginning: false }), {
+      kafka: stack.kafka('nb2'),
+      lake: lakeOf(topic),
+    })
+    expect(after.get(1)).toBeGreaterThan(ends.get(1) ?? 0)
+    expect(r2.events).toBe((after.get(0) ?? 0) - (ends.get(0) ?? 0))
+  })
+
   it('flushes on the interval when traffic stops (idle flush)', async () => {
     const topic = 'events-idle'
     await stack.createTopic(topic, 1)
