@@ -587,7 +587,7 @@ export async function streamToLake(
                 : ((await fetcher.listOffsets([f.partition], 'latest')).get(f.partition) ?? earliest)
             if (!live()) return
             warnings.push(
-              `Partition ${f.partition}: offset ${f.fetchOffset} is no longer in Kafka (retention); resumed at ${at}`,
+              `Partition ${f.partition}: offset ${f.fetchOffset} is out of Kafka's range (deleted by retention, or the topic was recreated); resumed at ${at}`,
             )
             positions.set(f.partition, at)
           } else if (f.error instanceof KafkaRequestError && f.error.retriable) {
