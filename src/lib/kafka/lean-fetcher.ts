@@ -1,7 +1,7 @@
 import { gunzipSync } from 'node:zlib'
 import { Reader, Writer } from '../broker/protocol/codec.js'
 import { GameError } from '../errors.js'
-import { Connection, KafkaRequestError, NETWORK, RETRIABLE, requestMetadata } from './wire.js'
+import { ConnectionPool, KafkaRequestError, NETWORK, RETRIABLE, requestMetadata } from './wire.js'
 
 /**
  * A lean Kafka fetcher for the stream's hot path: standard Fetch v4 (read_committed) and
@@ -93,22 +93,9 @@ export function createLeanFetcher(options: LeanFetcherOptions): LeanFetcher {
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000
   if (options.brokers.length === 0) throw new Error('no Kafka brokers given')
 
-  const conns = new Map<string, Connection>()
+  const pool = new ConnectionPool(clientId, connectTimeoutMs, requestTimeoutMs, 'fetcher closed')
+  const conn = (address: string) => pool.get(address)
   let leaders: { nodes: Map<number, string>; leaders: number[] } | undefined
-  let closed = false
-
-  const conn = async (address: string): Promise<Connection> => {
-    if (closed) throw new KafkaRequestError('fetcher closed', NETWORK, false)
-    let c = conns.get(address)
-    if (!c || c.dead) {
-      c = new Connection(address, clientId, connectTimeoutMs, requestTimeoutMs, (d) => {
-        if (conns.get(d.address) === d) conns.delete(d.address)
-      })
-      conns.set(address, c)
-    }
-    await c.ready
-    return c
-  }
 
   const refresh = async () => {
     let lastError: Error | undefined
@@ -266,9 +253,7 @@ export function createLeanFetcher(options: LeanFetcherOptions): LeanFetcher {
     },
 
     close() {
-      closed = true
-      for (const c of [...conns.values()]) c.close()
-      conns.clear()
+      pool.close()
     },
   }
 }

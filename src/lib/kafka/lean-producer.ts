@@ -1,6 +1,6 @@
 import { crc32c } from '../broker/log/crc32c.js'
 import { Reader, Writer } from '../broker/protocol/codec.js'
-import { Connection, KafkaRequestError, NETWORK, RETRIABLE, requestMetadata } from './wire.js'
+import { ConnectionPool, KafkaRequestError, NETWORK, RETRIABLE, requestMetadata } from './wire.js'
 
 export { KafkaRequestError } from './wire.js'
 
@@ -184,24 +184,13 @@ export function createLeanProducer(options: LeanProducerOptions): LeanProducer {
   const autoCreate = options.allowAutoTopicCreation ?? true
   if (options.brokers.length === 0) throw new Error('no Kafka brokers given')
 
-  const conns = new Map<string, Connection>()
+  const pool = new ConnectionPool(clientId, connectTimeoutMs, requestTimeoutMs, 'producer disconnected')
   let metadata: Metadata | undefined
   let refreshing: Promise<Metadata> | undefined
   let closed = false
   let rrPartition = 0
 
-  const conn = async (address: string): Promise<Connection> => {
-    if (closed) throw new KafkaRequestError('producer disconnected', NETWORK, false)
-    let c = conns.get(address)
-    if (!c || c.dead) {
-      c = new Connection(address, clientId, connectTimeoutMs, requestTimeoutMs, (d) => {
-        if (conns.get(d.address) === d) conns.delete(d.address)
-      })
-      conns.set(address, c)
-    }
-    await c.ready
-    return c
-  }
+  const conn = (address: string) => pool.get(address)
 
   const fetchMetadata = async (topics: string[]): Promise<Metadata> => {
     let lastError: Error | undefined
@@ -407,8 +396,7 @@ export function createLeanProducer(options: LeanProducerOptions): LeanProducer {
 
     async disconnect() {
       closed = true
-      for (const c of [...conns.values()]) c.close()
-      conns.clear()
+      pool.close()
     },
   }
 }

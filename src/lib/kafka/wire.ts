@@ -183,6 +183,41 @@ export class Connection {
   }
 }
 
+/** One connection per broker address, opened on first use and replaced when it died. */
+export class ConnectionPool {
+  private readonly conns = new Map<string, Connection>()
+  private closed = false
+
+  constructor(
+    private readonly clientId: string,
+    private readonly connectTimeoutMs: number,
+    private readonly requestTimeoutMs: number,
+    /** The message of the error a request gets after close(). */
+    private readonly closedMessage = 'client closed',
+  ) {}
+
+  /** The open connection to an address (connecting if needed). */
+  async get(address: string): Promise<Connection> {
+    if (this.closed) throw new KafkaRequestError(this.closedMessage, NETWORK, false)
+    let c = this.conns.get(address)
+    if (!c || c.dead) {
+      c = new Connection(address, this.clientId, this.connectTimeoutMs, this.requestTimeoutMs, (d) => {
+        if (this.conns.get(d.address) === d) this.conns.delete(d.address)
+      })
+      this.conns.set(address, c)
+    }
+    await c.ready
+    return c
+  }
+
+  /** Closes every connection; requests in flight fail, later ones get `closedMessage`. */
+  close(): void {
+    this.closed = true
+    for (const c of [...this.conns.values()]) c.close()
+    this.conns.clear()
+  }
+}
+
 export interface MetadataTopic {
   name: string
   /** Kafka error code of the topic (0 = none). */
