@@ -198,6 +198,29 @@ describe('streamToLake', () => {
     expect(r2.events).toBe((after.get(0) ?? 0) - (ends.get(0) ?? 0))
   })
 
+  it('resumes at the log start, with a warning, when retention deleted events it had not read', async () => {
+    const topic = 'events-retention'
+    const admin = stack.kafka('admin-ret').admin()
+    await admin.connect()
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'retention.bytes', value: '3000' }] }],
+      waitForLeaders: true,
+    })
+    // One batch per send (7 events, ~2 KB), so retention drops whole sends.
+    await stack.produce(topic, sampleEvents(1))
+    const r1 = await streamToLake(base(topic), { kafka: stack.kafka('ret1'), lake: lakeOf(topic) })
+    expect(r1.events).toBe(7)
+    for (let i = 1; i <= 4; i++) await stack.produce(topic, sampleEvents(1, i))
+    const [{ low, high }] = await admin.fetchTopicOffsets(topic)
+    await admin.disconnect()
+    // The lake resumes at 7, which retention deleted.
+    expect(Number(low)).toBeGreaterThan(7)
+    const r2 = await streamToLake(base(topic), { kafka: stack.kafka('ret2'), lake: lakeOf(topic) })
+    expect(r2.events).toBe(Number(high) - Number(low))
+    expect(r2.offsets).toEqual({ '0': String(high) })
+    expect(r2.warnings.join('\n')).toMatch(/offset 7 is out of Kafka's range/)
+  })
+
   it('flushes on the interval when traffic stops (idle flush)', async () => {
     const topic = 'events-idle'
     await stack.createTopic(topic, 1)
