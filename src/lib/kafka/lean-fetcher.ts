@@ -1,5 +1,20 @@
-import { gunzipSync } from 'node:zlib'
+import {
+  BATCH_HEADER_SIZE,
+  batchAttributes,
+  batchBaseOffset,
+  batchBaseTimestamp,
+  batchCompression,
+  batchLastOffsetDelta,
+  batchLength,
+  batchMagic,
+  batchMaxTimestamp,
+  batchProducerId,
+  batchRecordCount,
+  batchSize,
+  MAGIC_V2,
+} from '../broker/log/batch.js'
 import { Reader, Writer } from '../broker/protocol/codec.js'
+import { batchRecords, type RecordCursor, readVarint } from '../broker/protocol/record-batch.js'
 import { GameError } from '../errors.js'
 import { ConnectionPool, KafkaRequestError, NETWORK, RETRIABLE, requestMetadata } from './wire.js'
 
@@ -258,10 +273,8 @@ export function createLeanFetcher(options: LeanFetcherOptions): LeanFetcher {
   }
 }
 
-// ---- record batches -----------------------------------------------------------------------------
+// ---- record batches (layout: src/lib/broker/log/batch.ts) -------------------------------------
 
-const HEADER = 61
-const ATTR_COMPRESSION = 0x07
 const ATTR_LOG_APPEND_TIME = 0x08
 const ATTR_TRANSACTIONAL = 0x10
 const ATTR_CONTROL = 0x20
@@ -273,32 +286,9 @@ function corrupt(what: string): GameError {
   })
 }
 
-/** int64 at buf[at] as a number (offsets and timestamps stay far below 2^53). */
-function int64(buf: Buffer, at: number): number {
-  return buf.readInt32BE(at) * 4294967296 + buf.readUInt32BE(at + 4)
-}
-
-/**
- * Zig-zag varint/varlong at a cursor; numbers up to 2^53 (a record's lengths and deltas). Reads
- * from `c.buf` at `c.pos` and advances it.
- */
-interface Cursor {
-  buf: Buffer
-  pos: number
-  end: number
-}
-
-function varint(c: Cursor): number {
-  let raw = 0
-  let mul = 1
-  for (let i = 0; i < 10; i++) {
-    if (c.pos >= c.end) throw corrupt('a varint runs past the end of its batch')
-    const b = c.buf[c.pos++]
-    raw += (b & 0x7f) * mul
-    if (b < 0x80) return raw % 2 === 0 ? raw / 2 : -(raw + 1) / 2
-    mul *= 128
-  }
-  throw corrupt('a varint is longer than 10 bytes')
+/** A batch's last offset, as a number (offsets stay far below 2^53). */
+function lastOffsetOf(records: Buffer, at: number): number {
+  return Number(batchBaseOffset(records, at)) + batchLastOffsetDelta(records, at)
 }
 
 /**
@@ -308,12 +298,10 @@ function varint(c: Cursor): number {
 export function nextFetchOffset(records: Buffer, from: number): number {
   let next = from
   let at = 0
-  while (at + HEADER <= records.length) {
-    const length = records.readInt32BE(at + 8)
-    const end = at + 12 + length
-    if (length < HEADER - 12 || end > records.length) break
-    const last = int64(records, at) + records.readInt32BE(at + 23)
-    if (last + 1 > next) next = last + 1
+  while (at + BATCH_HEADER_SIZE <= records.length) {
+    const end = at + batchSize(records, at)
+    if (end - at < BATCH_HEADER_SIZE || end > records.length) break
+    next = Math.max(next, lastOffsetOf(records, at) + 1)
     at = end
   }
   return next
@@ -355,91 +343,99 @@ export function forEachRecord(
   let next = from
   let at = 0
   const aborts = aborted && aborted.length > 0 ? new AbortTracker(aborted) : undefined
-  const c: Cursor = { buf: records, pos: 0, end: 0 }
-  while (at + HEADER <= records.length) {
-    const length = records.readInt32BE(at + 8)
-    const end = at + 12 + length
-    if (length < HEADER - 12) throw corrupt(`batch length ${length} at byte ${at}`)
+  while (at + BATCH_HEADER_SIZE <= records.length) {
+    const size = batchSize(records, at)
+    const end = at + size
+    if (size < BATCH_HEADER_SIZE) throw corrupt(`batch length ${batchLength(records, at)} at byte ${at}`)
     if (end > records.length) break
-    const magic = records.readInt8(at + 16)
-    if (magic !== 2) throw corrupt(`message format v${magic} (only v2, Kafka 0.11+, is read)`)
-    const baseOffset = int64(records, at)
-    const lastOffset = baseOffset + records.readInt32BE(at + 23)
-    const attributes = records.readInt16BE(at + 21)
+    const magic = batchMagic(records, at)
+    if (magic !== MAGIC_V2) throw corrupt(`message format v${magic} (only v2, Kafka 0.11+, is read)`)
     const batchAt = at
     at = end
+    const lastOffset = lastOffsetOf(records, batchAt)
     if (lastOffset + 1 > next) next = lastOffset + 1
+    const attributes = batchAttributes(records, batchAt)
     const control = (attributes & ATTR_CONTROL) !== 0
     // Transaction bookkeeping first, also below `from` (an abort marker there ends a transaction).
     if (aborts && (attributes & ATTR_TRANSACTIONAL) !== 0) {
-      const producerId = records.readBigInt64BE(batchAt + 43)
-      if (aborts.skip(producerId, lastOffset, control && isAbortMarker(records, batchAt, end))) continue
+      const marker = control && isAbortMarker(records, batchAt, end)
+      if (aborts.skip(batchProducerId(records, batchAt), lastOffset, marker)) continue
     }
     if (control || lastOffset < from) continue
-    const codec = attributes & ATTR_COMPRESSION
-    const baseTimestamp = int64(records, batchAt + 27)
-    const logAppendTime = (attributes & ATTR_LOG_APPEND_TIME) !== 0 ? int64(records, batchAt + 35) : -1
-    const count = records.readInt32BE(batchAt + 57)
-    if (codec === 0) {
-      c.buf = records
-      c.pos = batchAt + HEADER
-      c.end = end
-    } else if (codec === 1) {
-      let plain: Buffer
-      try {
-        plain = gunzipSync(records.subarray(batchAt + HEADER, end))
-      } catch (error) {
-        throw corrupt(`gzip batch at offset ${baseOffset}: ${(error as Error).message}`)
-      }
-      c.buf = plain
-      c.pos = 0
-      c.end = plain.length
-    } else {
-      throw new GameError(
-        'UNSUPPORTED_COMPRESSION',
-        `Record batch at offset ${baseOffset} is ${CODECS[codec] ?? `codec ${codec}`}-compressed; the stream reads uncompressed and gzip batches`,
-        { hint: 'Produce without compression or with gzip (kafkajs: CompressionTypes.GZIP).' },
-      )
-    }
-    for (let i = 0; i < count; i++) {
-      const len = varint(c)
-      const recordEnd = c.pos + len
-      if (len < 0 || recordEnd > c.end) throw corrupt(`record length ${len} in batch at offset ${baseOffset}`)
-      c.pos++ // attributes
-      const tsDelta = varint(c)
-      const offset = baseOffset + varint(c)
-      const keyLen = varint(c)
-      if (keyLen > 0) c.pos += keyLen
-      const valueLen = varint(c)
-      const start = c.pos
-      if (valueLen > 0 && start + valueLen > recordEnd)
-        throw corrupt(`value length ${valueLen} at offset ${offset}`)
-      if (offset >= from) {
-        if (valueLen < 0)
-          visit(offset, logAppendTime >= 0 ? logAppendTime : baseTimestamp + tsDelta, c.buf, -1, -1)
-        else
-          visit(
-            offset,
-            logAppendTime >= 0 ? logAppendTime : baseTimestamp + tsDelta,
-            c.buf,
-            start,
-            start + valueLen,
-          )
-      }
-      c.pos = recordEnd // headers are not read
+    const baseOffset = Number(batchBaseOffset(records, batchAt))
+    try {
+      walkRecords(records, batchAt, end, baseOffset, attributes, from, visit)
+    } catch (error) {
+      if (error instanceof RangeError) throw corrupt(`batch at offset ${baseOffset}: ${error.message}`)
+      throw error
     }
   }
   return next
 }
 
+/** The records of one batch (whole, decoded header fields given) at or past `from`, to `visit`. */
+function walkRecords(
+  records: Buffer,
+  batchAt: number,
+  end: number,
+  baseOffset: number,
+  attributes: number,
+  from: number,
+  visit: RecordVisitor,
+): void {
+  let c: RecordCursor | null
+  try {
+    c = batchRecords(records, batchAt, end)
+  } catch (error) {
+    throw corrupt(`gzip batch at offset ${baseOffset}: ${(error as Error).message}`)
+  }
+  if (c === null) {
+    const codec = batchCompression(records, batchAt)
+    throw new GameError(
+      'UNSUPPORTED_COMPRESSION',
+      `Record batch at offset ${baseOffset} is ${CODECS[codec] ?? `codec ${codec}`}-compressed; the stream reads uncompressed and gzip batches`,
+      { hint: 'Produce without compression or with gzip (kafkajs: CompressionTypes.GZIP).' },
+    )
+  }
+  const baseTimestamp = Number(batchBaseTimestamp(records, batchAt))
+  const logAppendTime =
+    (attributes & ATTR_LOG_APPEND_TIME) !== 0 ? Number(batchMaxTimestamp(records, batchAt)) : -1
+  const count = batchRecordCount(records, batchAt)
+  for (let i = 0; i < count; i++) {
+    const len = readVarint(c)
+    const recordEnd = c.pos + len
+    if (len < 0 || recordEnd > c.end) throw corrupt(`record length ${len} in batch at offset ${baseOffset}`)
+    c.pos++ // attributes
+    const tsDelta = readVarint(c)
+    const offset = baseOffset + readVarint(c)
+    const keyLen = readVarint(c)
+    if (keyLen > 0) c.pos += keyLen
+    const valueLen = readVarint(c)
+    const start = c.pos
+    if (valueLen > 0 && start + valueLen > recordEnd)
+      throw corrupt(`value length ${valueLen} at offset ${offset}`)
+    if (offset >= from) {
+      const timestamp = logAppendTime >= 0 ? logAppendTime : baseTimestamp + tsDelta
+      if (valueLen < 0) visit(offset, timestamp, c.buf, -1, -1)
+      else visit(offset, timestamp, c.buf, start, start + valueLen)
+    }
+    c.pos = recordEnd // headers are not read
+  }
+}
+
 /** A control batch's first record key: version int16, type int16 (0 = ABORT, 1 = COMMIT). */
 function isAbortMarker(records: Buffer, batchAt: number, end: number): boolean {
-  const c: Cursor = { buf: records, pos: batchAt + HEADER, end }
-  varint(c) // length
-  c.pos++ // attributes
-  varint(c) // timestamp delta
-  varint(c) // offset delta
-  const keyLen = varint(c)
-  if (keyLen < 4 || c.pos + 4 > end) return false
-  return records.readInt16BE(c.pos + 2) === 0
+  const c: RecordCursor = { buf: records, pos: batchAt + BATCH_HEADER_SIZE, end }
+  try {
+    readVarint(c) // length
+    c.pos++ // attributes
+    readVarint(c) // timestamp delta
+    readVarint(c) // offset delta
+    const keyLen = readVarint(c)
+    if (keyLen < 4 || c.pos + 4 > end) return false
+    return records.readInt16BE(c.pos + 2) === 0
+  } catch (error) {
+    if (error instanceof RangeError) throw corrupt(`control batch at byte ${batchAt}: ${error.message}`)
+    throw error
+  }
 }
