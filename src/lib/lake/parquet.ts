@@ -99,6 +99,15 @@ function selectExpr(c: ColumnSpec): string {
   return ident(c.name)
 }
 
+/** The COPY options every lake file is written with. */
+function parquetOptions(options: Pick<ParquetWriterOptions, 'compression' | 'rowGroupSize'>): string {
+  return [
+    'FORMAT parquet',
+    `COMPRESSION ${options.compression ?? 'snappy'}`,
+    `ROW_GROUP_SIZE ${options.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE}`,
+  ].join(', ')
+}
+
 /**
  * The COPY statement that turns one table's files (NDJSON and/or the stream's CSV lines) into
  * Parquet. Pure, for tests and review.
@@ -138,16 +147,11 @@ export function copyStatement(
     )
   }
   const from = sources.length === 1 ? sources[0] : sources.join(' UNION ALL ')
-  const opts = [
-    'FORMAT parquet',
-    `COMPRESSION ${options.compression ?? 'snappy'}`,
-    `ROW_GROUP_SIZE ${options.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE}`,
-  ]
   const where =
     skip.length > 0
       ? ` WHERE NOT (${skip.map(([p, o]) => `("__p" = ${Number(p)} AND "__o" < ${BigInt(o).toString()})`).join(' OR ')})`
       : ''
-  return `COPY (SELECT ${select} FROM (${from})${where}) TO ${sqlString(outPath)} (${opts.join(', ')})`
+  return `COPY (SELECT ${select} FROM (${from})${where}) TO ${sqlString(outPath)} (${parquetOptions(options)})`
 }
 
 /** The COPY of a table from Parquet files with the same columns (a derived table, see catalog derivedTables). */
@@ -160,12 +164,7 @@ export function copyFromParquetStatement(
   const names = tableColumns(table)
     .map((c) => ident(c.name))
     .join(', ')
-  const opts = [
-    'FORMAT parquet',
-    `COMPRESSION ${options.compression ?? 'snappy'}`,
-    `ROW_GROUP_SIZE ${options.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE}`,
-  ]
-  return `COPY (SELECT ${names} FROM read_parquet([${parquetPaths.map(sqlString).join(', ')}])) TO ${sqlString(outPath)} (${opts.join(', ')})`
+  return `COPY (SELECT ${names} FROM read_parquet([${parquetPaths.map(sqlString).join(', ')}])) TO ${sqlString(outPath)} (${parquetOptions(options)})`
 }
 
 /** Writes lines in ~1 MB chunks: never one string (and one Buffer) the size of the whole batch. */

@@ -1,5 +1,6 @@
 import { type FileHandle, mkdir, open, rm } from 'node:fs/promises'
 import path from 'node:path'
+import { writeAll } from '../broker/log/files.js'
 import type { TableName } from '../events/catalog.js'
 import type { RoutedRow } from '../events/route.js'
 
@@ -24,8 +25,10 @@ interface Group {
   pos: number
   /** The buffer's free chunks, shared by its groups. */
   pool: Buffer[]
-  /** The group's file, open for appending from its first spill until the generation is finished. */
+  /** The group's file, open from its first spill until the generation is finished. */
   fh: Promise<FileHandle> | undefined
+  /** Bytes written to the file so far (where the next spill goes). */
+  written: number
   /** The group's writes, in order (groups write in parallel). */
   io: Promise<void>
   rows: number
@@ -210,6 +213,7 @@ export class RowBuffer {
         pos: 0,
         pool: this.pool,
         fh: undefined,
+        written: 0,
         io: gen.io,
         rows: 0,
         bytes: 0,
@@ -235,16 +239,9 @@ export class RowBuffer {
       if (chunks.length === 0) continue
       g.full = []
       g.io = g.io.then(async () => {
-        g.fh ??= open(g.file, 'a')
-        const fh = await g.fh
+        g.fh ??= open(g.file, 'w')
         const views = chunks.map(({ buf, end }) => buf.subarray(0, end))
-        let { bytesWritten } = await fh.writev(views)
-        // A short writev (rare: signals, odd filesystems) goes on from where it stopped.
-        const total = views.reduce((s, v) => s + v.length, 0)
-        while (bytesWritten < total) {
-          const rest = Buffer.concat(views).subarray(bytesWritten)
-          bytesWritten += (await fh.write(rest)).bytesWritten
-        }
+        g.written += await writeAll(await g.fh, views, g.written)
         for (const { buf } of chunks) recycle(g.pool, buf)
       })
       writes.push(g.io)

@@ -593,7 +593,15 @@ export async function streamToLake(
           } else if (f.error instanceof KafkaRequestError && f.error.retriable) {
             backoff = true
           } else {
-            throw f.error ?? new Error(`fetch ${topic}-${f.partition} failed`)
+            throw new GameError(
+              'FETCH_FAILED',
+              `Kafka refused to serve ${topic}-${f.partition} at offset ${f.fetchOffset}: ${f.error?.message ?? `error ${f.errorCode}`}`,
+              {
+                exitCode: ExitCode.failure,
+                hint: 'Check that the topic exists and that this client may read it (`game stream status`, --brokers).',
+                cause: f.error,
+              },
+            )
           }
         }
         if (backoff) {
