@@ -3,6 +3,7 @@ import path from 'node:path'
 import { writeAll } from '../broker/log/files.js'
 import type { TableName } from '../events/catalog.js'
 import type { RoutedRow } from '../events/route.js'
+import type { LineWriter } from './encode.js'
 
 /**
  * The micro-batch buffer. Rows are NDJSON lines per (partition, table, dt): encoded as UTF-8 into
@@ -82,7 +83,15 @@ function recycle(pool: Buffer[], buf: Buffer): void {
 }
 
 /** Appends one line (and its newline) to a group's chunks; returns the bytes written. */
-function put(g: Group, line: string): number {
+function put(g: Group, line: string | LineWriter): number {
+  if (typeof line !== 'string') {
+    const cur = reserve(g, line.size + 1)
+    const end = line.write(cur, g.pos)
+    cur[end] = 10
+    const n = end + 1 - g.pos
+    g.pos = end + 1
+    return n
+  }
   // UTF-8 needs at most 3 bytes per UTF-16 code unit.
   const cur = reserve(g, line.length * 3 + 1)
   const n = cur.write(line, g.pos)
@@ -166,10 +175,16 @@ export class RowBuffer {
     | undefined
 
   /**
-   * Adds one already-encoded line (see MessageEncoder: CSV, or the row's JSON with `__p`/`__o`) to
-   * each of its tables under one dt.
+   * Adds one already-encoded line (see MessageEncoder: CSV, or the row's JSON with `__p`/`__o`;
+   * text, or a writer of its bytes) to each of its tables under one dt.
    */
-  addLine(partition: number, tables: readonly TableName[], dt: string, line: string, csv = false): void {
+  addLine(
+    partition: number,
+    tables: readonly TableName[],
+    dt: string,
+    line: string | LineWriter,
+    csv = false,
+  ): void {
     const gen = this.gen
     let recent = this.recent
     if (!recent || recent.partition !== partition || recent.dt !== dt) {
@@ -177,7 +192,7 @@ export class RowBuffer {
       this.recent = recent
     }
     const groups = csv ? recent.csvGroups : recent.groups
-    const size = line.length + 1
+    const size = (typeof line === 'string' ? line.length : line.size) + 1
     let first: Group | undefined
     let written = 0
     for (const table of tables) {

@@ -32,6 +32,14 @@ const CSV_UNSAFE = /[\u0000-\u001f\ud800-\udfff]/
 /** Longest CSV line in UTF-16 units: up to 3 bytes each in UTF-8, within read_csv's CSV_MAX_LINE_BYTES. */
 export const MAX_CSV_LINE = Math.floor(CSV_MAX_LINE_BYTES / 3) - 1
 
+/** A line the buffer writes straight into its chunk (MessageEncoder's byte-built CSV lines). */
+export interface LineWriter {
+  /** The line's length in bytes (without the newline). */
+  readonly size: number
+  /** Writes the line at buf[pos, pos + size); returns pos + size. */
+  write(buf: Buffer, pos: number): number
+}
+
 export interface EncodedMessage {
   /**
    * Lake tables the line is buffered for (empty: `default` events, nothing to write). Derived
@@ -41,8 +49,13 @@ export interface EncodedMessage {
   tables: readonly TableName[]
   /** The Hive partition value (event date). */
   dt: string
-  /** The line (without the newline): CSV when `csv`, else NDJSON. */
+  /** The line (without the newline): CSV when `csv`, else NDJSON. '' when `bytes` holds it. */
   line: string
+  /**
+   * Set instead of `line` for a CSV line built as bytes: the raw event copied from the Kafka record
+   * and ASCII cells, never a JS string (see MessageEncoder.encode). Read it before the next call.
+   */
+  bytes: LineWriter | null
   csv: boolean
   /** Set when the message went to `rejected`. */
   rejected?: string
@@ -190,6 +203,45 @@ function withOffset(meta: MessageMeta, offset: number): MessageMeta {
   return meta
 }
 
+const DELIMITER_BYTE = CSV_DELIMITER.charCodeAt(0)
+
+/**
+ * A CSV line as bytes: the raw event copied from the record, then the cells. Only for events whose
+ * bytes are all ASCII with no backslash or line break: then every cell is ASCII too (no escape can
+ * put a control character, a delimiter or a non-ASCII character in a value), so a cell is written
+ * byte per character, and the line is byte for byte what its string form encodes to in UTF-8.
+ */
+class ByteLine implements LineWriter {
+  size = 0
+  src: Buffer = Buffer.alloc(0)
+  start = 0
+  end = 0
+  /** The cells after the raw event, ASCII, CSV_NULL for null. */
+  readonly cells: string[] = []
+  count = 0
+
+  write(buf: Buffer, pos: number): number {
+    this.src.copy(buf, pos, this.start, this.end)
+    let at = pos + (this.end - this.start)
+    const cells = this.cells
+    for (let i = 0; i < this.count; i++) {
+      buf[at++] = DELIMITER_BYTE
+      const c = cells[i]
+      for (let j = 0; j < c.length; j++) buf[at++] = c.charCodeAt(j)
+    }
+    return at
+  }
+}
+
+/** The line an encoder result stands for, as text (tests, debugging). */
+export function encodedLine(out: EncodedMessage): string {
+  if (out.bytes === null) return out.line
+  const buf = Buffer.allocUnsafe(out.bytes.size)
+  const end = out.bytes.write(buf, 0)
+  if (end !== buf.length) throw new Error(`line writer wrote ${end} of ${buf.length} bytes`)
+  return buf.toString('utf8')
+}
+
 /**
  * Encodes Kafka messages to buffer lines. One instance per stream: it caches the last event date,
  * and reuses its result object (read it before the next call).
@@ -202,16 +254,41 @@ export class MessageEncoder {
     tables: NO_TABLES,
     dt: '',
     line: '',
+    bytes: null,
     csv: false,
     rejected: undefined,
   }
+  private readonly byteLine = new ByteLine()
   /** Per field of the current event: its text (ints as decimal), reused across calls. */
   private readonly texts: (string | null)[] = []
 
-  /** `meta.offset` may be '' (then `offset` is used); `offset` is the same offset as a number. */
-  encode(value: Buffer | string | null, meta: MessageMeta, offset: number): EncodedMessage {
+  /**
+   * `meta.offset` may be '' (then `offset` is used); `offset` is the same offset as a number. A
+   * Buffer value is its bytes [start, end) (default: all of it).
+   */
+  encode(
+    value: Buffer | string | null,
+    meta: MessageMeta,
+    offset: number,
+    start = 0,
+    end = -1,
+  ): EncodedMessage {
     if (value === null) return this.reference(value, meta, offset)
-    const raw = typeof value === 'string' ? value : value.toString('utf8')
+    let raw: string
+    /** The event's bytes are ASCII without backslash or line break (see ByteLine). */
+    let plain = false
+    if (typeof value === 'string') raw = value
+    else {
+      const stop = end < 0 ? value.length : end
+      raw = value.toString('utf8', start, stop)
+      // Fewer characters than bytes: multi-byte UTF-8; U+FFFD: bytes that are not UTF-8.
+      plain =
+        raw.length === stop - start &&
+        raw.indexOf('\\') < 0 &&
+        raw.indexOf('\ufffd') < 0 &&
+        raw.indexOf('\n') < 0 &&
+        raw.indexOf('\r') < 0
+    }
     let event: unknown
     try {
       event = JSON.parse(raw)
@@ -231,13 +308,16 @@ export class MessageEncoder {
       out.tables = NO_TABLES
       out.dt = ''
       out.line = ''
+      out.bytes = null
       out.csv = false
       out.rejected = undefined
       return out
     }
     const texts = this.texts
     let csv =
-      spec.csvSlots !== null && raw.length <= MAX_RAW_EVENT && raw.indexOf('\n') < 0 && raw.indexOf('\r') < 0
+      spec.csvSlots !== null &&
+      raw.length <= MAX_RAW_EVENT &&
+      (plain || (raw.indexOf('\n') < 0 && raw.indexOf('\r') < 0))
     let guildName: unknown
     let amount: number | undefined
     for (let i = 0; i < spec.fields.length; i++) {
@@ -258,7 +338,7 @@ export class MessageEncoder {
       } else {
         if (f.name === 'guild_name') guildName = v
         const t = asText(v)
-        if (csv && t !== null && CSV_UNSAFE.test(t)) csv = false
+        if (csv && !plain && t !== null && CSV_UNSAFE.test(t)) csv = false
         texts[i] = t
       }
     }
@@ -287,6 +367,7 @@ export class MessageEncoder {
     const agent = asText(obj['User-Agent'])
     if (
       csv &&
+      !plain &&
       ((accept !== null && CSV_UNSAFE.test(accept)) ||
         (host !== null && CSV_UNSAFE.test(host)) ||
         (agent !== null && CSV_UNSAFE.test(agent)) ||
@@ -297,6 +378,34 @@ export class MessageEncoder {
     out.tables = spec.tables
     out.dt = this.lastDt
     out.rejected = undefined
+    if (csv && plain) {
+      const b = this.byteLine
+      const cells = b.cells
+      let n = 0
+      cells[n++] = `${ms}`
+      cells[n++] = csvCell(accept)
+      cells[n++] = csvCell(host)
+      cells[n++] = csvCell(agent)
+      cells[n++] = spec.type
+      for (const slot of spec.csvSlots as number[]) cells[n++] = slot < 0 ? CSV_NULL : csvCell(texts[slot])
+      cells[n++] = eventId
+      cells[n++] = `${meta.partition}`
+      cells[n++] = `${offset}`
+      let size = raw.length + n
+      for (let i = 0; i < n; i++) size += cells[i].length
+      if (size <= MAX_CSV_LINE) {
+        b.src = value as Buffer
+        b.start = start
+        b.end = start + raw.length
+        b.count = n
+        b.size = size
+        out.line = ''
+        out.bytes = b
+        out.csv = true
+        return out
+      }
+    }
+    out.bytes = null
     if (csv) {
       const D = CSV_DELIMITER
       let line = `${raw}${D}${ms}${D}${csvCell(accept)}${D}${csvCell(host)}${D}${csvCell(agent)}${D}${spec.type}`
@@ -330,6 +439,7 @@ export class MessageEncoder {
     const out = this.out
     out.rejected = routed.rejected
     out.csv = false
+    out.bytes = null
     if (routed.rows.length === 0) {
       out.tables = NO_TABLES
       out.dt = ''

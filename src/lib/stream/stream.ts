@@ -545,11 +545,11 @@ export async function streamToLake(
         (offset, timestamp, buf, start, end) => {
           meta.offset = ''
           meta.timestamp = timestamp
-          const encoded = encoder.encode(start < 0 ? null : buf.toString('utf8', start, end), meta, offset)
+          const encoded = encoder.encode(start < 0 ? null : buf, meta, offset, start, end)
           events += 1
           if (encoded.rejected) rejected += 1
           if (encoded.tables.length > 0)
-            buffer.addLine(p, encoded.tables, encoded.dt, encoded.line, encoded.csv)
+            buffer.addLine(p, encoded.tables, encoded.dt, encoded.bytes ?? encoded.line, encoded.csv)
           last = offset
         },
         f.aborted,

@@ -6,6 +6,7 @@ import {
   CSV_DELIMITER,
   CSV_NULL,
   type EncodedMessage,
+  encodedLine,
   MessageEncoder,
 } from '../../../src/lib/stream/encode.js'
 
@@ -48,6 +49,7 @@ function rowOf(line: string, csv: boolean, table: TableName): Record<string, unk
 }
 
 let csvLines = 0
+let byteLines = 0
 let jsonFastLines = 0
 
 /** The encoder's result against the reference: same tables, date, reason, and row (NDJSON lines byte for byte). */
@@ -57,17 +59,43 @@ function expectSame(got: EncodedMessage, want: ReturnType<typeof reference>, lab
     dt: want.dt,
     rejected: want.rejected,
   })
+  const line = encodedLine(got)
   if (!want.line) {
-    expect(got.line, label).toBe('')
+    expect(line, label).toBe('')
+    expect(got.bytes, label).toBeNull()
     return
   }
   const table = want.tables[0] as TableName
-  expect(rowOf(got.line, got.csv, table), label).toEqual(rowOf(want.line, false, table))
+  expect(rowOf(line, got.csv, table), label).toEqual(rowOf(want.line, false, table))
+  if (got.bytes) {
+    expect(got.csv, label).toBe(true)
+    expect(got.line, label).toBe('')
+    byteLines += 1
+  }
   if (got.csv) csvLines += 1
   else {
-    expect(got.line, label).toBe(want.line)
+    expect(line, label).toBe(want.line)
     if (!want.rejected) jsonFastLines += 1
   }
+}
+
+/**
+ * Encodes a value as a string (or Buffer) and as bytes framed inside a larger buffer (as the stream
+ * passes a record's value: the fetch buffer with start/end), and checks both against the reference.
+ */
+function check(
+  enc: MessageEncoder,
+  value: Buffer | string | null,
+  meta: MessageMeta,
+  offset: number,
+  label: string,
+) {
+  const want = reference(value, meta, offset)
+  expectSame(enc.encode(value, meta, offset), want, label)
+  if (value === null) return
+  const bytes = typeof value === 'string' ? Buffer.from(value) : value
+  const framed = Buffer.concat([Buffer.from('{"x'), bytes, Buffer.from('\\\n\u00e9')])
+  expectSame(enc.encode(framed, meta, offset, 3, 3 + bytes.length), want, `${label} (framed bytes)`)
 }
 
 const fieldsFor: Record<string, Record<string, string | number>> = {
@@ -262,9 +290,7 @@ describe('MessageEncoder', () => {
     for (const meta of metas) {
       for (const [i, value] of items.entries()) {
         const m = { ...meta, offset: String(Number(meta.offset) + i) }
-        const want = reference(value, m, Number(m.offset))
-        const got = enc.encode(value, m, Number(m.offset))
-        expectSame(got, want, `item ${i}: ${String(value).slice(0, 80)}`)
+        check(enc, value, m, Number(m.offset), `item ${i}: ${String(value).slice(0, 80)}`)
         compared += 1
       }
     }
@@ -279,6 +305,9 @@ describe('MessageEncoder', () => {
     // ... and both line formats: CSV, and NDJSON for values CSV cannot carry (control characters,
     // surrogates, line breaks in the raw event, oversized events).
     expect(csvLines).toBeGreaterThan(50)
+    // CSV lines built from bytes (plain ASCII events), and from strings (the rest).
+    expect(byteLines).toBeGreaterThan(50)
+    expect(csvLines - byteLines).toBeGreaterThan(50)
     expect(jsonFastLines).toBeGreaterThan(10)
   })
 
@@ -297,7 +326,7 @@ describe('MessageEncoder', () => {
       const value = api('join_guild', {}, at)
       const got = enc.encode(value, meta, i)
       expect(got.dt).toBe(at.toISOString().slice(0, 10))
-      expectSame(got, reference(value, meta, i), at.toISOString())
+      check(enc, value, meta, i, at.toISOString())
     }
   })
 
@@ -352,7 +381,7 @@ describe('MessageEncoder', () => {
       if (rnd(4) === 0) event.received_at = new Date(DAY + rnd(5) * 40_000_007).toISOString()
       const value = JSON.stringify(event)
       const meta = { topic: 'r', partition: rnd(3), offset: String(i), timestamp: DAY + rnd(3) * 50_000_000 }
-      expectSame(enc.encode(value, meta, i), reference(value, meta, i), value)
+      check(enc, value, meta, i, value)
     }
   })
 })
