@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type TableName, tableColumns } from '../../../src/lib/events/catalog.js'
 import { routeMessage } from '../../../src/lib/events/route.js'
 import { createParquetWriter, type ParquetWriter } from '../../../src/lib/lake/parquet.js'
-import { MessageEncoder } from '../../../src/lib/stream/encode.js'
+import { encodedLine, MessageEncoder } from '../../../src/lib/stream/encode.js'
 import { duckQuery } from './fixtures.js'
 
 /**
@@ -91,20 +91,26 @@ describe('CSV lines through DuckDB', () => {
     const lines = new Map<TableName, string[]>()
     const want = new Map<TableName, Record<string, unknown>[]>()
     let csv = 0
+    let fromBytes = 0
     for (const [offset, value] of messages().entries()) {
       const meta = { topic: 't', partition: 0, offset: String(offset), timestamp: Date.UTC(2026, 10, 28) }
-      const encoded = encoder.encode(value, meta, offset)
+      // As the stream passes them: the record's bytes (plain ASCII events get byte-built lines).
+      const encoded = encoder.encode(Buffer.from(value), meta, offset)
       const routed = routeMessage(value, meta)
       expect(routed.rejected).toBeUndefined()
       const table = encoded.tables[0] as TableName
       if (encoded.csv) csv += 1
       else continue
-      lines.set(table, [...(lines.get(table) ?? []), encoded.line])
+      if (encoded.bytes) fromBytes += 1
+      lines.set(table, [...(lines.get(table) ?? []), encodedLine(encoded)])
       const row = routed.rows.find((r) => r.table === table)?.row as Record<string, unknown>
       want.set(table, [...(want.get(table) ?? []), row])
     }
     // All but the three whose raw event is over 64 KiB (cut, so NDJSON).
     expect(csv).toBe(messages().length - 3)
+    // Both ways of building a CSV line: bytes (plain ASCII) and text (unicode, backslashes).
+    expect(fromBytes).toBeGreaterThan(40)
+    expect(csv - fromBytes).toBeGreaterThan(8)
     for (const [table, tableLines] of lines) {
       const file = path.join(dir, `${table}.csv`)
       await writeFile(file, `${tableLines.join('\n')}\n`)
