@@ -213,24 +213,71 @@ const DELIMITER_BYTE = CSV_DELIMITER.charCodeAt(0)
  */
 class ByteLine implements LineWriter {
   size = 0
-  src: Buffer = Buffer.alloc(0)
-  start = 0
-  end = 0
-  /** The cells after the raw event, ASCII, CSV_NULL for null. */
+  /** The raw event (ASCII: written byte per character). */
+  raw = ''
+  /** The timestamp cell (ms). */
+  ms = 0
+  /** The text cells after it, up to event_id: ASCII, CSV_NULL for null. */
   readonly cells: string[] = []
   count = 0
+  partition = 0
+  offset = 0
 
   write(buf: Buffer, pos: number): number {
-    this.src.copy(buf, pos, this.start, this.end)
-    let at = pos + (this.end - this.start)
+    let at = pos + buf.write(this.raw, pos, 'latin1')
+    buf[at++] = DELIMITER_BYTE
+    at = putInt(buf, at, this.ms)
     const cells = this.cells
     for (let i = 0; i < this.count; i++) {
       buf[at++] = DELIMITER_BYTE
       const c = cells[i]
       for (let j = 0; j < c.length; j++) buf[at++] = c.charCodeAt(j)
     }
-    return at
+    buf[at++] = DELIMITER_BYTE
+    at = putInt(buf, at, this.partition)
+    buf[at++] = DELIMITER_BYTE
+    return putInt(buf, at, this.offset)
   }
+}
+
+/** Decimal digits of 0 <= n < 1e9. */
+function smallLength(n: number): number {
+  let len = 1
+  while (n >= 10) {
+    n = (n / 10) | 0
+    len += 1
+  }
+  return len
+}
+
+/** Characters of a safe integer in decimal (what `${n}` gives). */
+export function intLength(n: number): number {
+  const sign = n < 0 ? 1 : 0
+  const a = Math.abs(n)
+  if (a < 1e9) return sign + smallLength(a)
+  return sign + smallLength((a - (a % 1e9)) / 1e9) + 9
+}
+
+/** Writes 0 <= n < 1e9 as exactly `width` digits, zero-padded, ending at at + width. */
+function putDigits(buf: Buffer, at: number, n: number, width: number): number {
+  for (let i = at + width - 1; i >= at; i--) {
+    buf[i] = 48 + (n % 10)
+    n = (n / 10) | 0
+  }
+  return at + width
+}
+
+/**
+ * Writes a safe integer in decimal, as `${n}` spells it, without making a string (V8 converts
+ * integers past 2^31, such as ms timestamps, on a slow path). Exact: only integer arithmetic.
+ */
+export function putInt(buf: Buffer, at: number, n: number): number {
+  if (n < 0) buf[at++] = 45
+  const a = Math.abs(n)
+  if (a < 1e9) return putDigits(buf, at, a, smallLength(a))
+  const low = a % 1e9
+  const high = (a - low) / 1e9
+  return putDigits(buf, putDigits(buf, at, high, smallLength(high)), low, 9)
 }
 
 /** The line an encoder result stands for, as text (tests, debugging). */
@@ -382,22 +429,20 @@ export class MessageEncoder {
       const b = this.byteLine
       const cells = b.cells
       let n = 0
-      cells[n++] = `${ms}`
       cells[n++] = csvCell(accept)
       cells[n++] = csvCell(host)
       cells[n++] = csvCell(agent)
       cells[n++] = spec.type
       for (const slot of spec.csvSlots as number[]) cells[n++] = slot < 0 ? CSV_NULL : csvCell(texts[slot])
       cells[n++] = eventId
-      cells[n++] = `${meta.partition}`
-      cells[n++] = `${offset}`
-      let size = raw.length + n
+      let size = raw.length + intLength(ms) + intLength(meta.partition) + intLength(offset) + n + 3
       for (let i = 0; i < n; i++) size += cells[i].length
       if (size <= MAX_CSV_LINE) {
-        b.src = value as Buffer
-        b.start = start
-        b.end = start + raw.length
+        b.raw = raw
+        b.ms = ms
         b.count = n
+        b.partition = meta.partition
+        b.offset = offset
         b.size = size
         out.line = ''
         out.bytes = b

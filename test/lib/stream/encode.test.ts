@@ -7,7 +7,9 @@ import {
   CSV_NULL,
   type EncodedMessage,
   encodedLine,
+  intLength,
   MessageEncoder,
+  putInt,
 } from '../../../src/lib/stream/encode.js'
 
 const DAY = Date.UTC(2026, 10, 28, 12)
@@ -382,6 +384,50 @@ describe('MessageEncoder', () => {
       const value = JSON.stringify(event)
       const meta = { topic: 'r', partition: rnd(3), offset: String(i), timestamp: DAY + rnd(3) * 50_000_000 }
       check(enc, value, meta, i, value)
+    }
+  })
+})
+
+describe('putInt / intLength', () => {
+  it('spell safe integers as String(n) does', () => {
+    const edges = [
+      0,
+      -0,
+      1,
+      -1,
+      9,
+      10,
+      99,
+      100,
+      999_999_999,
+      1_000_000_000,
+      1_000_000_001,
+      -999_999_999,
+      -1_000_000_000,
+      2 ** 31 - 1,
+      2 ** 31,
+      -(2 ** 31),
+      1_795_893_108_388,
+      999_999_999_999_999,
+      1_000_000_000_000_000,
+      Number.MAX_SAFE_INTEGER,
+      Number.MIN_SAFE_INTEGER,
+      Number.MAX_SAFE_INTEGER - 1,
+    ]
+    let x = 987654321
+    const random = Array.from({ length: 5000 }, (_, i) => {
+      x = (x * 1103515245 + 12345) % 2147483648
+      const n = Math.floor((x / 2147483648) * 10 ** (i % 17)) * (i % 2 ? -1 : 1)
+      return Number.isSafeInteger(n) ? n : 0
+    })
+    const buf = Buffer.alloc(64, 0x78)
+    for (const n of [...edges, ...random]) {
+      const want = `${n}`
+      expect(intLength(n), want).toBe(want.length)
+      const end = putInt(buf, 3, n)
+      expect(end - 3, want).toBe(want.length)
+      expect(buf.toString('latin1', 3, end), want).toBe(want)
+      expect(buf[2]).toBe(0x78)
     }
   })
 })
