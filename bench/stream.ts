@@ -204,10 +204,17 @@ async function main(): Promise<void> {
       `produced ${total} events (${(bytes / 1e6).toFixed(0)} MB) in ${((performance.now() - tp) / 1000).toFixed(1)}s\n`,
     )
 
-    const a = await runChild('bare', { brokers, total })
+    // The stack (broker + WebHDFS gateway) runs in this process: its CPU during each run.
+    const stackCpu = async <T>(run: () => Promise<T>): Promise<[T, number]> => {
+      const before = process.cpuUsage()
+      const result = await run()
+      const used = process.cpuUsage(before)
+      return [result, +((used.user + used.system) / 1e6).toFixed(2)]
+    }
+    const [a, aStackCpu] = await stackCpu(() => runChild('bare', { brokers, total }))
     process.stderr.write(`(a) bare consumer done\n`)
     const load = os.loadavg()[0]
-    const b = await runChild('stream', { brokers, lake })
+    const [b, bStackCpu] = await stackCpu(() => runChild('stream', { brokers, lake }))
     const rate = (r: ChildReport) => Math.round((r.events * 1000) / r.ms)
     const ratio = rate(b) / rate(a)
     const summary = {
@@ -218,12 +225,14 @@ async function main(): Promise<void> {
         eventsPerSec: rate(a),
         seconds: +(a.ms / 1000).toFixed(2),
         cpuSeconds: a.cpuSec,
+        stackCpuSeconds: aStackCpu,
         peakRssMb: Math.round(a.maxRssMb),
       },
       stream: {
         eventsPerSec: rate(b),
         seconds: +(b.ms / 1000).toFixed(2),
         cpuSeconds: b.cpuSec,
+        stackCpuSeconds: bStackCpu,
         peakRssMb: Math.round(b.maxRssMb),
         ...b.extra,
       },
