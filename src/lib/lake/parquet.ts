@@ -47,8 +47,6 @@ export interface ParquetWriter {
    * stream/encode.ts), into one local Parquet file, leaving out `skip`ped rows.
    */
   writeFiles(table: TableName, files: SourceFiles, outPath: string, skip?: SkipOffsets): Promise<WrittenFile>
-  /** Writes one table's Parquet file from Parquet files of tables with the same columns (their rows, in order). */
-  writeFromParquet(table: TableName, parquetPaths: string[], outPath: string): Promise<WrittenFile>
   close(): void
 }
 
@@ -154,19 +152,6 @@ export function copyStatement(
   return `COPY (SELECT ${select} FROM (${from})${where}) TO ${sqlString(outPath)} (${parquetOptions(options)})`
 }
 
-/** The COPY of a table from Parquet files with the same columns (a derived table, see catalog derivedTables). */
-export function copyFromParquetStatement(
-  table: TableName,
-  parquetPaths: string[],
-  outPath: string,
-  options: Pick<ParquetWriterOptions, 'compression' | 'rowGroupSize'> = {},
-): string {
-  const names = tableColumns(table)
-    .map((c) => ident(c.name))
-    .join(', ')
-  return `COPY (SELECT ${names} FROM read_parquet([${parquetPaths.map(sqlString).join(', ')}])) TO ${sqlString(outPath)} (${parquetOptions(options)})`
-}
-
 /** Writes lines in ~1 MB chunks: never one string (and one Buffer) the size of the whole batch. */
 async function writeLines(file: string, lines: string[]): Promise<void> {
   const fh = await open(file, 'w')
@@ -209,11 +194,6 @@ export async function createParquetWriter(options: ParquetWriterOptions = {}): P
 
   return {
     writeFiles,
-    async writeFromParquet(table, parquetPaths, outPath) {
-      const result = await conn.run(copyFromParquetStatement(table, parquetPaths, outPath, options))
-      const { size } = await stat(outPath)
-      return { rows: Number(result.rowsChanged), bytes: size }
-    },
     writeNdjsonFiles,
     async writeRows(table, lines, outPath) {
       const tmp = path.join(path.dirname(outPath), `${path.basename(outPath)}.ndjson`)
