@@ -9,6 +9,7 @@ import {
 } from '../events/catalog.js'
 import { derivedEventId, eventDate, type MessageMeta, routeMessage } from '../events/route.js'
 import { CSV_DELIMITER, CSV_MAX_LINE_BYTES, CSV_NULL } from '../lake/parquet.js'
+import { ABSENT, ByteNames, INT, NULL, OTHER, PlainJsonScanner, STRING } from './plain-json.js'
 
 /**
  * The stream's hot path: one Kafka message → the line the buffer stores, without building
@@ -71,6 +72,8 @@ interface FastSpec {
   tables: readonly TableName[]
   typeJson: string
   fields: { name: string; key: string; int: boolean }[]
+  /** Per field, its key id in KEY_NAMES (the scanned path). */
+  fieldKeys: number[]
   /**
    * The CSV cells between event_type and event_id, in the tables' column order: the index of the
    * type's field, or -1 for a column the type does not have (null). Null when the type's tables
@@ -100,6 +103,19 @@ function csvSlots(spec: EventTypeSpec): number[] | null {
   return middle.map((name) => fields.indexOf(name))
 }
 
+/** The names the plain JSON scanner looks for (KEY_NAMES's order): the leading keys, then the fields. */
+const FIELD_KEY_NAMES = [
+  ...new Set([
+    'event_type',
+    'event_id',
+    'received_at',
+    'Accept',
+    'Host',
+    'User-Agent',
+    ...EVENT_TYPES.flatMap((s) => s.fields.map((f) => f.name)),
+  ]),
+]
+
 /** Per event type, what the fast path needs, or null when its fields could reorder or shadow the leading keys. */
 function fastSpec(spec: EventTypeSpec): FastSpec | null {
   const leading = new Set([...LEADING_COLUMNS.map((c) => c.name), 'dt', 'event_id'])
@@ -119,6 +135,7 @@ function fastSpec(spec: EventTypeSpec): FastSpec | null {
       key: `,${JSON.stringify(f.name)}:`,
       int: f.type === 'int',
     })),
+    fieldKeys: spec.fields.map((f) => FIELD_KEY_NAMES.indexOf(f.name)),
     requireGuildName: spec.type === 'join_guild' && required.includes('guild_name'),
     positiveAmount: spec.type === 'add_money',
   }
@@ -128,6 +145,24 @@ function fastSpec(spec: EventTypeSpec): FastSpec | null {
 const DERIVED = derivedTables()
 
 const FAST = new Map<string, FastSpec | null>(EVENT_TYPES.map((s) => [s.type, fastSpec(s)]))
+
+/** The keys the scanned path reads: the leading ones, then every type's fields. */
+const KEY_NAMES = new ByteNames(FIELD_KEY_NAMES)
+const K_TYPE = 0
+const K_ID = 1
+const K_RECEIVED = 2
+/** Accept, Host, User-Agent: their cells' order. */
+const HEADER_KEYS = [3, 4, 5]
+/** The event types the scanned path handles, by their name's id in TYPE_NAMES. */
+const SCANNED_TYPES: FastSpec[] = []
+const TYPE_NAMES = new ByteNames(
+  [...FAST.values()]
+    .filter((spec): spec is FastSpec => spec !== null && /^[\x20-\x7e]+$/.test(spec.type))
+    .map((spec) => {
+      SCANNED_TYPES.push(spec)
+      return spec.type
+    }),
+)
 
 /** routeMessage's asText: how a non-int value becomes a column's text. */
 function asText(v: unknown): string | null {
@@ -186,6 +221,57 @@ function parseReceived(s: string): number {
   return Date.parse(s)
 }
 
+/** parseReceived's fast case on bytes [start, end): the ms, or NaN when it is not that case. */
+function receivedBytes(b: Buffer, start: number, end: number): number {
+  if (
+    end - start !== 24 ||
+    b[start + 4] !== 45 ||
+    b[start + 7] !== 45 ||
+    b[start + 10] !== 84 ||
+    b[start + 13] !== 58 ||
+    b[start + 16] !== 58 ||
+    b[start + 19] !== 46 ||
+    b[start + 23] !== 90
+  ) {
+    return Number.NaN
+  }
+  const y = byteDigits(b, start, 4)
+  const mo = byteDigits(b, start + 5, 2)
+  const d = byteDigits(b, start + 8, 2)
+  const h = byteDigits(b, start + 11, 2)
+  const mi = byteDigits(b, start + 14, 2)
+  const se = byteDigits(b, start + 17, 2)
+  const ms = byteDigits(b, start + 20, 3)
+  if (
+    y >= 100 &&
+    mo >= 1 &&
+    mo <= 12 &&
+    d >= 1 &&
+    d <= 28 &&
+    h >= 0 &&
+    h <= 23 &&
+    mi >= 0 &&
+    mi <= 59 &&
+    se >= 0 &&
+    se <= 59 &&
+    ms >= 0
+  ) {
+    return Date.UTC(y, mo - 1, d, h, mi, se, ms)
+  }
+  return Number.NaN
+}
+
+/** The decimal value of the n bytes at `at`, or -1 if any is not a digit. */
+function byteDigits(b: Buffer, at: number, n: number): number {
+  let v = 0
+  for (let i = at; i < at + n; i++) {
+    const c = b[i] - 48
+    if (c < 0 || c > 9) return -1
+    v = v * 10 + c
+  }
+  return v
+}
+
 /** The decimal value of s[at, at+n), or -1 if any character is not a digit. */
 function digits(s: string, at: number, n: number): number {
   let v = 0
@@ -205,38 +291,81 @@ function withOffset(meta: MessageMeta, offset: number): MessageMeta {
 
 const DELIMITER_BYTE = CSV_DELIMITER.charCodeAt(0)
 
+const CELL_TEXT = 0
+const CELL_BYTES = 1
+const CELL_INT = 2
+/** Cells after the raw event, at most: every table's columns but raw_event, plus __p and __o. */
+const MAX_CELLS = 64
+
 /**
- * A CSV line as bytes: the raw event copied from the record, then the cells. Only for events whose
- * bytes are all ASCII with no backslash or line break: then every cell is ASCII too (no escape can
- * put a control character, a delimiter or a non-ASCII character in a value), so a cell is written
- * byte per character, and the line is byte for byte what its string form encodes to in UTF-8.
+ * A CSV line as bytes: the raw event copied from the record, then the cells: ASCII text, bytes of
+ * the record, or integers. Only for events whose bytes are all ASCII with no backslash or line
+ * break: then every cell is ASCII too (no escape can put a control character, a delimiter or a
+ * non-ASCII character in a value), so the line is byte for byte what its string form encodes to in
+ * UTF-8, and no string is made for it.
  */
 class ByteLine implements LineWriter {
   size = 0
-  /** The raw event (ASCII: written byte per character). */
-  raw = ''
-  /** The timestamp cell (ms). */
-  ms = 0
-  /** The text cells after it, up to event_id: ASCII, CSV_NULL for null. */
-  readonly cells: string[] = []
-  count = 0
-  partition = 0
-  offset = 0
+  private src: Buffer = Buffer.alloc(0)
+  private start = 0
+  private end = 0
+  private count = 0
+  private readonly kinds = new Uint8Array(MAX_CELLS)
+  private readonly texts: string[] = []
+  private readonly starts = new Int32Array(MAX_CELLS)
+  private readonly ends = new Int32Array(MAX_CELLS)
+  private readonly ints = new Float64Array(MAX_CELLS)
+
+  /** Starts a line with the raw event src[start, end). */
+  begin(src: Buffer, start: number, end: number): void {
+    this.src = src
+    this.start = start
+    this.end = end
+    this.count = 0
+    this.size = end - start
+  }
+
+  /** A cell of ASCII text (CSV_NULL for null). */
+  text(t: string): void {
+    const i = this.count++
+    this.kinds[i] = CELL_TEXT
+    this.texts[i] = t
+    this.size += 1 + t.length
+  }
+
+  /** A cell that is the source's bytes [start, end). */
+  bytes(start: number, end: number): void {
+    const i = this.count++
+    this.kinds[i] = CELL_BYTES
+    this.starts[i] = start
+    this.ends[i] = end
+    this.size += 1 + end - start
+  }
+
+  /** A cell holding a safe integer. */
+  int(n: number): void {
+    const i = this.count++
+    this.kinds[i] = CELL_INT
+    this.ints[i] = n
+    this.size += 1 + intLength(n)
+  }
 
   write(buf: Buffer, pos: number): number {
-    let at = pos + buf.write(this.raw, pos, 'latin1')
-    buf[at++] = DELIMITER_BYTE
-    at = putInt(buf, at, this.ms)
-    const cells = this.cells
+    const src = this.src
+    src.copy(buf, pos, this.start, this.end)
+    let at = pos + (this.end - this.start)
     for (let i = 0; i < this.count; i++) {
       buf[at++] = DELIMITER_BYTE
-      const c = cells[i]
-      for (let j = 0; j < c.length; j++) buf[at++] = c.charCodeAt(j)
+      const kind = this.kinds[i]
+      if (kind === CELL_TEXT) {
+        const t = this.texts[i]
+        for (let j = 0; j < t.length; j++) buf[at++] = t.charCodeAt(j)
+      } else if (kind === CELL_BYTES) {
+        const end = this.ends[i]
+        for (let j = this.starts[i]; j < end; j++) buf[at++] = src[j]
+      } else at = putInt(buf, at, this.ints[i])
     }
-    buf[at++] = DELIMITER_BYTE
-    at = putInt(buf, at, this.partition)
-    buf[at++] = DELIMITER_BYTE
-    return putInt(buf, at, this.offset)
+    return at
   }
 }
 
@@ -306,6 +435,9 @@ export class MessageEncoder {
     rejected: undefined,
   }
   private readonly byteLine = new ByteLine()
+  private readonly scanner = new PlainJsonScanner(KEY_NAMES)
+  /** Events encoded by the scanned path (no JSON.parse), for tests and profiling. */
+  scannedEvents = 0
   /** Per field of the current event: its text (ints as decimal), reused across calls. */
   private readonly texts: (string | null)[] = []
 
@@ -327,6 +459,8 @@ export class MessageEncoder {
     if (typeof value === 'string') raw = value
     else {
       const stop = end < 0 ? value.length : end
+      const fast = this.scanned(value, start, stop, meta, offset)
+      if (fast !== null) return fast
       raw = value.toString('utf8', start, stop)
       // Fewer characters than bytes: multi-byte UTF-8; U+FFFD: bytes that are not UTF-8.
       plain =
@@ -427,28 +561,17 @@ export class MessageEncoder {
     out.rejected = undefined
     if (csv && plain) {
       const b = this.byteLine
-      const cells = b.cells
-      let n = 0
-      cells[n++] = csvCell(accept)
-      cells[n++] = csvCell(host)
-      cells[n++] = csvCell(agent)
-      cells[n++] = spec.type
-      for (const slot of spec.csvSlots as number[]) cells[n++] = slot < 0 ? CSV_NULL : csvCell(texts[slot])
-      cells[n++] = eventId
-      let size = raw.length + intLength(ms) + intLength(meta.partition) + intLength(offset) + n + 3
-      for (let i = 0; i < n; i++) size += cells[i].length
-      if (size <= MAX_CSV_LINE) {
-        b.raw = raw
-        b.ms = ms
-        b.count = n
-        b.partition = meta.partition
-        b.offset = offset
-        b.size = size
-        out.line = ''
-        out.bytes = b
-        out.csv = true
-        return out
-      }
+      b.begin(value as Buffer, start, start + raw.length)
+      b.int(ms)
+      b.text(csvCell(accept))
+      b.text(csvCell(host))
+      b.text(csvCell(agent))
+      b.text(spec.type)
+      for (const slot of spec.csvSlots as number[]) b.text(slot < 0 ? CSV_NULL : csvCell(texts[slot]))
+      b.text(eventId)
+      b.int(meta.partition)
+      b.int(offset)
+      if (b.size <= MAX_CSV_LINE) return this.bytesOut(spec)
     }
     out.bytes = null
     if (csv) {
@@ -476,6 +599,103 @@ export class MessageEncoder {
       `,"event_type":${spec.typeJson},"dt":${this.lastDtJson},"event_id":${JSON.stringify(eventId)}` +
       `${fields},"__p":${meta.partition},"__o":${offset}}`
     return out
+  }
+
+  /** The result for a byte-built CSV line (this.byteLine) of a `spec` event. */
+  private bytesOut(spec: FastSpec): EncodedMessage {
+    const out = this.out
+    out.tables = spec.tables
+    out.dt = this.lastDt
+    out.rejected = undefined
+    out.line = ''
+    out.bytes = this.byteLine
+    out.csv = true
+    return out
+  }
+
+  /**
+   * The fastest path: an event the plain JSON scanner reads (plain-json.ts), straight from its bytes
+   * to a CSV line, with no JSON.parse and no string per event. Null when anything is off the
+   * beaten track (then `encode` goes on with JSON.parse): what it returns is what that path gives.
+   */
+  private scanned(
+    buf: Buffer,
+    start: number,
+    end: number,
+    meta: MessageMeta,
+    offset: number,
+  ): EncodedMessage | null {
+    const sc = this.scanner
+    if (end - start > MAX_RAW_EVENT || !sc.scan(buf, start, end)) return null
+    const { kind, num } = sc
+    if (kind[K_TYPE] !== STRING) return null
+    const spec = SCANNED_TYPES[TYPE_NAMES.find(buf, sc.start[K_TYPE], sc.end[K_TYPE])]
+    if (spec === undefined) return null
+    if (spec.tables.length === 0) {
+      const out = this.out
+      out.tables = NO_TABLES
+      out.dt = ''
+      out.line = ''
+      out.bytes = null
+      out.csv = false
+      out.rejected = undefined
+      return out
+    }
+    const slots = spec.csvSlots
+    if (slots === null) return null
+    // The fields: ints as JSON integers or integer text, text as strings, ints or null.
+    const fieldKeys = spec.fieldKeys
+    for (let i = 0; i < fieldKeys.length; i++) {
+      const key = fieldKeys[i]
+      const k = kind[key]
+      if (spec.fields[i].int) {
+        if (k !== INT) return null
+        if (spec.positiveAmount && spec.fields[i].name === 'amount' && num[key] <= 0) return null
+      } else if (k === OTHER) return null
+      else if (spec.requireGuildName && spec.fields[i].name === 'guild_name') {
+        if (k === ABSENT || k === NULL || (k === STRING && sc.end[key] === sc.start[key])) return null
+      }
+    }
+    // The event time: the API's own received_at format, else (no received_at string) the record's.
+    let ms = meta.timestamp
+    const rk = kind[K_RECEIVED]
+    if (rk === STRING) {
+      ms = receivedBytes(buf, sc.start[K_RECEIVED], sc.end[K_RECEIVED])
+      if (Number.isNaN(ms)) return null
+    }
+    if (!Number.isSafeInteger(ms)) return null
+    for (const key of HEADER_KEYS) if (kind[key] === OTHER) return null
+    const day = Math.floor(ms / DAY_MS)
+    if (day !== this.lastDay) {
+      this.lastDt = eventDate(ms)
+      this.lastDtJson = JSON.stringify(this.lastDt)
+      this.lastDay = day
+    }
+    const b = this.byteLine
+    b.begin(buf, start, end)
+    b.int(ms)
+    for (const key of HEADER_KEYS) this.cell(key)
+    b.text(spec.type)
+    for (const slot of slots) {
+      if (slot < 0) b.text(CSV_NULL)
+      else this.cell(fieldKeys[slot])
+    }
+    if (kind[K_ID] === STRING && sc.end[K_ID] > sc.start[K_ID]) b.bytes(sc.start[K_ID], sc.end[K_ID])
+    else b.text(derivedEventId(withOffset(meta, offset)))
+    b.int(meta.partition)
+    b.int(offset)
+    if (b.size > MAX_CSV_LINE) return null
+    this.scannedEvents += 1
+    return this.bytesOut(spec)
+  }
+
+  /** The scanned value of a key as a CSV cell (asText: a string's bytes, an int's digits, else null). */
+  private cell(key: number): void {
+    const sc = this.scanner
+    const k = sc.kind[key]
+    if (k === STRING) this.byteLine.bytes(sc.start[key], sc.end[key])
+    else if (k === INT) this.byteLine.int(sc.num[key])
+    else this.byteLine.text(CSV_NULL)
   }
 
   /** The readable path: routeMessage, then the row serialized as the buffer always has. */

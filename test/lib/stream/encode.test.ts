@@ -307,8 +307,10 @@ describe('MessageEncoder', () => {
     // ... and both line formats: CSV, and NDJSON for values CSV cannot carry (control characters,
     // surrogates, line breaks in the raw event, oversized events).
     expect(csvLines).toBeGreaterThan(50)
-    // CSV lines built from bytes (plain ASCII events), and from strings (the rest).
+    // CSV lines built from bytes (plain ASCII events, most without JSON.parse), and from strings (the rest).
     expect(byteLines).toBeGreaterThan(50)
+    expect(enc.scannedEvents).toBeGreaterThan(50)
+    expect(enc.scannedEvents).toBeLessThan(byteLines)
     expect(csvLines - byteLines).toBeGreaterThan(50)
     expect(jsonFastLines).toBeGreaterThan(10)
   })
@@ -381,10 +383,14 @@ describe('MessageEncoder', () => {
       }
       for (const k of keys) if (rnd(3) > 0) event[k] = pick(values)
       if (rnd(4) === 0) event.received_at = new Date(DAY + rnd(5) * 40_000_007).toISOString()
-      const value = JSON.stringify(event)
+      let value = JSON.stringify(event)
+      // Whitespace between tokens (the values hold no quote, so only structure is touched).
+      if (rnd(4) === 0) value = ` ${value.replaceAll('":', '" :\t').replaceAll(',"', ' ,  "')}\t`
       const meta = { topic: 'r', partition: rnd(3), offset: String(i), timestamp: DAY + rnd(3) * 50_000_000 }
       check(enc, value, meta, i, value)
     }
+    // Most random events are rejected; some still take the scanned path (no JSON.parse).
+    expect(enc.scannedEvents).toBeGreaterThan(30)
   })
 })
 
@@ -429,5 +435,65 @@ describe('putInt / intLength', () => {
       expect(buf.toString('latin1', 3, end), want).toBe(want)
       expect(buf[2]).toBe(0x78)
     }
+  })
+})
+
+describe('MessageEncoder, scanned path', () => {
+  it('matches routeMessage on random well-formed events, key order and spacing', () => {
+    const enc = new MessageEncoder()
+    let seedN = 777
+    const rnd = (n: number) => {
+      seedN = (seedN * 1103515245 + 12345) & 0x7fffffff
+      return seedN % n
+    }
+    const pick = <T>(xs: readonly T[]): T => xs[rnd(xs.length)]
+    const texts: unknown[] = [
+      '',
+      'x',
+      'knights',
+      'a b',
+      '-0',
+      7,
+      -0,
+      0,
+      123456789012345,
+      null,
+      undefined,
+      1.5,
+      true,
+    ]
+    const ints: unknown[] = [5, -10, 0, -0, 25, 999999999999999, 1e3, '12', 2.5]
+    const times = [
+      new Date(DAY).toISOString(),
+      new Date(DAY + 86_399_999).toISOString(),
+      '2026-11-29T00:00:00.000Z',
+      '2026-11-30T10:00:00.000Z',
+      '2026-11-28 10:00:00',
+      '0099-01-01T00:00:00.000Z',
+      7,
+      null,
+      undefined,
+    ]
+    let n = 0
+    for (let i = 0; i < 4000; i++) {
+      const spec = pick(EVENT_TYPES)
+      const entries: [string, unknown][] = [['event_type', spec.type]]
+      for (const f of spec.fields) entries.push([f.name, f.type === 'int' ? pick(ints) : pick(texts)])
+      for (const h of ['Host', 'Accept', 'User-Agent']) if (rnd(5) > 0) entries.push([h, pick(texts)])
+      if (rnd(4) > 0) entries.push(['received_at', pick(times)])
+      if (rnd(3) > 0) entries.push(['event_id', pick([`id-${i}`, '', null, 5])])
+      if (rnd(3) === 0) entries.push(['schema_version', pick([1, 'x', null, 2.5, false])])
+      for (let j = entries.length - 1; j > 0; j--) {
+        const k = rnd(j + 1)
+        ;[entries[j], entries[k]] = [entries[k], entries[j]]
+      }
+      let value = JSON.stringify(Object.fromEntries(entries))
+      if (rnd(3) === 0) value = `\t${value.replaceAll('":', '":  ').replaceAll(',"', '\t,"')} `
+      const meta = { topic: 's', partition: rnd(4), offset: String(i), timestamp: DAY + rnd(3) * 40_000_000 }
+      check(enc, value, meta, i, value)
+      n += 1
+    }
+    expect(n).toBe(4000)
+    expect(enc.scannedEvents).toBeGreaterThan(1000)
   })
 })
