@@ -82,6 +82,11 @@ function messages(): string[] {
       JSON.stringify({ event_type: 'add_money', amount: String(i + 1), description: v, 'User-Agent': v }),
     )
   }
+  // Spaces and tabs between tokens, and around the object: the raw event keeps them.
+  out.push(
+    ' {"event_type":\t"purchase_knife" , "amount" : -3,"description":"spaced","event_id":"s1"}\t',
+    '\t{ "event_type" : "mensaje",\t"message_post" : "  two  spaces  ", "Host":"h"\t}  ',
+  )
   return out
 }
 
@@ -107,6 +112,7 @@ describe('CSV lines through DuckDB', () => {
       want.set(table, [...(want.get(table) ?? []), row])
     }
     // All but the three whose raw event is over 64 KiB (cut, so NDJSON).
+    expect(encoder.scannedEvents).toBeGreaterThan(30)
     expect(csv).toBe(messages().length - 3)
     // Both ways of building a CSV line: bytes (plain ASCII) and text (unicode, backslashes).
     expect(fromBytes).toBeGreaterThan(40)
