@@ -221,42 +221,47 @@ function parseReceived(s: string): number {
   return Date.parse(s)
 }
 
-/** parseReceived's fast case on bytes [start, end): the ms, or NaN when it is not that case. */
-function receivedBytes(b: Buffer, start: number, end: number): number {
-  if (
-    end - start !== 24 ||
-    b[start + 4] !== 45 ||
-    b[start + 7] !== 45 ||
-    b[start + 10] !== 84 ||
-    b[start + 13] !== 58 ||
-    b[start + 16] !== 58 ||
-    b[start + 19] !== 46 ||
-    b[start + 23] !== 90
-  ) {
-    return Number.NaN
+/**
+ * parseReceived's fast case on bytes: the ms, or NaN when it is not that case. Events in a row
+ * mostly share their minute: the minute's ms is cached by its 16 bytes (YYYY-MM-DDTHH:MM), so
+ * each event parses only its seconds and milliseconds.
+ */
+class ReceivedParser {
+  private readonly minute = Buffer.alloc(16)
+  private minuteMs = Number.NaN
+
+  parse(b: Buffer, start: number, end: number): number {
+    if (end - start !== 24 || b[start + 16] !== 58 || b[start + 19] !== 46 || b[start + 23] !== 90) {
+      return Number.NaN
+    }
+    const se = byteDigits(b, start + 17, 2)
+    const ms = byteDigits(b, start + 20, 3)
+    if (se < 0 || se > 59 || ms < 0) return Number.NaN
+    let same = !Number.isNaN(this.minuteMs)
+    for (let j = 0; same && j < 16; j++) same = b[start + j] === this.minute[j]
+    if (!same) {
+      const base = minuteMs(b, start)
+      if (Number.isNaN(base)) return Number.NaN
+      b.copy(this.minute, 0, start, start + 16)
+      this.minuteMs = base
+    }
+    // Date.UTC(y, mo, d, h, mi, se, ms) is the minute's ms plus these: integers, exact.
+    return this.minuteMs + se * 1000 + ms
   }
+}
+
+/** The ms of the minute YYYY-MM-DDTHH:MM at b[start], under parseReceived's rules, or NaN. */
+function minuteMs(b: Buffer, start: number): number {
+  if (b[start + 4] !== 45 || b[start + 7] !== 45 || b[start + 10] !== 84 || b[start + 13] !== 58)
+    return Number.NaN
   const y = byteDigits(b, start, 4)
   const mo = byteDigits(b, start + 5, 2)
   const d = byteDigits(b, start + 8, 2)
   const h = byteDigits(b, start + 11, 2)
   const mi = byteDigits(b, start + 14, 2)
-  const se = byteDigits(b, start + 17, 2)
-  const ms = byteDigits(b, start + 20, 3)
-  if (
-    y >= 100 &&
-    mo >= 1 &&
-    mo <= 12 &&
-    d >= 1 &&
-    d <= 28 &&
-    h >= 0 &&
-    h <= 23 &&
-    mi >= 0 &&
-    mi <= 59 &&
-    se >= 0 &&
-    se <= 59 &&
-    ms >= 0
-  ) {
-    return Date.UTC(y, mo - 1, d, h, mi, se, ms)
+  // Only unambiguous values, as parseReceived.
+  if (y >= 100 && mo >= 1 && mo <= 12 && d >= 1 && d <= 28 && h >= 0 && h <= 23 && mi >= 0 && mi <= 59) {
+    return Date.UTC(y, mo - 1, d, h, mi, 0, 0)
   }
   return Number.NaN
 }
@@ -389,9 +394,11 @@ export function intLength(n: number): number {
 
 /** Writes 0 <= n < 1e9 as exactly `width` digits, zero-padded, ending at at + width. */
 function putDigits(buf: Buffer, at: number, n: number, width: number): number {
+  // As an int32: `%` on a double is a slow floating-point remainder.
+  let v = n | 0
   for (let i = at + width - 1; i >= at; i--) {
-    buf[i] = 48 + (n % 10)
-    n = (n / 10) | 0
+    buf[i] = 48 + (v % 10)
+    v = (v / 10) | 0
   }
   return at + width
 }
@@ -436,6 +443,7 @@ export class MessageEncoder {
   }
   private readonly byteLine = new ByteLine()
   private readonly scanner = new PlainJsonScanner(KEY_NAMES)
+  private readonly received = new ReceivedParser()
   /** Events encoded by the scanned path (no JSON.parse), for tests and profiling. */
   scannedEvents = 0
   /** Per field of the current event: its text (ints as decimal), reused across calls. */
@@ -660,7 +668,7 @@ export class MessageEncoder {
     let ms = meta.timestamp
     const rk = kind[K_RECEIVED]
     if (rk === STRING) {
-      ms = receivedBytes(buf, sc.start[K_RECEIVED], sc.end[K_RECEIVED])
+      ms = this.received.parse(buf, sc.start[K_RECEIVED], sc.end[K_RECEIVED])
       if (Number.isNaN(ms)) return null
     }
     if (!Number.isSafeInteger(ms)) return null

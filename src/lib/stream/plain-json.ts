@@ -201,15 +201,15 @@ function skipSpace(buf: Buffer, i: number, to: number): number {
   return i
 }
 
+/** Per byte inside a string: 0 for an ordinary character, 1 for the closing quote, 2 for a byte the scanner declines. */
+const IN_STRING = new Uint8Array(256)
+for (let c = 0; c < 256; c++)
+  IN_STRING[c] = c === QUOTE ? 1 : c < SPACE || c >= 128 || c === BACKSLASH ? 2 : 0
+
 /** Where the string starting at i (after its quote) ends (its closing quote), or -1 (escape, control or non-ASCII byte, or no end). */
 function stringEnd(buf: Buffer, i: number, to: number): number {
-  while (i < to) {
-    const c = buf[i]
-    if (c === QUOTE) return i
-    if (c < SPACE || c >= 128 || c === BACKSLASH) return -1
-    i++
-  }
-  return -1
+  while (i < to && IN_STRING[buf[i]] === 0) i++
+  return i < to && buf[i] === QUOTE ? i : -1
 }
 
 /** One or more digits from i: where they end, or -1. */
