@@ -37,6 +37,9 @@ import { type FlushReason, flushReason } from './triggers.js'
 const OFFSET_OUT_OF_RANGE = 1
 /** Tables the flush writes from other tables' files (transactions = purchases + add_money). */
 const DERIVED = derivedTables()
+
+const REBALANCE_STOP_WARNING =
+  'Stopped during a consumer-group rebalance: the last buffered events were left for the next owner'
 /** A failing fetch (broker down, no leader) is retried this often, and given up after this long. */
 const FETCH_BACKOFF_MS = 250
 const FETCH_GIVE_UP_MS = 30_000
@@ -255,6 +258,16 @@ export async function streamToLake(
     const unverified = new Map<number, bigint | undefined>()
     let fatal: unknown
     let inFlight: Promise<void> | undefined
+    /** A flush is writing its Parquet files (DuckDB busy); false once it publishes. */
+    let writing = false
+    /** Resolves when the flush that is writing is done writing. */
+    let written: Promise<void> = Promise.resolve()
+    let markWritten = () => {}
+    const setWriting = (on: boolean) => {
+      if (on && !writing) written = new Promise((resolve) => (markWritten = resolve))
+      if (!on && writing) markWritten()
+      writing = on
+    }
     let finish!: (by: StreamResult['stoppedBy']) => void
     const finished = new Promise<StreamResult['stoppedBy']>((resolve) => {
       finish = resolve
@@ -305,7 +318,12 @@ export async function streamToLake(
       return skip
     }
 
-    const doFlush = async (reason: FlushReason): Promise<void> => {
+    /**
+     * One flush: cut, write the Parquet files locally, publish, commit. `after` (the previous flush,
+     * still publishing) overlaps this one's writing; this one publishes only once it is done, and
+     * not at all if it failed or a rebalance began.
+     */
+    const doFlush = async (reason: FlushReason, after?: Promise<void>): Promise<void> => {
       // The cut point: the generation of rows and the offsets they cover, taken together, synchronously.
       const gen = buffer.cut()
       const offsets = tracker.pending()
@@ -318,6 +336,7 @@ export async function streamToLake(
       const commitId = newCommitId(t0)
       const dir = path.join(scratch, commitId)
       await mkdir(dir, { recursive: true })
+      setWriting(true)
       try {
         const w = await parquet
         const batches = await buffer.finish(gen)
@@ -344,7 +363,22 @@ export async function streamToLake(
           for (const f of sourceFiles)
             if (sources.includes(f.table)) stage(table, f.dt, f.localPath, f.written)
         }
+        setWriting(false)
         const tWritten = clock.now()
+        if (after) {
+          await after
+          if (fatal || rebalancing) {
+            if (rebalancing) warnings.push(REBALANCE_STOP_WARNING)
+            return
+          }
+          // Offsets snapped while it was publishing: the ones it published are not news.
+          for (const [p, o] of Object.entries(offsets)) {
+            const done = tracker.committedOffset(Number(p))
+            if (done !== undefined && done >= BigInt(o)) delete offsets[p]
+          }
+          if (files.length === 0 && Object.keys(offsets).length === 0) return
+        }
+        const tPublish = clock.now()
         const thisSeq = seq++
         const arm = files.length > 0
         await publish(
@@ -365,7 +399,7 @@ export async function streamToLake(
           bytes: files.reduce((s, f) => s + f.bytes, 0),
           durationMs: clock.now() - t0,
           writeMs: tWritten - t0,
-          publishMs: clock.now() - tWritten,
+          publishMs: clock.now() - tPublish,
         }
         if (arm) crashHook('before-offset-commit')
         try {
@@ -389,15 +423,21 @@ export async function streamToLake(
           )
         }
       } finally {
+        setWriting(false)
         await rm(dir, { recursive: true, force: true })
         await buffer.discard(gen)
       }
     }
 
-    /** Starts a flush after any in-flight one; a failed flush stops the stream (its rows are not in the lake). */
-    const flush = (reason: FlushReason): Promise<void> => {
+    /**
+     * Starts a flush after any in-flight one (or, with `overlap`, while it publishes: see doFlush); a
+     * failed flush stops the stream (its rows are not in the lake).
+     */
+    const flush = (reason: FlushReason, overlap = false): Promise<void> => {
       const prev = inFlight ?? Promise.resolve()
-      const run = prev.then(() => (fatal || rebalancing ? undefined : doFlush(reason)))
+      const run = overlap
+        ? doFlush(reason, prev)
+        : prev.then(() => (fatal || rebalancing ? undefined : doFlush(reason)))
       const tracked = run.catch((error) => {
         fatal ??= error
         finish('signal')
@@ -671,14 +711,17 @@ export async function streamToLake(
     ticker = undefined
     deps.onProgress?.(snapshot('stopping'))
     c.pause([{ topic }])
-    if (inFlight) await inFlight
+    // The final flush writes while the in-flight one publishes (once that one is done writing):
+    // DuckDB and the upload work at once, and the final flush still publishes after it. Not while a
+    // partition's lake offsets are unverified (the final flush would read the lake mid-publish).
+    if (inFlight && writing) await written
+    const overlap = inFlight !== undefined && unverified.size === 0 && !rebalancing && !fatal
+    if (inFlight && !overlap) await inFlight
     if (rebalancing) {
       // What this process still owns is unknown mid-rebalance: publish nothing; the partitions'
       // next owners read these events again from the lake's offsets.
-      warnings.push(
-        'Stopped during a consumer-group rebalance: the last buffered events were left for the next owner',
-      )
-    } else if (!fatal) await flush('final')
+      warnings.push(REBALANCE_STOP_WARNING)
+    } else if (!fatal) await flush('final', overlap)
     await c.disconnect().catch(() => undefined)
     consumer = undefined
     if (fatal) throw fatal

@@ -221,6 +221,88 @@ describe('streamToLake', () => {
     expect(r2.warnings.join('\n')).toMatch(/offset 7 is out of Kafka's range/)
   })
 
+  describe('the final flush writing while the previous one publishes', () => {
+    const rounds = 3000 // 21,000 events, ~5 MB on one partition: several fetches, several flushes
+    /** Several record batches (~1.7 MB each), so the stream fetches them one at a time. */
+    const produceInBatches = async (topic: string) => {
+      for (let i = 0; i < rounds; i += 1000) await stack.produce(topic, sampleEvents(1000, i))
+    }
+    /** The lake with a delay before every upload (and, optionally, a failing first commit). */
+    const slowLake = (
+      topic: string,
+      log: { commit: string; start: number; end: number }[],
+      failFirst = false,
+    ) => {
+      const inner = lakeOf(topic)
+      let first: string | undefined
+      return new Proxy(inner, {
+        get(target, prop, receiver) {
+          const v = Reflect.get(target, prop, receiver)
+          if (prop !== 'putFile') return typeof v === 'function' ? v.bind(target) : v
+          return async (localPath: string, to: string, options?: { overwrite?: boolean }) => {
+            const commit = /staging\/([^/]+)\//.exec(to)?.[1] ?? '?'
+            first ??= commit
+            const start = performance.now()
+            await new Promise((r) => setTimeout(r, 400))
+            if (failFirst && commit === first) throw new Error('injected upload failure')
+            await inner.putFile(localPath, to, options)
+            log.push({ commit, start, end: performance.now() })
+          }
+        },
+      })
+    }
+
+    it('publishes in order, every event exactly once', async () => {
+      const topic = 'events-overlap'
+      await stack.createTopic(topic, 1)
+      await produceInBatches(topic)
+      const log: { commit: string; start: number; end: number }[] = []
+      const r = await streamToLake(base(topic, { maxRows: 4000 }), {
+        kafka: stack.kafka('overlap'),
+        lake: slowLake(topic, log),
+      })
+      expect(r.events).toBe(rounds * 7)
+      expect(r.rows.purchases).toBe(rounds * 2)
+      expect(r.rows.transactions).toBe(rounds * 3)
+      expect(r.offsets).toEqual({ '0': String(rounds * 7) })
+      const records = (await readCommitRecords(lakeOf(topic))).sort((a, b) => a.seq - b.seq)
+      expect(records.length).toBeGreaterThanOrEqual(2)
+      expect(records.map((x) => x.commitId)).toEqual(r.commits)
+      // Each commit's uploads start after the previous commit's uploads ended.
+      for (let i = 1; i < records.length; i++) {
+        const before = log.filter((e) => e.commit === records[i - 1].commitId)
+        const after = log.filter((e) => e.commit === records[i].commitId)
+        if (before.length === 0 || after.length === 0) continue
+        expect(Math.min(...after.map((e) => e.start))).toBeGreaterThanOrEqual(
+          Math.max(...before.map((e) => e.end)),
+        )
+      }
+      const ids = await duckQuery(
+        `SELECT count(*)::INT AS n, count(DISTINCT event_id)::INT AS ids FROM read_parquet('${path.join(stack.dir, 'hdfs', 'tmp', topic)}/transactions/*/*.parquet')`,
+      )
+      expect(ids).toEqual([{ n: rounds * 3, ids: rounds * 3 }])
+      expect((await readTable(lakeOf(topic), 'messages')).length).toBe(rounds)
+    })
+
+    it('publishes nothing after the previous flush failed, and a restart lands everything once', async () => {
+      const topic = 'events-overlap-fail'
+      await stack.createTopic(topic, 1)
+      await produceInBatches(topic)
+      const log: { commit: string; start: number; end: number }[] = []
+      await expect(
+        streamToLake(base(topic, { maxRows: 4000 }), {
+          kafka: stack.kafka('overlap-fail'),
+          lake: slowLake(topic, log, true),
+        }),
+      ).rejects.toThrow(/injected upload failure/)
+      expect(await readCommitRecords(lakeOf(topic))).toEqual([])
+      const r = await streamToLake(base(topic), { kafka: stack.kafka('overlap-fail-2'), lake: lakeOf(topic) })
+      expect(r.events).toBe(rounds * 7)
+      expect((await readTable(lakeOf(topic), 'purchases')).length).toBe(rounds * 2)
+      expect((await readTable(lakeOf(topic), 'transactions')).length).toBe(rounds * 3)
+    })
+  })
+
   it('flushes on the interval when traffic stops (idle flush)', async () => {
     const topic = 'events-idle'
     await stack.createTopic(topic, 1)
