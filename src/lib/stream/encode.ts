@@ -492,16 +492,9 @@ export class MessageEncoder {
     const spec = FAST.get(type)
     // Unknown (or empty) types, and shapes the fast path does not cover.
     if (!spec) return this.reference(raw, meta, offset)
+    // `default` events: nothing to write.
+    if (spec.tables.length === 0) return this.nothing()
     const out = this.out
-    if (spec.tables.length === 0) {
-      out.tables = NO_TABLES
-      out.dt = ''
-      out.line = ''
-      out.bytes = null
-      out.csv = false
-      out.rejected = undefined
-      return out
-    }
     const texts = this.texts
     let csv =
       spec.csvSlots !== null &&
@@ -543,12 +536,7 @@ export class MessageEncoder {
       if (Number.isFinite(parsed)) ms = parsed
     }
     if (!Number.isSafeInteger(ms)) return this.reference(raw, meta, offset)
-    const day = Math.floor(ms / DAY_MS)
-    if (day !== this.lastDay) {
-      this.lastDt = eventDate(ms)
-      this.lastDtJson = JSON.stringify(this.lastDt)
-      this.lastDay = day
-    }
+    this.setDay(ms)
     const id = obj.event_id
     const eventId = typeof id === 'string' && id ? id : derivedEventId(withOffset(meta, offset))
     const accept = asText(obj.Accept)
@@ -609,6 +597,28 @@ export class MessageEncoder {
     return out
   }
 
+  /** The result for an event with no table to go to. */
+  private nothing(): EncodedMessage {
+    const out = this.out
+    out.tables = NO_TABLES
+    out.dt = ''
+    out.line = ''
+    out.bytes = null
+    out.csv = false
+    out.rejected = undefined
+    return out
+  }
+
+  /** Makes lastDt (and its JSON) the date of `ms`, computed once per day. */
+  private setDay(ms: number): void {
+    const day = Math.floor(ms / DAY_MS)
+    if (day !== this.lastDay) {
+      this.lastDt = eventDate(ms)
+      this.lastDtJson = JSON.stringify(this.lastDt)
+      this.lastDay = day
+    }
+  }
+
   /** The result for a byte-built CSV line (this.byteLine) of a `spec` event. */
   private bytesOut(spec: FastSpec): EncodedMessage {
     const out = this.out
@@ -639,19 +649,11 @@ export class MessageEncoder {
     if (kind[K_TYPE] !== STRING) return null
     const spec = SCANNED_TYPES[TYPE_NAMES.find(buf, sc.start[K_TYPE], sc.end[K_TYPE])]
     if (spec === undefined) return null
-    if (spec.tables.length === 0) {
-      const out = this.out
-      out.tables = NO_TABLES
-      out.dt = ''
-      out.line = ''
-      out.bytes = null
-      out.csv = false
-      out.rejected = undefined
-      return out
-    }
+    if (spec.tables.length === 0) return this.nothing()
     const slots = spec.csvSlots
     if (slots === null) return null
-    // The fields: ints as JSON integers or integer text, text as strings, ints or null.
+    // The fields: ints as JSON integers (integer text takes the JSON.parse path), text as strings,
+    // integers or null.
     const fieldKeys = spec.fieldKeys
     for (let i = 0; i < fieldKeys.length; i++) {
       const key = fieldKeys[i]
@@ -673,12 +675,7 @@ export class MessageEncoder {
     }
     if (!Number.isSafeInteger(ms)) return null
     for (const key of HEADER_KEYS) if (kind[key] === OTHER) return null
-    const day = Math.floor(ms / DAY_MS)
-    if (day !== this.lastDay) {
-      this.lastDt = eventDate(ms)
-      this.lastDtJson = JSON.stringify(this.lastDt)
-      this.lastDay = day
-    }
+    this.setDay(ms)
     const b = this.byteLine
     b.begin(buf, start, end)
     b.int(ms)

@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SUPPORTED_APIS } from '../../../src/lib/broker/index.js'
+import { seededRandom } from '../../helpers/random.js'
 import { type TestBroker, testBroker } from './helpers.js'
 import { RawClient } from './raw-client.js'
 
@@ -74,11 +75,7 @@ describe.each(['memory', 'disk'] as const)('structured fuzzing of every API vers
   })
 
   it('answers or drops mangled requests and keeps serving', async () => {
-    let seed = 7
-    const rand = (n: number) => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff
-      return seed % n
-    }
+    const { int: rand } = seededRandom(7)
     const bodies: { key: number; version: number; body: Buffer }[] = []
     for (const [name, args] of Object.entries(SAMPLES)) {
       const proto = require(`kafkajs/src/protocol/requests/${name}/index.js`) as Proto

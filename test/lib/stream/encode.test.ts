@@ -11,6 +11,7 @@ import {
   MessageEncoder,
   putInt,
 } from '../../../src/lib/stream/encode.js'
+import { seededRandom } from '../../helpers/random.js'
 
 const DAY = Date.UTC(2026, 10, 28, 12)
 
@@ -343,12 +344,7 @@ describe('MessageEncoder', () => {
 
   it('matches on random mixes of fields and types', () => {
     const enc = new MessageEncoder()
-    let seedN = 12345
-    const rnd = (n: number) => {
-      seedN = (seedN * 1103515245 + 12345) & 0x7fffffff
-      return seedN % n
-    }
-    const pick = <T>(xs: readonly T[]): T => xs[rnd(xs.length)]
+    const { int: rnd, pick } = seededRandom(12345)
     const values: unknown[] = [
       '',
       'x',
@@ -441,12 +437,7 @@ describe('putInt / intLength', () => {
 describe('MessageEncoder, scanned path', () => {
   it('matches routeMessage on random well-formed events, key order and spacing', () => {
     const enc = new MessageEncoder()
-    let seedN = 777
-    const rnd = (n: number) => {
-      seedN = (seedN * 1103515245 + 12345) & 0x7fffffff
-      return seedN % n
-    }
-    const pick = <T>(xs: readonly T[]): T => xs[rnd(xs.length)]
+    const { int: rnd, pick } = seededRandom(777)
     const texts: unknown[] = [
       '',
       'x',

@@ -8,6 +8,7 @@ import {
   PlainJsonScanner,
   STRING,
 } from '../../../src/lib/stream/plain-json.js'
+import { seededRandom } from '../../helpers/random.js'
 
 const KEYS = ['event_type', 'event_id', 'amount', 'Host', 'guild_name', 'a', 'ab', 'ba']
 const names = new ByteNames(KEYS)
@@ -128,11 +129,7 @@ describe('PlainJsonScanner', () => {
       '{ "amount" : 42 , "event_type" : "add_money" }',
     ]
     const alphabet = '{}[]":,.-+eE0123456789 \t\n\\abnulltrfs\u00e9\u0001x'
-    let seed = 20261128
-    const rnd = (n: number) => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff
-      return seed % n
-    }
+    const { int: rnd } = seededRandom(20261128)
     let accepted = 0
     let rejected = 0
     for (let i = 0; i < 20000; i++) {
