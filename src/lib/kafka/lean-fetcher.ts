@@ -96,6 +96,11 @@ const API_LIST_OFFSETS = 2
 const FETCH_VERSION = 4
 const LIST_OFFSETS_VERSION = 1
 const READ_COMMITTED = 1
+/** byLeader's keys for partitions it cannot route: no leader now, or no such partition id. */
+const NO_LEADER = ''
+const NO_PARTITION = '?'
+const UNKNOWN_TOPIC_OR_PARTITION = 3
+const LEADER_NOT_AVAILABLE = 5
 const OFFSET_OUT_OF_RANGE = 1
 
 export function createLeanFetcher(options: LeanFetcherOptions): LeanFetcher {
@@ -136,18 +141,29 @@ export function createLeanFetcher(options: LeanFetcherOptions): LeanFetcher {
     throw lastError ?? new KafkaRequestError('no broker reachable', NETWORK, true)
   }
 
-  /** partition → leader address (partitions without a leader go under ''). */
+  /** partition → leader address (partitions without a leader go under NO_LEADER, ids the topic does not have under NO_PARTITION). */
   const byLeader = async (partitions: Iterable<number>): Promise<Map<string, number[]>> => {
     const md = leaders ?? (await refresh())
     const out = new Map<string, number[]>()
     for (const p of partitions) {
-      const address = md.nodes.get(md.leaders[p] ?? -1) ?? ''
+      const leader = md.leaders[p]
+      const address = leader === undefined ? NO_PARTITION : (md.nodes.get(leader) ?? NO_LEADER)
       const list = out.get(address)
       if (list) list.push(p)
       else out.set(address, [p])
     }
     return out
   }
+
+  /** Kafka's answers for a partition without a leader (5) and for a partition id the topic does not have (3). */
+  const routeError = (address: string, partitions: number[]) =>
+    address === NO_PARTITION
+      ? new KafkaRequestError(
+          `${topic} has no partition ${partitions.join(', ')}`,
+          UNKNOWN_TOPIC_OR_PARTITION,
+          true,
+        )
+      : new KafkaRequestError(`a partition of ${topic} has no leader`, LEADER_NOT_AVAILABLE, true)
 
   const failed = (partition: number, fetchOffset: number, error: Error): FetchedPartition => ({
     partition,
@@ -164,9 +180,9 @@ export function createLeanFetcher(options: LeanFetcherOptions): LeanFetcher {
     partitions: number[],
     positions: ReadonlyMap<number, number>,
   ): Promise<FetchedPartition[]> => {
-    if (address === '') {
+    if (address === NO_LEADER || address === NO_PARTITION) {
       leaders = undefined
-      const e = new KafkaRequestError(`a partition of ${topic} has no leader`, 5, true)
+      const e = routeError(address, partitions)
       return partitions.map((p) => failed(p, positions.get(p) ?? 0, e))
     }
     const w = new Writer(64 + partitions.length * 16)
@@ -235,7 +251,10 @@ export function createLeanFetcher(options: LeanFetcherOptions): LeanFetcher {
       const out = new Map<number, number>()
       const time = which === 'earliest' ? -2n : -1n
       for (const [address, ps] of groups) {
-        if (address === '') throw new KafkaRequestError(`a partition of ${topic} has no leader`, 5, true)
+        if (address === NO_LEADER || address === NO_PARTITION) {
+          leaders = undefined
+          throw routeError(address, ps)
+        }
         const w = new Writer(64)
         w.int32(-1).int32(1).string(topic).int32(ps.length)
         for (const p of ps) w.int32(p).int64(time)

@@ -467,6 +467,28 @@ describe('createLeanFetcher against the embedded broker', () => {
     }
   })
 
+  it('a partition id the topic does not have fails with UNKNOWN_TOPIC_OR_PARTITION (3), the others are served', async () => {
+    const fetcher = createLeanFetcher({ brokers, topic: TOPIC, maxWaitMs: 20 })
+    try {
+      const fetched = await fetcher.fetch(
+        new Map([
+          [7, 0],
+          [1, 0],
+          [-1, 0],
+        ]),
+      )
+      const byPartition = new Map(fetched.map((f) => [f.partition, f]))
+      expect(byPartition.get(7)?.errorCode).toBe(3)
+      expect(byPartition.get(-1)?.errorCode).toBe(3)
+      expect(byPartition.get(7)?.error?.message).toMatch(/has no partition/)
+      expect(byPartition.get(1)?.errorCode).toBe(0)
+      await expect(fetcher.listOffsets([7], 'earliest')).rejects.toMatchObject({ errorCode: 3 })
+      expect((await fetcher.listOffsets([0], 'earliest')).get(0)).toBe(0)
+    } finally {
+      fetcher.close()
+    }
+  })
+
   it('keeps the leaders between fetches; invalidate() makes the next fetch ask for metadata again', async () => {
     const fetcher = createLeanFetcher({ brokers, topic: TOPIC })
     const metadata = () => broker.stats().requests.Metadata ?? 0
