@@ -32,6 +32,8 @@ export interface LakeSnapshot {
   cached: number
   /** Files named by a commit record but not (yet) at their final path: skipped. */
   missing: string[]
+  /** Cached files the lake no longer commits (a purged or replaced lake), removed from the cache. */
+  pruned: number
 }
 
 export type SnapshotProgress =
@@ -54,6 +56,8 @@ interface CacheIndex {
 }
 
 const INDEX_FILE = 'index.json'
+/** A cached file the lake no longer commits is removed once it is this old (see snapshotLake). */
+export const PRUNE_AFTER_MS = 10 * 60_000
 const FILES_DIR = 'files'
 
 /** The cache directory of one lake under the data dir: <dataDir>/cache/lake/<readable-name>-<hash>. */
@@ -118,13 +122,14 @@ export async function snapshotLake(options: SnapshotOptions): Promise<LakeSnapsh
   const local = new Map<string, string>()
   let fetched = 0
   let cached = 0
+  let pruned = 0
   if (lake.kind === 'file') {
     for (const { file } of wanted) local.set(file.path, lake.localPath(file.path)!)
   } else {
     const index = await readIndex(cacheDir)
     const toFetch: { path: string; entry: LakeEntry; target: string }[] = []
     for (const { file, entry } of wanted) {
-      const target = path.join(cacheDir, FILES_DIR, ...file.path.split('/'))
+      const target = cachedPath(cacheDir, file.path)
       local.set(file.path, target)
       const known = index.files[file.path]
       if (
@@ -165,6 +170,30 @@ export async function snapshotLake(options: SnapshotOptions): Promise<LakeSnapsh
         if (fetched > 0) await writeIndex(cacheDir, index)
       }
     }
+    // What the lake no longer commits (files are only ever removed by a purge or a new lake at the
+    // same URL) goes, so the cache holds at most the lake's committed files. Only files cached more
+    // than PRUNE_AFTER_MS ago: a report that started later may have just fetched a newer commit's
+    // file that this call's (older) list of records does not name.
+    const committed = new Set<string>()
+    for (const files of byTable.values()) for (const f of files) committed.add(f.path)
+    const before = Date.now() - PRUNE_AFTER_MS
+    for (const p of Object.keys(index.files)) {
+      if (committed.has(p)) continue
+      if (!isSafeDataPath(p.slice(0, p.indexOf('/')), p)) {
+        delete index.files[p]
+        continue
+      }
+      const target = cachedPath(cacheDir, p)
+      const mtime = await stat(target).then(
+        (st) => st.mtimeMs,
+        () => undefined,
+      )
+      if (mtime !== undefined && mtime > before) continue
+      delete index.files[p]
+      await rm(target, { force: true })
+      pruned++
+    }
+    if (pruned > 0) await writeIndex(cacheDir, index)
   }
 
   const tables: SnapshotTable[] = TABLE_NAMES.map((name) => {
@@ -175,7 +204,12 @@ export async function snapshotLake(options: SnapshotOptions): Promise<LakeSnapsh
       rows: files.reduce((sum, w) => sum + (Number(w.file.rows) || 0), 0),
     }
   })
-  return { tables, commits, fetched, cached, missing }
+  return { tables, commits, fetched, cached, missing, pruned }
+}
+
+/** Where the cache keeps a lake file (a path isSafeDataPath accepted). */
+function cachedPath(cacheDir: string, lakePath: string): string {
+  return path.join(cacheDir, FILES_DIR, ...lakePath.split('/'))
 }
 
 async function sizeOf(file: string): Promise<number | undefined> {

@@ -1,4 +1,4 @@
-import { rm, unlink } from 'node:fs/promises'
+import { rm, stat, unlink, utimes } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startWebHdfsGateway, type WebHdfsGateway } from '../../../src/lib/hdfs/gateway.js'
@@ -7,7 +7,12 @@ import { openLake } from '../../../src/lib/lake/open.js'
 import type { Lake } from '../../../src/lib/lake/types.js'
 import { openLakeQuery } from '../../../src/lib/report/engine.js'
 import { runReport } from '../../../src/lib/report/reports.js'
-import { committedFilesByTable, isSafeDataPath, lakeCacheDir } from '../../../src/lib/report/snapshot.js'
+import {
+  committedFilesByTable,
+  isSafeDataPath,
+  lakeCacheDir,
+  PRUNE_AFTER_MS,
+} from '../../../src/lib/report/snapshot.js'
 import { commitEvents, seedEvents, tempDir } from '../../helpers/lake-fixture.js'
 
 /** Delegates to a lake and counts getFile calls. */
@@ -134,6 +139,37 @@ describe('hdfs:// snapshot cache (real WebHDFS gateway)', () => {
     const again = await balances()
     expect(lake.gets).toHaveLength(1)
     expect(again.rows.find((r) => r.host === 'oski.berkeley.edu')?.spent).toBe(170)
+  })
+
+  it('prunes cached files the lake no longer commits (a purged lake), once they are old enough', async () => {
+    const before = await openLakeQuery({ lake, cacheDir })
+    const oldFiles = before.snapshot.tables.flatMap((t) => t.files)
+    before.close()
+    expect(oldFiles.length).toBeGreaterThan(3)
+    // The lake is purged and refilled: new commits, new file paths.
+    for (const e of await lake.list('')) await lake.delete(e.path, true)
+    await commitEvents(lake, seedEvents())
+    // Just cached (a report that started later may have fetched them): kept.
+    const fresh = await openLakeQuery({ lake, cacheDir })
+    fresh.close()
+    expect(fresh.snapshot.pruned).toBe(0)
+    for (const f of oldFiles) expect(await stat(f).then(() => true)).toBe(true)
+    // Older than PRUNE_AFTER_MS: removed from disk and from the index.
+    const past = new Date(Date.now() - PRUNE_AFTER_MS - 60_000)
+    for (const f of oldFiles) await utimes(f, past, past)
+    const q = await openLakeQuery({ lake, cacheDir })
+    try {
+      expect(q.snapshot.pruned).toBe(oldFiles.length)
+      for (const f of oldFiles) await expect(stat(f)).rejects.toThrow()
+      const rows = (await runReport('balances', { query: q })).rows
+      expect(rows.find((r) => r.host === 'oski.berkeley.edu')?.balance).toBe(9830)
+    } finally {
+      q.close()
+    }
+    const again = await openLakeQuery({ lake, cacheDir })
+    again.close()
+    expect(again.snapshot.pruned).toBe(0)
+    expect(again.snapshot.fetched).toBe(0)
   })
 })
 
