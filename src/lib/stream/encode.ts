@@ -3,6 +3,7 @@ import {
   EVENT_TYPES,
   type EventTypeSpec,
   LEADING_COLUMNS,
+  TABLE_NAMES,
   type TableName,
   TRAILING_COLUMNS,
   tableColumns,
@@ -299,8 +300,8 @@ const DELIMITER_BYTE = CSV_DELIMITER.charCodeAt(0)
 const CELL_TEXT = 0
 const CELL_BYTES = 1
 const CELL_INT = 2
-/** Cells after the raw event, at most: every table's columns but raw_event, plus __p and __o. */
-const MAX_CELLS = 64
+/** Cells after the raw event, at most: a table's columns but raw_event, plus __p and __o. */
+const MAX_CELLS = Math.max(...TABLE_NAMES.map((t) => tableColumns(t).length)) + 1
 
 /**
  * A CSV line as bytes: the raw event copied from the record, then the cells: ASCII text, bytes of
