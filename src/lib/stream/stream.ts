@@ -335,9 +335,10 @@ export async function streamToLake(
       const t0 = clock.now()
       const commitId = newCommitId(t0)
       const dir = path.join(scratch, commitId)
-      await mkdir(dir, { recursive: true })
+      // Writing from the cut on (no await in between): a stop sees it and waits for the writes.
       setWriting(true)
       try {
+        await mkdir(dir, { recursive: true })
         const w = await parquet
         const batches = await buffer.finish(gen)
         const skip = await lateCommits()
