@@ -267,6 +267,24 @@ function minuteMs(b: Buffer, start: number): number {
   return Number.NaN
 }
 
+/**
+ * What Number() gives for integer text in b[start, end) that INT_TEXT accepts, if it has at most 15
+ * digits (exact); else NaN. The bytes are a plain string's: the only whitespace is the space.
+ */
+function intText(b: Buffer, start: number, end: number): number {
+  let i = start
+  while (i < end && b[i] === 32) i++
+  let negative = false
+  if (i < end && (b[i] === 45 || b[i] === 43)) negative = b[i++] === 45
+  const d0 = i
+  let n = 0
+  while (i < end && b[i] >= 48 && b[i] <= 57) n = n * 10 + (b[i++] - 48)
+  const count = i - d0
+  while (i < end && b[i] === 32) i++
+  if (i !== end || count === 0 || count > 15) return Number.NaN
+  return negative ? -n : n
+}
+
 /** The decimal value of the n bytes at `at`, or -1 if any is not a digit. */
 function byteDigits(b: Buffer, at: number, n: number): number {
   let v = 0
@@ -653,14 +671,19 @@ export class MessageEncoder {
     if (spec.tables.length === 0) return this.nothing()
     const slots = spec.csvSlots
     if (slots === null) return null
-    // The fields: ints as JSON integers (integer text takes the JSON.parse path), text as strings,
-    // integers or null.
+    // The fields: ints as JSON integers or integer text, text as strings, integers or null.
     const fieldKeys = spec.fieldKeys
     for (let i = 0; i < fieldKeys.length; i++) {
       const key = fieldKeys[i]
       const k = kind[key]
       if (spec.fields[i].int) {
-        if (k !== INT) return null
+        if (k === STRING) {
+          // The seed's integer text ("-10"): read as routeMessage's intValue would, then an INT.
+          const n = intText(buf, sc.start[key], sc.end[key])
+          if (Number.isNaN(n)) return null
+          kind[key] = INT
+          num[key] = n
+        } else if (k !== INT) return null
         if (spec.positiveAmount && spec.fields[i].name === 'amount' && num[key] <= 0) return null
       } else if (k === OTHER) return null
       else if (spec.requireGuildName && spec.fields[i].name === 'guild_name') {

@@ -50,6 +50,15 @@ describe('routeMessage', () => {
     expect(derivedEventId({ ...meta, offset: '43' })).not.toBe(derivedEventId(meta))
   })
 
+  it('derives the same event ids as ever (lakes already hold them): pinned values', () => {
+    expect(derivedEventId({ topic: 'game_events', partition: 0, offset: '42' })).toBe(
+      '0d971244-e11b-5e88-861b-d932cda98df2',
+    )
+    expect(derivedEventId({ topic: '\u00e9v\u00e9nements', partition: 11, offset: '9007199254740991' })).toBe(
+      '63075c9a-1e45-5ac6-b828-00a24b611ebb',
+    )
+  })
+
   it('drops default events without rejecting them', () => {
     expect(routeMessage('{"event_type":"default","Host":"h"}', meta)).toEqual({ rows: [] })
   })

@@ -453,7 +453,28 @@ describe('MessageEncoder, scanned path', () => {
       1.5,
       true,
     ]
-    const ints: unknown[] = [5, -10, 0, -0, 25, 999999999999999, 1e3, '12', 2.5]
+    const ints: unknown[] = [
+      5,
+      -10,
+      0,
+      -0,
+      25,
+      999999999999999,
+      1e3,
+      2.5,
+      '12',
+      ' -3 ',
+      '+5',
+      '-0',
+      '007',
+      '123456789012345',
+      '1234567890123456',
+      '12a',
+      '',
+      ' ',
+      '- 3',
+      '+',
+    ]
     const times = [
       new Date(DAY).toISOString(),
       new Date(DAY + 86_399_999).toISOString(),
