@@ -1,4 +1,4 @@
-// bench/stream.ts — `npx tsx bench/stream.ts --events 1000000 [--partitions 3] [--lake hdfs|file] [--rounds 1]`
+// bench/stream.ts — `npx tsx bench/stream.ts --events 1000000 [--partitions 3] [--lake hdfs|file] [--rounds 1] [--format api|seed]`
 // On the embedded stack (broker + WebHDFS gateway in this process), produces N game events, then
 // runs, each in its own child process so peak RSS is the consumer's own:
 //   (a) a bare kafkajs consumer that only counts messages (eachBatch, no processing),
@@ -133,7 +133,11 @@ function runChild(role: string, payload: Record<string, unknown>): Promise<Child
   })
 }
 
-function events(n: number): string[] {
+/**
+ * n events of every type in turn: as `game api` produces them (`api`), or as the seed's Flask API
+ * did (`seed`: headers merged in, amount as text, no envelope, no event_id or received_at).
+ */
+function events(n: number, format: string): string[] {
   const kinds: [string, Record<string, string | number>][] = [
     ['purchase_sword', { amount: -10, description: 'sharp' }],
     ['purchase_knife', { amount: -10, description: 'small' }],
@@ -147,6 +151,19 @@ function events(n: number): string[] {
   const t = Date.now()
   for (let i = 0; i < n; i++) {
     const [type, fields] = kinds[i % kinds.length]
+    if (format === 'seed') {
+      const text = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, String(v)]))
+      out.push(
+        JSON.stringify({
+          Accept: '*/*',
+          Host: `user${i % 1000}.comcast.com`,
+          'User-Agent': 'ApacheBench/2.3',
+          event_type: type,
+          ...text,
+        }),
+      )
+      continue
+    }
     out.push(
       JSON.stringify(
         buildEvent({
@@ -191,7 +208,9 @@ async function main(): Promise<void> {
     await admin.disconnect()
     const producer = kafka.producer()
     await producer.connect()
-    const values = events(total)
+    const format = arg('format', 'api')
+    if (format !== 'api' && format !== 'seed') throw new Error(`--format api|seed, got ${format}`)
+    const values = events(total, format)
     const tp = performance.now()
     for (let i = 0; i < values.length; i += 10_000) {
       await producer.send({
@@ -262,6 +281,7 @@ async function main(): Promise<void> {
       events: total,
       partitions,
       lake: lakeKind,
+      format,
       ...median,
       ...(rounds > 1
         ? {
