@@ -75,12 +75,17 @@ export function sha1Into(data: string, out: Uint8Array): void {
     h3 = (h3 + d) | 0
     h4 = (h4 + e) | 0
   }
-  const words = [h0, h1, h2, h3, h4]
-  for (let i = 0; i < 5; i++) {
-    const v = words[i]
-    out[i * 4] = (v >>> 24) & 0xff
-    out[i * 4 + 1] = (v >>> 16) & 0xff
-    out[i * 4 + 2] = (v >>> 8) & 0xff
-    out[i * 4 + 3] = v & 0xff
-  }
+  put32(out, 0, h0)
+  put32(out, 4, h1)
+  put32(out, 8, h2)
+  put32(out, 12, h3)
+  put32(out, 16, h4)
+}
+
+/** A 32-bit word, big-endian, at out[at..at+4). */
+function put32(out: Uint8Array, at: number, v: number): void {
+  out[at] = (v >>> 24) & 0xff
+  out[at + 1] = (v >>> 16) & 0xff
+  out[at + 2] = (v >>> 8) & 0xff
+  out[at + 3] = v & 0xff
 }
