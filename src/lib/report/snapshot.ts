@@ -177,10 +177,13 @@ export async function snapshotLake(options: SnapshotOptions): Promise<LakeSnapsh
     const committed = new Set<string>()
     for (const files of byTable.values()) for (const f of files) committed.add(f.path)
     const before = Date.now() - PRUNE_AFTER_MS
+    let dropped = 0
     for (const p of Object.keys(index.files)) {
       if (committed.has(p)) continue
       if (!isSafeDataPath(p.slice(0, p.indexOf('/')), p)) {
+        // Not a path this cache would have written: forget it, touch no file.
         delete index.files[p]
+        dropped++
         continue
       }
       const target = cachedPath(cacheDir, p)
@@ -193,7 +196,7 @@ export async function snapshotLake(options: SnapshotOptions): Promise<LakeSnapsh
       await rm(target, { force: true })
       pruned++
     }
-    if (pruned > 0) await writeIndex(cacheDir, index)
+    if (pruned + dropped > 0) await writeIndex(cacheDir, index)
   }
 
   const tables: SnapshotTable[] = TABLE_NAMES.map((name) => {
