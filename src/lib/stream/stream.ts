@@ -38,6 +38,18 @@ const OFFSET_OUT_OF_RANGE = 1
 /** Tables the flush writes from other tables' files (transactions = purchases + add_money). */
 const DERIVED = derivedTables()
 
+/** The lake holds a partition's events past the topic's end: another incarnation of the topic. */
+function lakeAheadOfKafka(topic: string, partition: number, lakeOffset: bigint, end: number): GameError {
+  return new GameError(
+    'LAKE_AHEAD_OF_KAFKA',
+    `Partition ${partition} of ${topic} ends at offset ${end}, but the lake already holds its events up to offset ${lakeOffset}: the topic was deleted and created again (or truncated) after the lake was written`,
+    {
+      exitCode: ExitCode.failure,
+      hint: 'Stream the new topic into a new lake path (--lake), or move the old lake away first. Nothing of the new topic was skipped or written.',
+    },
+  )
+}
+
 const REBALANCE_STOP_WARNING =
   'Stopped during a consumer-group rebalance: the last buffered events were left for the next owner'
 /** A failing fetch (broker down, no leader) is retried this often, and given up after this long. */
@@ -514,6 +526,18 @@ export async function streamToLake(
         await previous
         const records = await readCommitRecords(lake)
         const resume = resumeOffsets(records, topic)
+        // A lake ahead of the topic's end holds another incarnation's events (the topic was deleted
+        // and created again, or truncated): resuming there would skip the new events below it.
+        const withLake = parts.filter((p) => resume.has(p))
+        if (withLake.length > 0) {
+          const ends = await fetcher.listOffsets(withLake, 'latest')
+          for (const p of withLake) {
+            const end = ends.get(p)
+            if (end !== undefined && (resume.get(p) as bigint) > BigInt(end)) {
+              throw lakeAheadOfKafka(topic, p, resume.get(p) as bigint, end)
+            }
+          }
+        }
         const unknown: number[] = []
         const start = new Map<number, number>()
         for (const p of parts) {
@@ -607,17 +631,19 @@ export async function streamToLake(
             // Where the next fetch starts, from the batch headers only: it goes out before this one is routed.
             positions.set(f.partition, nextFetchOffset(f.records, f.fetchOffset))
           } else if (f.errorCode === OFFSET_OUT_OF_RANGE) {
-            // Below the log start (retention deleted it): the start; past the end (a recreated topic): the end.
+            // Below the log start (retention deleted it): resume at the start, with a warning. Past
+            // the end: the topic was recreated or truncated under this stream; stop (see lakeAheadOfKafka).
             const earliest = (await fetcher.listOffsets([f.partition], 'earliest')).get(f.partition) ?? 0
-            const at =
-              f.fetchOffset < earliest
-                ? earliest
-                : ((await fetcher.listOffsets([f.partition], 'latest')).get(f.partition) ?? earliest)
+            if (f.fetchOffset >= earliest) {
+              const end = (await fetcher.listOffsets([f.partition], 'latest')).get(f.partition) ?? earliest
+              if (f.fetchOffset > end) throw lakeAheadOfKafka(topic, f.partition, BigInt(f.fetchOffset), end)
+              continue // back in range (the log moved meanwhile): fetch again
+            }
             if (!live()) return
             warnings.push(
-              `Partition ${f.partition}: offset ${f.fetchOffset} is out of Kafka's range (deleted by retention, or the topic was recreated); resumed at ${at}`,
+              `Partition ${f.partition}: offset ${f.fetchOffset} is below Kafka's log start (deleted by retention); resumed at ${earliest}`,
             )
-            positions.set(f.partition, at)
+            positions.set(f.partition, earliest)
           } else if (f.error instanceof KafkaRequestError && f.error.retriable) {
             backoff = true
           } else {

@@ -218,7 +218,34 @@ describe('streamToLake', () => {
     const r2 = await streamToLake(base(topic), { kafka: stack.kafka('ret2'), lake: lakeOf(topic) })
     expect(r2.events).toBe(Number(high) - Number(low))
     expect(r2.offsets).toEqual({ '0': String(high) })
-    expect(r2.warnings.join('\n')).toMatch(/offset 7 is out of Kafka's range/)
+    expect(r2.warnings.join('\n')).toMatch(/offset 7 is below Kafka's log start/)
+  })
+
+  it('stops with a hint, skipping nothing, when the topic was recreated behind the lake', async () => {
+    const topic = 'events-recreated'
+    await stack.createTopic(topic, 1)
+    await stack.produce(topic, sampleEvents(2))
+    const r1 = await streamToLake(base(topic), { kafka: stack.kafka('rec1'), lake: lakeOf(topic) })
+    expect(r1.offsets).toEqual({ '0': '14' })
+    const admin = stack.kafka('admin-rec').admin()
+    await admin.connect()
+    await admin.deleteTopics({ topics: [topic] })
+    await admin.disconnect()
+    await stack.createTopic(topic, 1)
+    await stack.produce(topic, sampleEvents(1, 100))
+    const before = await readCommitRecords(lakeOf(topic))
+    for (const once of [true, false]) {
+      const error = await streamToLake(base(topic, { once }), {
+        kafka: stack.kafka(`rec2-${once}`),
+        lake: lakeOf(topic),
+      }).catch((e) => e)
+      expect(error).toMatchObject({ code: 'LAKE_AHEAD_OF_KAFKA' })
+      expect(error.message).toMatch(
+        /Partition 0 of events-recreated ends at offset 7, but the lake already holds its events up to offset 14/,
+      )
+      expect(error.hint).toMatch(/new lake path/)
+    }
+    expect(await readCommitRecords(lakeOf(topic))).toHaveLength(before.length)
   })
 
   describe('the final flush writing while the previous one publishes', () => {
