@@ -12,7 +12,8 @@ export function streamProgressLine(p: StreamProgress): string {
   const flush = p.lastFlush
     ? ` last flush ${p.lastFlush.rows} rows/${p.lastFlush.files} files in ${p.lastFlush.durationMs}ms (${p.lastFlush.reason})`
     : ''
-  return `stream: ${p.events} events (${p.eventsPerSec}/s), ${p.rejected} rejected, ${rows} rows published in ${p.flushes} flushes, ${p.buffered} buffered, lag ${totalLag(p.lag)}, partitions [${p.assigned.join(',')}]${flush}`
+  const warned = p.warnings.length > 0 ? `; ${p.warnings.length} warning(s), last: ${p.warnings.at(-1)}` : ''
+  return `stream: ${p.events} events (${p.eventsPerSec}/s), ${p.rejected} rejected, ${rows} rows published in ${p.flushes} flushes, ${p.buffered} buffered, lag ${totalLag(p.lag)}, partitions [${p.assigned.join(',')}]${flush}${warned}`
 }
 
 /** The final summary (stdout, human mode). Pure. */

@@ -36,6 +36,7 @@ const progress: StreamProgress = {
     writeMs: 30,
     publishMs: 12,
   },
+  warnings: [],
 }
 
 describe('stream renderers', () => {
@@ -45,6 +46,9 @@ describe('stream renderers', () => {
     expect(line).toContain('lag 7')
     expect(line).toContain('partitions [0,1]')
     expect(line).toContain('last flush 6 rows/3 files in 42ms (interval)')
+    expect(line).not.toContain('warning')
+    const warned = streamProgressLine({ ...progress, warnings: ['first', 'Partition 0: resumed at 7'] })
+    expect(warned).toContain('2 warning(s), last: Partition 0: resumed at 7')
   })
 
   it('result: rows per table and offsets', () => {
@@ -98,5 +102,8 @@ describe('stream renderers', () => {
     expect(frame).toContain('lag 7')
     expect(frame).toContain('transactions 3')
     expect(frame).toContain('flush 2: 6 rows, 3 files')
+    expect(frame).not.toContain('warning')
+    rerender(createElement(StreamProgressView, { progress: { ...progress, warnings: ['resumed at 7'] } }))
+    expect(lastFrame()).toContain('1 warning(s), last: resumed at 7')
   })
 })

@@ -38,11 +38,20 @@ const OFFSET_OUT_OF_RANGE = 1
 /** Tables the flush writes from other tables' files (transactions = purchases + add_money). */
 const DERIVED = derivedTables()
 
-/** The lake holds a partition's events past the topic's end: another incarnation of the topic. */
-function lakeAheadOfKafka(topic: string, partition: number, lakeOffset: bigint, end: number): GameError {
+/**
+ * The lake holds (or this stream has read) a partition's events past the topic's end: they are from
+ * another incarnation of the topic.
+ */
+function lakeAheadOfKafka(
+  topic: string,
+  partition: number,
+  offset: bigint,
+  end: number,
+  holder = 'the lake already holds',
+): GameError {
   return new GameError(
     'LAKE_AHEAD_OF_KAFKA',
-    `Partition ${partition} of ${topic} ends at offset ${end}, but the lake already holds its events up to offset ${lakeOffset}: the topic was deleted and created again (or truncated) after the lake was written`,
+    `Partition ${partition} of ${topic} ends at offset ${end}, but ${holder} its events up to offset ${offset}: the topic was deleted and created again (or truncated) after the lake was written`,
     {
       exitCode: ExitCode.failure,
       hint: 'Stream the new topic into a new lake path (--lake), or move the old lake away first. Nothing of the new topic was skipped or written.',
@@ -134,6 +143,8 @@ export interface StreamProgress {
   assigned: number[]
   flushes: number
   lastFlush?: FlushInfo
+  /** Warnings so far (also in the result): a long-running stream shows them as they happen. */
+  warnings: readonly string[]
 }
 
 export interface StreamResult {
@@ -632,18 +643,33 @@ export async function streamToLake(
             positions.set(f.partition, nextFetchOffset(f.records, f.fetchOffset))
           } else if (f.errorCode === OFFSET_OUT_OF_RANGE) {
             // Below the log start (retention deleted it): resume at the start, with a warning. Past
-            // the end: the topic was recreated or truncated under this stream; stop (see lakeAheadOfKafka).
+            // the end with events read or in the lake beyond it: the topic was recreated or
+            // truncated under this stream; stop (see lakeAheadOfKafka). Past the end otherwise (only
+            // the group's offset said so): resume at the end, as Kafka's auto.offset.reset=latest.
             const earliest = (await fetcher.listOffsets([f.partition], 'earliest')).get(f.partition) ?? 0
+            let at = earliest
             if (f.fetchOffset >= earliest) {
               const end = (await fetcher.listOffsets([f.partition], 'latest')).get(f.partition) ?? earliest
-              if (f.fetchOffset > end) throw lakeAheadOfKafka(topic, f.partition, BigInt(f.fetchOffset), end)
-              continue // back in range (the log moved meanwhile): fetch again
+              if (f.fetchOffset <= end) continue // back in range (the log moved meanwhile): fetch again
+              const read = tracker.nextOffset(f.partition)
+              if (read !== undefined && read > BigInt(end)) {
+                throw lakeAheadOfKafka(
+                  topic,
+                  f.partition,
+                  read,
+                  end,
+                  'the lake holds or this stream has read',
+                )
+              }
+              at = end
             }
             if (!live()) return
             warnings.push(
-              `Partition ${f.partition}: offset ${f.fetchOffset} is below Kafka's log start (deleted by retention); resumed at ${earliest}`,
+              f.fetchOffset < earliest
+                ? `Partition ${f.partition}: offset ${f.fetchOffset} is below Kafka's log start (deleted by retention); resumed at ${at}`
+                : `Partition ${f.partition}: the group's offset ${f.fetchOffset} is past Kafka's end; resumed at the end, ${at}`,
             )
-            positions.set(f.partition, earliest)
+            positions.set(f.partition, at)
           } else if (f.error instanceof KafkaRequestError && f.error.retriable) {
             backoff = true
           } else {
@@ -710,6 +736,7 @@ export async function streamToLake(
       assigned: [...assigned].sort((a, b) => a - b),
       flushes,
       lastFlush,
+      warnings: [...warnings],
     })
     const tickMs = Math.max(10, Math.min(250, Math.floor(options.intervalMs / 4)))
     ticker = setInterval(() => {

@@ -221,6 +221,47 @@ describe('streamToLake', () => {
     expect(r2.warnings.join('\n')).toMatch(/offset 7 is below Kafka's log start/)
   })
 
+  it("resumes at the end, with a warning, when only the group's offset is past the topic's end", async () => {
+    const topic = 'events-group-ahead'
+    await stack.createTopic(topic, 1)
+    await stack.produce(topic, sampleEvents(1))
+    const group = `g-${topic}`
+    const admin = stack.kafka('admin-ga').admin()
+    await admin.connect()
+    await admin.setOffsets({ groupId: group, topic, partitions: [{ partition: 0, offset: '50' }] })
+    await admin.disconnect()
+    const controller = new AbortController()
+    const progress: StreamProgress[] = []
+    const running = streamToLake(
+      base(topic, { once: false, intervalMs: 300, fromBeginning: false }),
+      { kafka: stack.kafka('ga'), lake: lakeOf(topic), onProgress: (p) => progress.push(p) },
+      controller.signal,
+    )
+    const deadline = Date.now() + 20_000
+    while (!progress.some((p) => p.assigned.length === 1) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    // The fetch at 50 is out of range: the stream resets to the end (7), says so while running,
+    // then reads what comes next.
+    while (!progress.some((p) => p.warnings.length > 0) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    expect(progress.at(-1)?.warnings.join('\n')).toMatch(/group's offset 50 is past Kafka's end/)
+    await stack.produce(topic, sampleEvents(1, 1))
+    while (Date.now() < deadline) {
+      const recs = await readCommitRecords(lakeOf(topic))
+      if (recs.some((r) => r.offsets['0'] === '14')) break
+      await new Promise((r) => setTimeout(r, 25))
+    }
+    controller.abort()
+    const result = await running
+    expect(result.warnings.join('\n')).toMatch(
+      /the group's offset 50 is past Kafka's end; resumed at the end, 7/,
+    )
+    expect(result.events).toBe(7)
+    expect(result.offsets).toEqual({ '0': '14' })
+  })
+
   it('stops with a hint, skipping nothing, when the topic was recreated behind the lake', async () => {
     const topic = 'events-recreated'
     await stack.createTopic(topic, 1)
