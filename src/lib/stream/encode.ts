@@ -23,9 +23,11 @@ import { ABSENT, ByteNames, INT, NULL, OTHER, PlainJsonScanner, STRING } from '.
  *   (lake/parquet.ts), and no JSON escaping is needed on either side.
  * - NDJSON otherwise: byte for byte what `JSON.stringify(routeMessage(value, meta).rows[0].row)`
  *   plus the `__p`/`__o` source columns gives.
- * test/lib/stream/encode.test.ts checks both against routeMessage on a corpus; routeMessage stays
- * the readable reference, and everything unusual (every rejection, odd timestamps, a catalog shape
- * the fast path does not know) goes through it.
+ * Three paths, the first that applies: plain events (flat ASCII JSON without escapes, see
+ * plain-json.ts) are scanned from their bytes and their CSV line written as bytes, with no
+ * JSON.parse; other events are parsed once with JSON.parse; and everything unusual (every
+ * rejection, odd timestamps, a catalog shape the fast paths do not know) goes through routeMessage,
+ * the readable reference. test/lib/stream/encode.test.ts checks all of them against routeMessage.
  */
 export { CSV_DELIMITER, CSV_NULL }
 
