@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { DEFAULT_FSYNC_INTERVAL_MS } from './broker/log/types.js'
 import { configError, ExitCode, GameError } from './errors.js'
+
+/**
+ * The broker's default fsync interval: an append resolves once written to the OS (a broker crash
+ * loses nothing; a power loss up to this long), as Kafka itself acks before any fsync.
+ */
+export const DEFAULT_FSYNC_INTERVAL_MS = 100
 
 /**
  * The one config. Precedence: flag > GAME_* environment variable > game.config.json > stack state

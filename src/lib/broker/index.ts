@@ -1,6 +1,6 @@
 export { GroupCoordinator, type GroupState } from './group/coordinator.js'
+export { SUPPORTED_APIS } from './handlers/index.js'
 export { openMemoryLogManager } from './memory-log.js'
-export { SUPPORTED_APIS } from './protocol/index.js'
 export {
   type BrokerHandle,
   type BrokerLogLevel,

@@ -1,10 +1,7 @@
 import net from 'node:net'
 import { ExitCode, GameError, isGameError } from '../errors.js'
+import { requestHeaderVersion, responseHeaderVersion } from '../protocol/apis.js'
 import { GroupCoordinator } from './group/coordinator.js'
-import { openLogManager } from './log/index.js'
-import type { FsyncPolicy, LogManager, TopicConfig } from './log/types.js'
-import { DEFAULT_FSYNC_INTERVAL_MS, LogError } from './log/types.js'
-import { openMemoryLogManager } from './memory-log.js'
 import {
   API_HANDLERS,
   type BrokerContext,
@@ -15,7 +12,11 @@ import {
   SUPPORTED_APIS,
   unsupportedApiVersionsResponse,
   type Writer,
-} from './protocol/index.js'
+} from './handlers/index.js'
+import { openLogManager } from './log/index.js'
+import type { FsyncPolicy, LogManager, TopicConfig } from './log/types.js'
+import { DEFAULT_FSYNC_INTERVAL_MS, LogError } from './log/types.js'
+import { openMemoryLogManager } from './memory-log.js'
 
 export type BrokerLogLevel = 'error' | 'warn' | 'info' | 'debug'
 
@@ -351,13 +352,15 @@ class Connection {
             'debug',
             `ApiVersions v${apiVersion} from ${this.clientHost}: UNSUPPORTED_VERSION (KIP-511)`,
           )
-          this.respond(correlationId, unsupportedApiVersionsResponse(SUPPORTED_APIS))
+          this.respond(correlationId, unsupportedApiVersionsResponse(SUPPORTED_APIS), apiKey, 0)
           return
         }
         this.reject(`unsupported ${handler.name} version ${apiVersion}`)
         return
       }
       const clientId = r.nullableString() ?? ''
+      // Request header v2 (flexible versions) ends with a tagged-field section; none is used here.
+      if (requestHeaderVersion(apiKey, apiVersion) >= 2) r.taggedFields()
       const ctx: RequestContext = {
         broker: this.broker,
         apiKey,
@@ -379,7 +382,7 @@ class Connection {
       await this.tail
       const pending = handler.handle(ctx, r)
       const result = pending instanceof Promise ? await pending : pending
-      if (result && !this.closed) this.respond(correlationId, result)
+      if (result && !this.closed) this.respond(correlationId, result, apiKey, apiVersion)
     } catch (error) {
       this.fail(error, apiKey, apiVersion)
     }
@@ -392,7 +395,7 @@ class Connection {
       try {
         const result = await pending
         await previous
-        if (result && !this.closed) this.respond(ctx.correlationId, result)
+        if (result && !this.closed) this.respond(ctx.correlationId, result, ctx.apiKey, ctx.apiVersion)
       } catch (error) {
         this.fail(error, ctx.apiKey, ctx.apiVersion)
       } finally {
@@ -417,13 +420,16 @@ class Connection {
     this.stats.requests[name] = (this.stats.requests[name] ?? 0) + 1
   }
 
-  private respond(correlationId: number, body: Writer): void {
+  /** Writes the response: header v0 (correlation id) or v1 (plus an empty tagged-field section). */
+  private respond(correlationId: number, body: Writer, apiKey: number, apiVersion: number): void {
     if (this.closed) return
     const chunks = body.toChunks()
-    const head = Buffer.allocUnsafe(8)
-    head.writeInt32BE(4 + body.length, 0)
+    const headerSize = responseHeaderVersion(apiKey, apiVersion) >= 1 ? 5 : 4
+    const head = Buffer.allocUnsafe(4 + headerSize)
+    head.writeInt32BE(headerSize + body.length, 0)
     head.writeInt32BE(correlationId, 4)
-    this.stats.bytesOut += 8 + body.length
+    if (headerSize === 5) head[8] = 0
+    this.stats.bytesOut += 4 + headerSize + body.length
     if (chunks.length === 1 && chunks[0].length < 4096) {
       this.socket.write(Buffer.concat([head, chunks[0]]))
       return

@@ -1,3 +1,4 @@
+import { GameError } from '../errors.js'
 import {
   BATCH_HEADER_SIZE,
   batchAttributes,
@@ -12,11 +13,11 @@ import {
   batchRecordCount,
   batchSize,
   MAGIC_V2,
-} from '../broker/log/batch.js'
-import { Reader, Writer } from '../broker/protocol/codec.js'
-import { batchRecords, type RecordCursor, readVarint } from '../broker/protocol/record-batch.js'
-import { GameError } from '../errors.js'
-import { ConnectionPool, KafkaRequestError, NETWORK, RETRIABLE, requestMetadata } from './wire.js'
+} from '../protocol/batch.js'
+import { isRetriable } from '../protocol/errors.js'
+import { Reader, Writer } from '../protocol/primitives.js'
+import { batchRecords, type RecordCursor, readVarint } from '../protocol/records.js'
+import { ConnectionPool, KafkaRequestError, NETWORK, requestMetadata } from './wire.js'
 
 /**
  * A lean Kafka fetcher for the stream's hot path: standard Fetch v4 (read_committed) and
@@ -129,7 +130,7 @@ export function createLeanFetcher(options: LeanFetcherOptions): LeanFetcher {
           throw new KafkaRequestError(
             `metadata for topic ${topic}: Kafka error ${code}`,
             code,
-            RETRIABLE.has(code),
+            isRetriable(code),
           )
         }
         leaders = { nodes: md.nodes, leaders: t.leaders }
@@ -222,7 +223,7 @@ export function createLeanFetcher(options: LeanFetcherOptions): LeanFetcher {
               new KafkaRequestError(
                 `fetch ${topic}-${partition}: Kafka error ${errorCode}`,
                 errorCode,
-                RETRIABLE.has(errorCode),
+                isRetriable(errorCode),
               ),
             ),
           )
@@ -272,7 +273,7 @@ export function createLeanFetcher(options: LeanFetcherOptions): LeanFetcher {
               throw new KafkaRequestError(
                 `list offsets ${topic}-${partition}: Kafka error ${code}`,
                 code,
-                RETRIABLE.has(code),
+                isRetriable(code),
               )
             }
             out.set(partition, offset)

@@ -1,5 +1,5 @@
 import net from 'node:net'
-import { Reader, Writer } from '../broker/protocol/codec.js'
+import { Reader, Writer } from '../protocol/primitives.js'
 
 /**
  * The client side of the Kafka wire protocol shared by the lean producer and the lean fetcher: one
@@ -20,21 +20,6 @@ export class KafkaRequestError extends Error {
   }
 }
 
-/** Kafka error codes a producer retries after refreshing metadata (Errors.java: RetriableException). */
-export const RETRIABLE = new Set([
-  3, // UNKNOWN_TOPIC_OR_PARTITION
-  5, // LEADER_NOT_AVAILABLE
-  6, // NOT_LEADER_OR_FOLLOWER
-  7, // REQUEST_TIMED_OUT
-  13, // NETWORK_EXCEPTION
-  14, // COORDINATOR_LOAD_IN_PROGRESS
-  15, // COORDINATOR_NOT_AVAILABLE
-  19, // NOT_ENOUGH_REPLICAS
-  20, // NOT_ENOUGH_REPLICAS_AFTER_APPEND
-  56, // KAFKA_STORAGE_ERROR
-  74, // FENCED_LEADER_EPOCH
-  75, // UNKNOWN_LEADER_EPOCH
-])
 /** The error code of a lost or failed connection (not a Kafka code). */
 export const NETWORK = -100
 export const API_METADATA = 3

@@ -1,6 +1,6 @@
 import type { Consumer, Kafka } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Writer } from '../../../src/lib/broker/protocol/codec.js'
+import { Writer } from '../../../src/lib/protocol/primitives.js'
 import { type TestBroker, testBroker } from './helpers.js'
 import { RawClient } from './raw-client.js'
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { splitBatches } from '../../../src/lib/broker/log/batch.js'
-import { crc32c } from '../../../src/lib/broker/log/crc32c.js'
 import { LogError } from '../../../src/lib/broker/log/types.js'
 import { openMemoryLogManager } from '../../../src/lib/broker/memory-log.js'
+import { crc32c } from '../../../src/lib/protocol/crc32c.js'
 import { recordBatch } from './raw-client.js'
 
 describe('memory log', () => {

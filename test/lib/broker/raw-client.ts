@@ -1,5 +1,5 @@
 import net from 'node:net'
-import { Reader, Writer } from '../../../src/lib/broker/protocol/codec.js'
+import { Reader, Writer } from '../../../src/lib/protocol/primitives.js'
 
 /** A bare Kafka-protocol connection for hand-built requests (fuzzing, version edge cases). */
 export class RawClient {

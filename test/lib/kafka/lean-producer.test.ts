@@ -5,15 +5,15 @@ import path from 'node:path'
 import { type Kafka, Partitioners } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startBroker } from '../../../src/lib/broker/index.js'
-import { batchProblem } from '../../../src/lib/broker/log/batch.js'
 import { createKafka } from '../../../src/lib/kafka/client.js'
 import {
   createLeanProducer,
   encodeRecordBatch,
   KafkaRequestError,
-  partitionForKey,
 } from '../../../src/lib/kafka/lean-producer.js'
 import { type TailedEvent, tailEvents } from '../../../src/lib/kafka/tail.js'
+import { batchProblem } from '../../../src/lib/protocol/batch.js'
+import { partitionForKey } from '../../../src/lib/protocol/murmur2.js'
 
 let dataDir: string
 let broker: { host: string; port: number; close(): Promise<void> }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
+import { ErrorCode } from '../handlers/errors.js'
 import type { GroupOffsetStore } from '../log/types.js'
-import { ErrorCode } from '../protocol/errors.js'
 
 /**
  * Kafka's classic consumer-group protocol for one node (after apache/kafka GroupCoordinator):

@@ -1,5 +1,6 @@
+export * from '../../protocol/batch.js'
+export { crc32c } from '../../protocol/crc32c.js'
 export * from './batch.js'
-export { crc32c } from './crc32c.js'
 export {
   DEFAULT_TOPIC_CONFIG,
   type DurableLogManager,

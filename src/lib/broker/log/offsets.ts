@@ -7,7 +7,7 @@
  */
 import { type FileHandle, mkdir, open, readFile, rename } from 'node:fs/promises'
 import path from 'node:path'
-import { crc32c } from './crc32c.js'
+import { crc32c } from '../../protocol/crc32c.js'
 import { syncDir } from './files.js'
 import { type CommittedOffset, type GroupOffsetStore, LogError } from './types.js'
 

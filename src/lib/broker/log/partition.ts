@@ -6,13 +6,8 @@
  */
 import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
-import {
-  assignOffsets,
-  BATCH_LOG_OVERHEAD,
-  BATCH_SCAN_PREFIX,
-  type BatchSpan,
-  splitBatches,
-} from './batch.js'
+import { BATCH_LOG_OVERHEAD, BATCH_SCAN_PREFIX, type BatchSpan } from '../../protocol/batch.js'
+import { assignOffsets, splitBatches } from './batch.js'
 import { type FileCache, readAt, removeFile, syncDir, writeAll, writeFileDurable } from './files.js'
 import {
   IndexBuilder,

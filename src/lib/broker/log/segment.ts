@@ -8,7 +8,7 @@
  */
 import type { FileHandle } from 'node:fs/promises'
 import path from 'node:path'
-import { BATCH_LOG_OVERHEAD, BATCH_SCAN_PREFIX, batchProblem } from './batch.js'
+import { BATCH_LOG_OVERHEAD, BATCH_SCAN_PREFIX, batchProblem } from '../../protocol/batch.js'
 import { readAt } from './files.js'
 
 export const INDEX_INTERVAL_BYTES = 4096

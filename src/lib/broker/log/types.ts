@@ -86,11 +86,7 @@ export interface GroupOffsetStore {
 
 export type FsyncPolicy = 'always' | { intervalMs: number }
 
-/**
- * The default policy's interval: an append resolves once written to the OS (a broker crash loses
- * nothing; a power loss up to this long), as Kafka itself acks before any fsync.
- */
-export const DEFAULT_FSYNC_INTERVAL_MS = 100
+export { DEFAULT_FSYNC_INTERVAL_MS } from '../../config.js'
 
 export interface LogManagerOptions {
   dataDir: string

@@ -1,7 +1,7 @@
 import { appendFile, readFile, rm, stat, truncate } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { crc32c } from '../../../../src/lib/broker/log/crc32c.js'
+import { crc32c } from '../../../../src/lib/protocol/crc32c.js'
 import {
   batchBases,
   Compression,

@@ -1,6 +1,6 @@
+import type { Reader, Writer } from '../../protocol/primitives.js'
 import type { GroupCoordinator } from '../group/coordinator.js'
 import type { LogManager, TopicConfig } from '../log/types.js'
-import type { Reader, Writer } from './codec.js'
 
 /** What every API handler may use: the storage, the coordinator and the broker's identity. */
 export interface BrokerContext {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ProtocolDecodeError, Reader, Writer } from '../../../../src/lib/broker/protocol/codec.js'
+import { ProtocolDecodeError, Reader, Writer } from '../../../src/lib/protocol/primitives.js'
 
 describe('protocol codec', () => {
   it('round-trips every primitive', () => {

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
 import { describe, expect, it } from 'vitest'
-import { crc32c } from '../../../../src/lib/broker/log/crc32c.js'
+import { crc32c } from '../../../src/lib/protocol/crc32c.js'
 
 const require = createRequire(import.meta.url)
 const kafkajsCrc = require('kafkajs/src/protocol/recordBatch/crc32C/index.js') as (b: Buffer) => number

@@ -1,5 +1,5 @@
+import { Writer } from '../../protocol/primitives.js'
 import type { TopicConfig } from '../log/types.js'
-import { Writer } from './codec.js'
 import { ErrorCode } from './errors.js'
 import type { ApiHandler, BrokerContext } from './types.js'
 

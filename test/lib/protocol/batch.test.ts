@@ -1,15 +1,14 @@
 import { describe, expect, it } from 'vitest'
+import { assignOffsets, splitBatches } from '../../../src/lib/broker/log/batch.js'
+import { LogError } from '../../../src/lib/broker/log/types.js'
 import {
-  assignOffsets,
   batchCompression,
   batchProblem,
   readBatchHeader,
   setBatchBaseOffset,
-  splitBatches,
-} from '../../../../src/lib/broker/log/batch.js'
-import { crc32c } from '../../../../src/lib/broker/log/crc32c.js'
-import { LogError } from '../../../../src/lib/broker/log/types.js'
-import { Compression, makeBatch, values } from './helpers.js'
+} from '../../../src/lib/protocol/batch.js'
+import { crc32c } from '../../../src/lib/protocol/crc32c.js'
+import { Compression, makeBatch, values } from '../broker/log/helpers.js'
 
 function codeOf(fn: () => unknown): string | undefined {
   try {

@@ -1,5 +1,5 @@
+import { Writer } from '../../protocol/primitives.js'
 import type { PartitionLog } from '../log/types.js'
-import { Writer } from './codec.js'
 import { ErrorCode, kafkaErrorCode } from './errors.js'
 import type { ApiHandler, RequestContext } from './types.js'
 

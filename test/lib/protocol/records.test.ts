@@ -1,8 +1,8 @@
 import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
-import { crc32c } from '../../../../src/lib/broker/log/crc32c.js'
-import { firstRecordAtOrAfter, MAX_INFLATED_BYTES } from '../../../../src/lib/broker/protocol/record-batch.js'
-import { recordBatch } from '../raw-client.js'
+import { crc32c } from '../../../src/lib/protocol/crc32c.js'
+import { firstRecordAtOrAfter, MAX_INFLATED_BYTES } from '../../../src/lib/protocol/records.js'
+import { recordBatch } from '../broker/raw-client.js'
 
 describe('firstRecordAtOrAfter', () => {
   const batch = recordBatch(['a', 'b', 'c', 'd'], crc32c, 1_000, [0, 5, 300_000, 5_000_000_000])

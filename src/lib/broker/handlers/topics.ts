@@ -1,5 +1,5 @@
+import { Writer } from '../../protocol/primitives.js'
 import { isValidTopicName, type TopicConfig } from '../log/types.js'
-import { Writer } from './codec.js'
 import { ErrorCode, kafkaErrorCode } from './errors.js'
 import type { ApiHandler } from './types.js'
 

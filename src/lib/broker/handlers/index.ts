@@ -19,8 +19,8 @@ import { produceHandler } from './produce.js'
 import { createTopicsHandler, deleteTopicsHandler } from './topics.js'
 import type { ApiHandler } from './types.js'
 
+export { ProtocolDecodeError, Reader, Writer } from '../../protocol/primitives.js'
 export { type ApiRange, encodeApiVersions, unsupportedApiVersionsResponse } from './api-versions.js'
-export { ProtocolDecodeError, Reader, Writer } from './codec.js'
 export { ErrorCode, kafkaErrorCode } from './errors.js'
 export type { ApiHandler, BrokerContext, HandlerResult, RequestContext } from './types.js'
 

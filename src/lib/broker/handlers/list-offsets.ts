@@ -1,6 +1,6 @@
-import { Writer } from './codec.js'
+import { Writer } from '../../protocol/primitives.js'
+import { firstRecordAtOrAfter } from '../../protocol/records.js'
 import { ErrorCode, kafkaErrorCode } from './errors.js'
-import { firstRecordAtOrAfter } from './record-batch.js'
 import type { ApiHandler } from './types.js'
 
 const LATEST = -1n

@@ -1,5 +1,5 @@
 import { gunzipSync } from 'node:zlib'
-import { BATCH_HEADER_SIZE, batchCompression } from '../log/batch.js'
+import { BATCH_HEADER_SIZE, batchCompression } from './batch.js'
 
 /**
  * Reading the records inside a RecordBatch v2: zig-zag varints and bounded gzip inflation, shared

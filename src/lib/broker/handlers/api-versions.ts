@@ -1,4 +1,4 @@
-import { Writer } from './codec.js'
+import { Writer } from '../../protocol/primitives.js'
 import { ErrorCode } from './errors.js'
 import type { ApiHandler } from './types.js'
 
