@@ -73,10 +73,29 @@ export abstract class BaseCommand extends Command {
     this.verboseErrors = this.argv.includes('--verbose')
   }
 
+  /** Which flag values came from their GAME_* variable: the flag was not on the command line. */
+  private flagEnv(): (flag: string) => FlagFromEnv | undefined {
+    const ctor = this.constructor as typeof BaseCommand
+    const defs: Record<string, { env?: string; char?: string }> = { ...ctor.baseFlags, ...ctor.flags }
+    return (flag) => {
+      const def = defs[flag]
+      if (!def?.env) return undefined
+      const value = process.env[def.env]
+      if (value === undefined) return undefined
+      const onLine = this.argv.some(
+        (a) =>
+          a === `--${flag}` ||
+          a.startsWith(`--${flag}=`) ||
+          (def.char !== undefined && a.startsWith(`-${def.char}`)),
+      )
+      return onLine ? undefined : { flag, env: def.env, value }
+    }
+  }
+
   protected override async catch(
     err: Error & { exitCode?: number; oclif?: { exit?: number } },
   ): Promise<unknown> {
-    const error = classify(err)
+    const error = classify(err, this.flagEnv())
     process.exitCode = error.exitCode
     if (this.jsonEnabled()) {
       process.stdout.write(`${JSON.stringify({ error: error.toJSON() }, null, 2)}\n`)
@@ -90,8 +109,38 @@ export abstract class BaseCommand extends Command {
   }
 }
 
-/** Maps oclif's own errors (bad flags, missing args) to usage errors and everything else to GameError. */
-function classify(err: Error & { exitCode?: number; oclif?: { exit?: number }; code?: string }): GameError {
+/** A flag's value that came from its environment variable (not the command line). */
+export interface FlagFromEnv {
+  flag: string
+  env: string
+  value: string
+}
+
+/**
+ * oclif's multi-line parse message as one line: "Parsing --connections: Expected an integer but
+ * received: abc" (oclif puts the reason on the next lines, and "See more help" last).
+ */
+export function oneLineReason(message: string): string {
+  const lines = message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !/^See more help/i.test(l))
+  if (lines.length === 0) return message.trim()
+  const [head, ...rest] = lines
+  if (rest.length === 0) return head
+  if (/^The following errors? occurred:?$/i.test(head)) return rest.join('; ')
+  return `${head.replace(/:$/, '')}: ${rest.join('; ')}`
+}
+
+/**
+ * Maps oclif's own errors (bad flags, missing args) to usage errors with oclif's whole reason, a
+ * bad value from a GAME_* variable to a config error (exit 3, naming the variable), and everything
+ * else to GameError.
+ */
+export function classify(
+  err: Error & { exitCode?: number; oclif?: { exit?: number }; code?: string },
+  fromEnv: (flag: string) => FlagFromEnv | undefined = () => undefined,
+): GameError {
   if (err instanceof GameError) return err
   if (err.code === 'EEXIT' || err.oclif?.exit === 0) {
     return new GameError('EXIT', err.message, { exitCode: err.oclif?.exit ?? 0 })
@@ -99,9 +148,21 @@ function classify(err: Error & { exitCode?: number; oclif?: { exit?: number }; c
   const name = err.constructor?.name ?? ''
   if (
     /Flag|Arg|Parse|Validation|Unexpected|NonExistent/.test(name) ||
-    /Expected|Missing required|Unexpected argument|Nonexistent flag/i.test(err.message)
+    /Expected|Missing required|Unexpected argument|Nonexistent flag|^Parsing --/i.test(err.message)
   ) {
-    return new GameError('USAGE', err.message.split('\n')[0], {
+    const reason = oneLineReason(err.message)
+    const parsing = /^Parsing --([\w-]+)/.exec(reason)
+    const env = parsing ? fromEnv(parsing[1]) : undefined
+    if (env) {
+      const rule = reason.replace(/^Parsing --[\w-]+:?\s*/, '')
+      return new GameError('CONFIG_INVALID', `Invalid ${env.env}: ${JSON.stringify(env.value)} (${rule})`, {
+        exitCode: ExitCode.config,
+        hint: `Fix or unset ${env.env} (it sets --${env.flag}).`,
+        cause: err,
+        details: { key: env.env, value: env.value, flag: env.flag },
+      })
+    }
+    return new GameError('USAGE', reason, {
       exitCode: ExitCode.usage,
       hint: 'See the command help with --help.',
       cause: err,

@@ -44,4 +44,54 @@ describe('game (base command behaviour)', () => {
     expect(r.code).toBe(2)
     expect(r.stderr).toContain('Hint:')
   })
+
+  it('keeps oclif\'s whole reason for flag and argument errors, in one line plus the hint', async () => {
+    const bad = await runCli(['load', '-c', 'abc'], { env: { GAME_HOME: home } })
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('Error: Parsing --connections: Expected an integer but received: abc')
+    expect(bad.stderr).toContain('Hint:')
+    const both = await runCli(['report', 'balances', '--csv', '--chart', '--json'], { env: { GAME_HOME: home } })
+    expect(both.code).toBe(2)
+    expect(JSON.parse(both.stdout).error.message).toMatch(/--chart=true cannot also be provided when using --csv/)
+    const missing = await runCli(['query'], { env: { GAME_HOME: home } })
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toMatch(/Missing 1 required arg: sql/)
+  })
+
+  it('a bad value in a GAME_* variable is a config error: exit 3 naming the variable and the fix', async () => {
+    const r = await runCli(['load', '--json'], { env: { GAME_HOME: home, GAME_LOAD_CONNECTIONS: '-1' } })
+    expect(r.code).toBe(3)
+    expect(JSON.parse(r.stdout).error).toMatchObject({
+      code: 'CONFIG_INVALID',
+      exitCode: 3,
+      details: { key: 'GAME_LOAD_CONNECTIONS', value: '-1' },
+    })
+    const up = await runCli(['up'], { env: { GAME_HOME: home, GAME_KAFKA_PORT: '70000' } })
+    expect(up.code).toBe(3)
+    expect(up.stderr).toContain('Invalid GAME_KAFKA_PORT: "70000"')
+    expect(up.stderr).toContain('Hint: Fix or unset GAME_KAFKA_PORT')
+    // The same bad value given as a flag stays a usage error.
+    const flag = await runCli(['up', '--kafka-port', '70000'], { env: { GAME_HOME: home } })
+    expect(flag.code).toBe(2)
+  })
+
+  it('help, -h, commands and a typo with "did you mean" (one JSON document under --json)', async () => {
+    const help = await runCli(['help', 'report'], { env: { GAME_HOME: home } })
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain('report balances')
+    const short = await runCli(['status', '-h'], { env: { GAME_HOME: home } })
+    expect(short.code).toBe(0)
+    expect(short.stdout).toContain('USAGE')
+    const list = await runCli(['commands', '--json'], { env: { GAME_HOME: home } })
+    expect(list.code).toBe(0)
+    const ids = JSON.parse(list.stdout).commands.map((c: { id: string }) => c.id)
+    expect(ids).toEqual(expect.arrayContaining(['up', 'report balances', 'stream', 'autocomplete']))
+    expect(ids).not.toContain('stack daemon')
+    const typo = await runCli(['stauts'], { env: { GAME_HOME: home } })
+    expect(typo.code).toBe(2)
+    expect(typo.stderr).toContain('Did you mean `game status`?')
+    const typoJson = await runCli(['stauts', '--json'], { env: { GAME_HOME: home } })
+    expect(typoJson.code).toBe(2)
+    expect(JSON.parse(typoJson.stdout).error).toMatchObject({ code: 'COMMAND_NOT_FOUND', exitCode: 2 })
+  })
 })
