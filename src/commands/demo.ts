@@ -53,6 +53,8 @@ The stack is left running so you can keep exploring (game report, game query, ga
         hdfsUser: config.hdfsUser,
         dataDir: config.dataDir,
         prices: config.prices,
+        // `npx game demo` (npm exec) did not put `game` on PATH: suggest what works.
+        invokedAs: process.env.npm_command === 'exec' ? 'npx game' : 'game',
       },
       {
         onProgress: (p) => this.progress(demoProgressLine(p)),

@@ -31,6 +31,8 @@ export interface DemoOptions {
   prices?: { sword: number; knife: number }
   /** The stream's consumer group. */
   group?: string
+  /** How the user runs the CLI, for the "Next, try" lines: `game`, or `npx game` (default `game`). */
+  invokedAs?: string
 }
 
 export type DemoStepName = 'up' | 'api' | 'load' | 'stream' | 'reports' | 'down'
@@ -222,6 +224,7 @@ export async function runDemo(options: DemoOptions, deps: DemoDeps = {}): Promis
     await step('down', 'Stopping the stack (data kept)', () => stopStack({ ...stop, onProgress: detail }))
   }
 
+  const asInvoked = (line: string) => line.replaceAll(/(^|&& )game /g, `$1${options.invokedAs ?? 'game'} `)
   return {
     stack,
     api: { url: api.url },
@@ -231,7 +234,7 @@ export async function runDemo(options: DemoOptions, deps: DemoDeps = {}): Promis
     lakeHadData,
     stackLeftRunning: !options.stop,
     next: options.stop
-      ? ['game up', 'game report balances']
+      ? ['game up', 'game report balances'].map(asInvoked)
       : [
           'game report balances --chart',
           'game query "select Host, sum(amount) from transactions group by Host"',
@@ -239,7 +242,7 @@ export async function runDemo(options: DemoOptions, deps: DemoDeps = {}): Promis
           'game load --host oski.berkeley.edu --scenario shop -n 500',
           'game stream --once && game report overview',
           'game down',
-        ],
+        ].map(asInvoked),
     steps,
   }
 }
