@@ -94,4 +94,13 @@ describe('game (base command behaviour)', () => {
     expect(typoJson.code).toBe(2)
     expect(JSON.parse(typoJson.stdout).error).toMatchObject({ code: 'COMMAND_NOT_FOUND', exitCode: 2 })
   })
+
+  it('usage lines name only flags that exist (no "[--csv | ]" where there is no --chart)', async () => {
+    for (const report of ['guilds', 'messages', 'money']) {
+      const r = await runCli(['report', report, '--help'], { env: { GAME_HOME: home } })
+      expect(r.code).toBe(0)
+      expect(r.stdout.replace(/\s+/g, ' ')).not.toMatch(/\| \]/)
+      expect(r.stdout).toContain('--csv')
+    }
+  })
 })

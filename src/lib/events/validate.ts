@@ -51,6 +51,9 @@ function validateParam(p: ParamSpec, raw: unknown): { value: ParamValue } | { er
   if (p.type === 'int') {
     const s = raw.trim()
     if (!INTEGER.test(s)) {
+      // "-5" fails the same rule as "0" when the field must be positive: name that rule, not "whole".
+      if (p.positive && /^-\d+$/.test(s))
+        return { error: { field: p.name, rule: `${p.name} must be greater than 0`, reason: 'not_positive' } }
       return { error: { field: p.name, rule: `${p.name} must be a whole number`, reason: 'not_integer' } }
     }
     const n = Number(s)
