@@ -34,7 +34,10 @@ export function reportFlags(options: { limit?: boolean; chart?: boolean } = {}) 
     ...(options.limit === false
       ? {}
       : { limit: Flags.integer({ summary: 'At most this many rows.', min: 1 }) }),
-    csv: Flags.boolean({ summary: 'Print CSV instead of a table.', ...(options.chart ? { exclusive: ['chart'] } : {}) }),
+    csv: Flags.boolean({
+      summary: 'Print CSV instead of a table.',
+      ...(options.chart ? { exclusive: ['chart'] } : {}),
+    }),
     ...(options.chart
       ? { chart: Flags.boolean({ summary: 'Draw a horizontal bar chart under the table.' }) }
       : {}),

@@ -103,4 +103,11 @@ describe('game (base command behaviour)', () => {
       expect(r.stdout).toContain('--csv')
     }
   })
+
+  it('events tail refuses an event type that does not exist, naming the ones that do', async () => {
+    const r = await runCli(['events', 'tail', '--type', 'nonsense'], { env: { GAME_HOME: home } })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('"nonsense" is not an event type')
+    expect(r.stderr).toMatch(/Hint: Use one of: .*purchase_sword/)
+  })
 })

@@ -1,6 +1,8 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
 import { brokersFlag, topicFlag } from '../../flags.js'
+import { usageError } from '../../lib/errors.js'
+import { EVENT_TYPES } from '../../lib/events/catalog.js'
 import { createKafka } from '../../lib/kafka/client.js'
 import { formatTailLine, tailEvents } from '../../lib/kafka/tail.js'
 
@@ -14,18 +16,26 @@ With --json, prints NDJSON: one JSON object per line, the event exactly as produ
     '<%= config.bin %> events tail',
     '<%= config.bin %> events tail --from-beginning --type purchase_sword -n 10',
     '<%= config.bin %> events tail --host user1.comcast.com --json | jq .amount',
+    '<%= config.bin %> events tail --from-beginning --host Oski.Berkeley.edu   # host names match without case',
   ]
   static override flags = {
     brokers: brokersFlag,
     topic: topicFlag,
     'from-beginning': Flags.boolean({ summary: 'Start at the oldest stored event, not the newest.' }),
     type: Flags.string({ summary: 'Only events of this event_type (e.g. purchase_sword).' }),
-    host: Flags.string({ summary: 'Only events of this player (the Host header).' }),
+    host: Flags.string({ summary: 'Only events of this player (the Host header, matched without case).' }),
     number: Flags.integer({ char: 'n', summary: 'Stop after this many matching events.', min: 0 }),
   }
 
   async run(): Promise<void> {
     const { flags } = await this.parse(EventsTail)
+    const types = EVENT_TYPES.map((t) => t.type)
+    if (flags.type !== undefined && !types.includes(flags.type)) {
+      throw usageError(
+        `--type ${JSON.stringify(flags.type)} is not an event type, so nothing could ever match`,
+        `Use one of: ${types.join(', ')}.`,
+      )
+    }
     const config = this.gameConfig({
       'data-dir': flags['data-dir'],
       brokers: flags.brokers,
@@ -52,6 +62,17 @@ With --json, prints NDJSON: one JSON object per line, the event exactly as produ
       filter: { type: flags.type, host: flags.host },
       limit: flags.number,
       signal,
+      onCaughtUp: (r) => {
+        if (r.matched === 0 && (flags.type !== undefined || flags.host !== undefined))
+          this.progress(
+            `Read all ${r.seen} event(s) in ${config.topic}; none matched ${[
+              flags.type !== undefined ? `--type ${flags.type}` : '',
+              flags.host !== undefined ? `--host ${flags.host}` : '',
+            ]
+              .filter(Boolean)
+              .join(' ')}. Waiting for new events (Ctrl-C to stop).`,
+          )
+      },
       onEvent: (t) => {
         if (stdoutClosed.signal.aborted) return
         process.stdout.write(

@@ -33,6 +33,11 @@ export interface TailOptions {
   limit?: number
   signal?: AbortSignal
   onEvent(event: TailedEvent): void
+  /**
+   * Called once when every partition has been read up to where it ended when the tail started,
+   * with the counts so far (so a filter that matched nothing can say so instead of waiting quietly).
+   */
+  onCaughtUp?(result: TailResult): void
 }
 
 export interface TailResult {
@@ -42,10 +47,16 @@ export interface TailResult {
   seen: number
 }
 
-/** Whether an event passes the filter. Pure. */
+/**
+ * Whether an event passes the filter. Host names compare without case, as HTTP host names do
+ * (RFC 9110); event types are exact. Pure.
+ */
 export function matchesTail(event: Record<string, unknown> | null, filter: TailFilter = {}): boolean {
   if (filter.type !== undefined && event?.event_type !== filter.type) return false
-  if (filter.host !== undefined && event?.Host !== filter.host) return false
+  if (filter.host !== undefined) {
+    const host = event?.Host
+    if (typeof host !== 'string' || host.toLowerCase() !== filter.host.toLowerCase()) return false
+  }
   return true
 }
 
@@ -112,12 +123,41 @@ export async function tailEvents(options: TailOptions): Promise<TailResult> {
     consumer.on(consumer.events.CRASH, (e) => {
       if (!e.payload.restart) stop(e.payload.error)
     })
+    // Where each partition ends now: once the tail has read that far everywhere, it is caught up.
+    const pending = new Map<number, bigint>()
+    if (options.onCaughtUp) {
+      const admin = options.kafka.admin()
+      try {
+        await admin.connect()
+        for (const p of await admin.fetchTopicOffsets(options.topic)) {
+          const high = BigInt(p.high)
+          if (options.fromBeginning && high > BigInt(p.low)) pending.set(p.partition, high)
+        }
+      } catch {
+        // Unknown topic or no answer: the tail itself reports that.
+      } finally {
+        await admin.disconnect().catch(() => {})
+      }
+    }
+    let caughtUp = !options.onCaughtUp
+    const checkCaughtUp = () => {
+      if (!caughtUp && pending.size === 0) {
+        caughtUp = true
+        options.onCaughtUp?.({ ...result })
+      }
+    }
+    checkCaughtUp()
     await consumer.subscribe({ topic: options.topic, fromBeginning: options.fromBeginning ?? false })
     await consumer.run({
       autoCommit: false,
       eachMessage: async ({ partition, message }) => {
         if (done) return
         result.seen++
+        const end = pending.get(partition)
+        if (end !== undefined && BigInt(message.offset) + 1n >= end) {
+          pending.delete(partition)
+          queueMicrotask(checkCaughtUp)
+        }
         const raw = message.value ? message.value.toString('utf8') : ''
         const event = parseEvent(raw)
         if (!matchesTail(event, options.filter)) return
