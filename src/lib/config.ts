@@ -214,7 +214,18 @@ export function readStackAddresses(dataDir: string): StackAddresses {
   }
 }
 
+/** Where a resolved setting came from, in precedence order. */
+export type ConfigSource = 'flag' | 'env' | 'file' | 'stack' | 'default'
+
 export function loadConfig(options: LoadConfigOptions = {}): GameConfig {
+  return resolveConfig(options).config
+}
+
+/** The config plus, per key, which layer gave its value (for `game config`). */
+export function resolveConfig(options: LoadConfigOptions = {}): {
+  config: GameConfig
+  sources: Record<keyof GameConfig, ConfigSource>
+} {
   const env = options.env ?? {}
   const cwd = options.cwd ?? '.'
   const flags = options.flags ?? {}
@@ -232,11 +243,20 @@ export function loadConfig(options: LoadConfigOptions = {}): GameConfig {
     }
   }
 
+  const sources = {} as Record<keyof GameConfig, ConfigSource>
   const pick = (key: ConfigKey): unknown => {
     const flag = flags[key]
-    if (flag !== undefined) return flag
     const fromEnv = env[SPEC[key].env]
-    if (fromEnv !== undefined && fromEnv !== '') return fromEnv
+    if (flag !== undefined) {
+      // oclif fills a flag from its GAME_* variable: that value came from the environment.
+      sources[key] = fromEnv !== undefined && fromEnv === String(flag) ? 'env' : 'flag'
+      return flag
+    }
+    if (fromEnv !== undefined && fromEnv !== '') {
+      sources[key] = 'env'
+      return fromEnv
+    }
+    if (fileValues[key] !== undefined) sources[key] = 'file'
     return fileValues[key]
   }
   const parsed = (key: ConfigKey): unknown => {
@@ -250,7 +270,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GameConfig {
   const hdfsPort = (parsed('hdfsPort') as number | undefined) ?? 9870
   const hdfsAddress = state.hdfs ?? `127.0.0.1:${hdfsPort}`
 
-  return {
+  const config: GameConfig = {
     dataDir,
     brokers: (parsed('brokers') as string[] | undefined) ?? [state.kafka ?? `127.0.0.1:${kafkaPort}`],
     topic: (parsed('topic') as string | undefined) ?? 'game_events',
@@ -267,4 +287,14 @@ export function loadConfig(options: LoadConfigOptions = {}): GameConfig {
     prices: (parsed('prices') as GameConfig['prices'] | undefined) ?? { sword: 10, knife: 10 },
     fsync: (parsed('fsync') as GameConfig['fsync'] | undefined) ?? DEFAULT_FSYNC_INTERVAL_MS,
   }
+  const fromStack: Partial<Record<keyof GameConfig, unknown>> = {
+    brokers: state.kafka,
+    lake: state.hdfs,
+    datanodeHost: state.datanode,
+    apiUrl: state.api,
+  }
+  for (const key of Object.keys(config) as (keyof GameConfig)[]) {
+    sources[key] ??= fromStack[key] !== undefined ? 'stack' : 'default'
+  }
+  return { config, sources }
 }

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { loadConfig } from '../../src/lib/config.js'
+import { loadConfig, resolveConfig } from '../../src/lib/config.js'
 import { GameError } from '../../src/lib/errors.js'
 
 let dir: string
@@ -99,5 +99,28 @@ describe('loadConfig', () => {
     const c = loadConfig({ cwd: dir, env: { GAME_FSYNC: '50', GAME_PRICES: '{"sword":25}' } })
     expect(c.fsync).toBe(50)
     expect(c.prices).toEqual({ sword: 25, knife: 10 })
+  })
+})
+
+describe('resolveConfig sources', () => {
+  it('names the layer each value came from: flag, env (also when oclif filled the flag from it), file, stack, default', () => {
+    writeFileSync(path.join(dir, 'game.config.json'), JSON.stringify({ partitions: 6 }))
+    const data = path.join(dir, '.game')
+    mkdirSync(data, { recursive: true })
+    writeFileSync(path.join(data, 'stack.json'), JSON.stringify({ addresses: { kafka: '127.0.0.1:19092' } }))
+    const { config, sources } = resolveConfig({
+      cwd: dir,
+      env: { GAME_TOPIC: 'from_env', GAME_LAKE: 'file:///tmp/lake' },
+      flags: { hdfsUser: 'alice', lake: 'file:///tmp/lake' },
+    })
+    expect(config.brokers).toEqual(['127.0.0.1:19092'])
+    expect(sources).toMatchObject({
+      hdfsUser: 'flag',
+      lake: 'env',
+      topic: 'env',
+      partitions: 'file',
+      brokers: 'stack',
+      bind: 'default',
+    })
   })
 })
