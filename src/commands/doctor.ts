@@ -3,8 +3,8 @@ import { apiUrlFlag, brokersFlag, lakeFlag } from '../flags.js'
 import { ExitCode } from '../lib/errors.js'
 import { type DoctorResult, runDoctor } from '../lib/stack/doctor.js'
 import { nodeSpawner } from '../lib/stack/spawner.js'
-import { renderTable } from '../ui/table.js'
-import { colorEnabled } from '../ui/terminal.js'
+import { renderDoctorTable } from '../ui/doctor.js'
+import { colorEnabled, terminalWidth } from '../ui/terminal.js'
 
 export default class Doctor extends BaseCommand {
   static override summary = 'Check this machine and the stack, with a fix for each problem.'
@@ -40,12 +40,13 @@ export default class Doctor extends BaseCommand {
       hdfsUser: config.hdfsUser,
       spawner: nodeSpawner,
       externalBrokers: flags.brokers === undefined ? undefined : config.brokers,
+      apiRequired: flags['api-url'] !== undefined,
     })
     if (!this.jsonEnabled()) {
-      const rows = result.checks.map((c) => [c.ok ? 'ok' : 'FAIL', c.name, c.detail, c.fix])
       this.log(
-        renderTable(['', 'check', 'detail', 'fix'], rows, {
+        renderDoctorTable(result, {
           color: colorEnabled(process.stdout, process.env),
+          width: terminalWidth(),
         }),
       )
       this.log(

@@ -2,7 +2,7 @@ import { access, mkdir, rm, statfs, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
 import { checkDockerEngine } from './docker.js'
-import { probeHttp, webHdfsProbe } from './probes.js'
+import { probeGameApi, webHdfsProbe } from './probes.js'
 import type { Spawner } from './spawner.js'
 import { externalServices, stackHealth } from './stack.js'
 import { probeServices } from './supervisor.js'
@@ -10,6 +10,8 @@ import { probeServices } from './supervisor.js'
 export interface DoctorCheck {
   name: string
   ok: boolean
+  /** 'info': nothing wrong, but worth a line (e.g. the API is not running and nobody asked for it). */
+  level?: 'info'
   detail: string
   /** What to do when it is not ok ('' when ok). */
   fix: string
@@ -34,6 +36,8 @@ export interface DoctorOptions {
   externalBrokers?: string[]
   /** Minimum free disk space in bytes for the data dir (default 1 GiB). */
   minFreeBytes?: number
+  /** The user asked about the API (--api-url / GAME_API_URL): a silent API is then a failure. */
+  apiRequired?: boolean
 }
 
 const MIN_NODE = [20, 19, 0]
@@ -112,6 +116,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorResult> {
   }
 
   const health = await stackHealth(options.dataDir, options.spawner, options.hdfsUser)
+  const api = await probeGameApi(options.apiUrl)
   const ours = new Map<number, string>()
   for (const s of health.state?.services ?? []) {
     ours.set(Number(s.address.slice(s.address.lastIndexOf(':') + 1)), s.name)
@@ -121,7 +126,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorResult> {
       add(`port ${port}`, true, `${port} (${name}) is free`, '')
     } else if (ours.has(port)) {
       add(`port ${port}`, true, `${port} is held by the game stack (${ours.get(port)})`, '')
-    } else if (name === 'api' && (await probeHttp(`${options.apiUrl}/healthz`)).ok) {
+    } else if (name === 'api' && api.kind === 'game-api') {
       add(`port ${port}`, true, `${port} is held by the game API`, '')
     } else {
       add(
@@ -168,13 +173,34 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorResult> {
     )
   }
 
-  const api = await probeHttp(`${options.apiUrl}/healthz`)
-  add(
-    'api',
-    api.ok,
-    `${options.apiUrl}/healthz: ${api.detail}`,
-    'Start the API with `game api`, or set --api-url / GAME_API_URL.',
-  )
+  if (api.kind === 'none' && !options.apiRequired) {
+    // `game up` does not start the API: not running is not a failure unless asked about.
+    checks.push({
+      name: 'api',
+      ok: true,
+      level: 'info',
+      detail: `not running at ${options.apiUrl} (start it with \`game api\` when you need it)`,
+      fix: '',
+    })
+  } else if (api.kind === 'game-api' && !api.ok) {
+    add(
+      'api',
+      false,
+      `${options.apiUrl}/healthz: ${api.detail}`,
+      /Kafka unreachable/.test(api.detail)
+        ? 'The API runs but cannot reach Kafka: run `game up` (or fix --brokers / GAME_BROKERS for `game api`).'
+        : 'Run `game logs` and check the API process.',
+    )
+  } else {
+    add(
+      'api',
+      api.ok,
+      `${options.apiUrl}/healthz: ${api.detail}`,
+      api.kind === 'other'
+        ? `Something else answers at ${options.apiUrl}: stop it, or run the API elsewhere (game api --port, GAME_API_URL).`
+        : 'Start the API with `game api`, or set --api-url / GAME_API_URL.',
+    )
+  }
 
   checks.push(await lakeCheck(options.lake, options.hdfsUser))
 

@@ -46,3 +46,37 @@ export async function probeHttp(url: string, timeoutMs = 2000): Promise<ProbeRes
     return { ok: false, detail: reason(error) }
   }
 }
+
+/** What answers at an API URL: our game API (whatever its health), something else, or nothing. */
+export interface ApiProbe {
+  /** 'game-api': /healthz answered with the game API's JSON; 'other': something else answered. */
+  kind: 'game-api' | 'other' | 'none'
+  ok: boolean
+  detail: string
+  latencyMs?: number
+}
+
+/** GET <url>/healthz and tell our API (even when it answers 503) from another program. */
+export async function probeGameApi(url: string, timeoutMs = 2000): Promise<ApiProbe> {
+  const started = performance.now()
+  try {
+    const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(timeoutMs) })
+    const text = await res.text()
+    const latencyMs = Math.round((performance.now() - started) * 10) / 10
+    let body: { api?: string; broker?: string } | undefined
+    try {
+      body = JSON.parse(text)
+    } catch {
+      body = undefined
+    }
+    if (body && typeof body.api === 'string') {
+      const detail = res.ok
+        ? `HTTP ${res.status}`
+        : `HTTP ${res.status}: api ${body.api}, Kafka ${body.broker ?? '?'}`
+      return { kind: 'game-api', ok: res.ok, detail, latencyMs }
+    }
+    return { kind: 'other', ok: false, detail: `HTTP ${res.status} (not the game API)`, latencyMs }
+  } catch (error) {
+    return { kind: 'none', ok: false, detail: reason(error) }
+  }
+}

@@ -5,6 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { nodeVersionOk, portFree, runDoctor } from '../../../src/lib/stack/doctor.js'
+import { renderDoctorTable } from '../../../src/ui/doctor.js'
 import { freePort, holdPort } from './fake-services.js'
 import { fakeSpawner } from './fake-spawner.js'
 
@@ -35,9 +36,10 @@ describe('doctor', () => {
 
   it('runs every check with a fix for each failure', async () => {
     const held = await holdPort()
+    // Answers /healthz as the game API does (src/lib/api/server.ts).
     const api = http.createServer((req, res) => {
       res.statusCode = req.url === '/healthz' ? 200 : 404
-      res.end('ok')
+      res.end(JSON.stringify({ ok: true, api: 'up', broker: 'reachable' }))
     })
     await new Promise<void>((r) => api.listen(0, '127.0.0.1', r))
     const apiPort = (api.address() as AddressInfo).port
@@ -107,5 +109,72 @@ describe('doctor', () => {
     expect(by.lake).toMatchObject({ ok: false, detail: expect.stringContaining('ENOENT') })
     expect(by['disk space'].ok).toBe(false)
     expect(by.docker.detail).toContain('27.0.0')
+  })
+
+  it('an API nobody started is "not running", not a failure, unless asked about', async () => {
+    const base = {
+      dataDir: path.join(dir, 'data'),
+      nodeVersion: '20.19.0',
+      bind: '127.0.0.1',
+      ports: [],
+      apiUrl: `http://127.0.0.1:${await freePort()}`,
+      lake: `file://${dir}`,
+      spawner: fakeSpawner(() => ({ stdout: '27.0.0' })),
+    }
+    const quiet = await runDoctor(base)
+    const api = quiet.checks.find((c) => c.name === 'api')!
+    expect(api).toMatchObject({ ok: true, level: 'info', detail: expect.stringContaining('not running') })
+    const asked = await runDoctor({ ...base, apiRequired: true })
+    expect(asked.checks.find((c) => c.name === 'api')).toMatchObject({
+      ok: false,
+      fix: expect.stringContaining('game api'),
+    })
+  })
+
+  it('our own API answering 503 holds its port (not "another program"), and the api row names Kafka', async () => {
+    const api = http.createServer((_req, res) => {
+      res.statusCode = 503
+      res.end(JSON.stringify({ ok: false, api: 'up', broker: 'unreachable' }))
+    })
+    await new Promise<void>((r) => api.listen(0, '127.0.0.1', r))
+    const apiPort = (api.address() as AddressInfo).port
+    try {
+      const result = await runDoctor({
+        dataDir: path.join(dir, 'data'),
+        nodeVersion: '20.19.0',
+        bind: '127.0.0.1',
+        ports: [{ name: 'api', port: apiPort, flag: '--api-url' }],
+        apiUrl: `http://127.0.0.1:${apiPort}`,
+        lake: `file://${dir}`,
+        spawner: fakeSpawner(() => ({ stdout: '27.0.0' })),
+      })
+      const by = Object.fromEntries(result.checks.map((c) => [c.name, c]))
+      expect(by[`port ${apiPort}`]).toMatchObject({ ok: true, detail: expect.stringContaining('game API') })
+      expect(by.api).toMatchObject({ ok: false, detail: expect.stringContaining('Kafka unreachable') })
+      expect(by.api.fix).toContain('game up')
+    } finally {
+      await new Promise((r) => api.close(r))
+    }
+  })
+
+  it('the table fits the terminal: a long detail is wrapped, not a 200-column line', () => {
+    const long = `unknown shorthand flag: 'f' in -f ${'x'.repeat(20)} `.repeat(6)
+    const out = renderDoctorTable(
+      {
+        ok: false,
+        checks: [
+          { name: 'docker', ok: true, detail: long, fix: '' },
+          {
+            name: 'stack',
+            ok: false,
+            detail: 'no stack running',
+            fix: 'Run `game up` (or `game up --docker`).',
+          },
+        ],
+      },
+      { width: 80 },
+    )
+    for (const line of out.split('\n')) expect(line.length).toBeLessThanOrEqual(80)
+    expect(out.replace(/[\s|]+/g, ' ')).toContain("unknown shorthand flag: 'f' in -f")
   })
 })
