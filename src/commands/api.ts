@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { brokersFlag, topicFlag } from '../flags.js'
 import { type ApiLogger, startApi } from '../lib/api/index.js'
+import { removeApiState, writeApiState } from '../lib/stack/api-state.js'
 
 export interface ApiResult {
   url: string
@@ -96,11 +97,13 @@ Prints the URL it listens on to stdout, logs to stderr. SIGINT/SIGTERM stop acce
       },
       { log },
     )
+    writeApiState(config.dataDir, { pid: process.pid, url: api.url, startedAt: new Date().toISOString() })
     if (!this.jsonEnabled()) this.log(api.url)
     log.info(`game api listening on ${api.url} (brokers ${config.brokers.join(',')}, topic ${config.topic})`)
     if (!signal.aborted)
       await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()))
     log.info('stopping: finishing in-flight requests')
+    removeApiState(config.dataDir, process.pid)
     await api.close()
     // A clean shutdown on request is a success, whichever signal asked for it.
     this.interrupted = false

@@ -3,16 +3,17 @@ import { brokersFlag, lakeFlag } from '../flags.js'
 import { ExitCode } from '../lib/errors.js'
 import { nodeSpawner } from '../lib/stack/spawner.js'
 import { stackStatus } from '../lib/stack/stack.js'
-import { allRunning, STATUS_HEAD, statusRows, TOPIC_HEAD, topicRows } from '../lib/stack/status.js'
+import { allRunning } from '../lib/stack/status.js'
 import type { StackStatusResult } from '../lib/stack/types.js'
+import { STATUS_HEAD, statusRows, TOPIC_HEAD, topicRows } from '../ui/status.js'
 import { renderTable } from '../ui/table.js'
 import { colorEnabled } from '../ui/terminal.js'
 
 export default class Status extends BaseCommand {
   static override summary = "Show the stack's services, their health, and Kafka topics with offsets."
   static override description =
-    `Probes each service of the running stack (Kafka metadata, WebHDFS GETFILESTATUS) and lists every topic partition with its earliest and latest offsets.
-With --brokers / --lake (or GAME_BROKERS / GAME_LAKE) it probes that cluster instead (mode "external"), for users who never run game up.
+    `Probes each service of the running stack (Kafka metadata, WebHDFS GETFILESTATUS) and a running \`game api\` (its /healthz), with each one's health and probe latency, and lists every topic partition with its earliest and latest offsets.
+With --brokers / --lake (or GAME_BROKERS / GAME_LAKE) it probes that cluster instead (mode "external"), for users who never run game up; addresses that are this data dir's own running stack mean that stack.
 Exits 4 when the stack is not running or a service does not answer.`
   static override examples = [
     '<%= config.bin %> status',

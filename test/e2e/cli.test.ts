@@ -45,14 +45,18 @@ describe('game (base command behaviour)', () => {
     expect(r.stderr).toContain('Hint:')
   })
 
-  it('keeps oclif\'s whole reason for flag and argument errors, in one line plus the hint', async () => {
+  it("keeps oclif's whole reason for flag and argument errors, in one line plus the hint", async () => {
     const bad = await runCli(['load', '-c', 'abc'], { env: { GAME_HOME: home } })
     expect(bad.code).toBe(2)
     expect(bad.stderr).toContain('Error: Parsing --connections: Expected an integer but received: abc')
     expect(bad.stderr).toContain('Hint:')
-    const both = await runCli(['report', 'balances', '--csv', '--chart', '--json'], { env: { GAME_HOME: home } })
+    const both = await runCli(['report', 'balances', '--csv', '--chart', '--json'], {
+      env: { GAME_HOME: home },
+    })
     expect(both.code).toBe(2)
-    expect(JSON.parse(both.stdout).error.message).toMatch(/--chart=true cannot also be provided when using --csv/)
+    expect(JSON.parse(both.stdout).error.message).toMatch(
+      /--chart=true cannot also be provided when using --csv/,
+    )
     const missing = await runCli(['query'], { env: { GAME_HOME: home } })
     expect(missing.code).toBe(2)
     expect(missing.stderr).toMatch(/Missing 1 required arg: sql/)

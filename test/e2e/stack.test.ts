@@ -1,11 +1,11 @@
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createKafka } from '../../src/lib/kafka/client.js'
-import { runCli } from '../helpers/cli.js'
+import { BIN, runCli } from '../helpers/cli.js'
 import { holdPort } from '../lib/stack/fake-services.js'
 
 function isAlive(pid: number): boolean {
@@ -137,6 +137,53 @@ describe('game up / status / down (embedded stack)', () => {
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/kafka\s+\|\s+127\.0\.0\.1:\d+\s+\|\s+running/)
     expect(r.stdout).toMatch(/game_events\s+\|\s+0\s+\|\s+0\s+\|\s+2\s+\|\s+2/)
+  })
+
+  it('status with GAME_BROKERS set to this stack\'s own address is that stack, not "external"', async () => {
+    const r = await runCli(['status', '--json'], { env: { ...env, GAME_BROKERS: `localhost:${kafkaPort}` } })
+    expect(r.code).toBe(0)
+    const doc = JSON.parse(r.stdout)
+    expect(doc.mode).toBe('embedded')
+    expect(doc.services[0]).toMatchObject({ name: 'kafka', pid: daemonPid })
+    expect(doc.services[0].latencyMs).toBeGreaterThanOrEqual(0)
+    // Another cluster's address stays external.
+    const other = await runCli(['status', '--json', '--brokers', '127.0.0.1:1'], { env })
+    expect(JSON.parse(other.stdout).mode).toBe('external')
+  })
+
+  it('status lists a running game api with its health and latency, and forgets it when it stops', async () => {
+    const api = spawn(process.execPath, [BIN, 'api', '--port', '0'], {
+      env: { ...process.env, CI: '1', NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = ''
+        api.stdout.on('data', (d) => {
+          out += d
+          const m = /http:\/\/[\d.]+:\d+/.exec(out)
+          if (m) resolve(m[0])
+        })
+        api.once('exit', (code) => reject(new Error(`game api exited ${code}`)))
+      })
+      const r = await runCli(['status', '--json'], { env })
+      expect(r.code).toBe(0)
+      const row = JSON.parse(r.stdout).services.find((s: { name: string }) => s.name === 'api')
+      expect(row).toMatchObject({
+        name: 'api',
+        address: url.slice('http://'.length),
+        state: 'running',
+        pid: api.pid,
+      })
+      expect(row.detail).toBe('HTTP 200')
+      expect(row.latencyMs).toBeGreaterThan(0)
+    } finally {
+      const exited = new Promise((r) => api.once('exit', r))
+      api.kill('SIGINT')
+      await exited
+    }
+    const after = await runCli(['status', '--json'], { env })
+    expect(JSON.parse(after.stdout).services.map((s: { name: string }) => s.name)).toEqual(['kafka', 'hdfs'])
   })
 
   it('up again reports the running stack (exit 0, same pid)', async () => {

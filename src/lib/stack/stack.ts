@@ -4,6 +4,7 @@ import path from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { ExitCode, GameError, usageError } from '../errors.js'
 import { ensureTopic, topicOffsets } from '../kafka/admin.js'
+import { readApiState } from './api-state.js'
 import {
   composeDown,
   composeUp,
@@ -13,7 +14,7 @@ import {
   requireDockerEngine,
 } from './docker.js'
 import { embeddedServices } from './embedded.js'
-import { probeKafka, webHdfsProbe } from './probes.js'
+import { probeGameApi, probeKafka, webHdfsProbe } from './probes.js'
 import type { Spawner } from './spawner.js'
 import {
   assessState,
@@ -470,22 +471,59 @@ async function externalStatus(options: StackStatusOptions, brokers: string[]): P
  * offsets. With `external` (--brokers / --lake given) that cluster is probed instead of the stack.
  */
 export async function stackStatus(options: StackStatusOptions): Promise<StackStatusResult> {
-  if (options.external && options.external.brokers.length > 0) {
-    return externalStatus(options, options.external.brokers)
-  }
   let stale: string | undefined
   const state = currentStack(options.dataDir, options.spawner, (line) => {
     stale = line
     options.onProgress?.(line)
   })
+  // --brokers naming this data dir's own running stack (as exporting GAME_BROKERS suggests) is that
+  // stack, not an external cluster.
+  if (
+    options.external &&
+    options.external.brokers.length > 0 &&
+    !(state && isThisStack(state, options.external))
+  ) {
+    return externalStatus(options, options.external.brokers)
+  }
   if (!state) throw stackNotRunningError(options.dataDir, stale)
   const result = await describeRunning(state, options.hdfsUser)
+  const api = readApiState(options.dataDir, (pid) => options.spawner.isAlive(pid))
+  if (api) {
+    const started = performance.now()
+    const probe = await probeGameApi(api.url)
+    result.services.push({
+      name: 'api',
+      address: api.url.replace(/^https?:\/\//, ''),
+      state: probe.ok ? 'running' : probe.kind === 'none' ? 'unreachable' : 'running',
+      pid: api.pid,
+      detail: probe.detail,
+      latencyMs: probe.latencyMs ?? Math.round((performance.now() - started) * 10) / 10,
+    })
+  }
   if (options.topics !== false) {
     const kafka = result.services.find((s) => s.name === 'kafka')
     result.topics =
       kafka?.state === 'running' ? await topicOffsets({ brokers: [kafka.address], retries: 1 }) : []
   }
   return result
+}
+
+/** Whether the given brokers (and lake, if any) are this running stack's own addresses. */
+export function isThisStack(state: StackStateFile, external: { brokers: string[]; lake?: string }): boolean {
+  const norm = (a: string) =>
+    a
+      .trim()
+      .toLowerCase()
+      .replace(/^localhost:/, '127.0.0.1:')
+  const kafka = norm(state.addresses.kafka)
+  if (!external.brokers.every((b) => norm(b) === kafka)) return false
+  if (external.lake === undefined) return true
+  try {
+    const url = new URL(external.lake)
+    return url.protocol === 'hdfs:' && norm(url.host) === norm(state.addresses.hdfs)
+  } catch {
+    return false
+  }
 }
 
 /** What `game doctor` needs to know about the stack, without throwing. */

@@ -76,9 +76,13 @@ export async function probeServices(
   signal?: AbortSignal,
 ): Promise<ProbeResult[]> {
   return Promise.all(
-    services.map((s) =>
-      s.probe(s.address, signal).catch((error: Error) => ({ ok: false, detail: error.message })),
-    ),
+    services.map(async (s) => {
+      const started = performance.now()
+      const result = await s
+        .probe(s.address, signal)
+        .catch((error: Error) => ({ ok: false, detail: error.message }))
+      return { ...result, latencyMs: Math.round((performance.now() - started) * 10) / 10 }
+    }),
   )
 }
 

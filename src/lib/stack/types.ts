@@ -10,6 +10,8 @@ export type StackMode = 'embedded' | 'docker'
 export interface ProbeResult {
   ok: boolean
   detail: string
+  /** How long the probe took to answer (set by probeServices). */
+  latencyMs?: number
 }
 
 export type Probe = (address: string, signal?: AbortSignal) => Promise<ProbeResult>
@@ -40,7 +42,10 @@ export interface ServiceStatus {
   address: string
   state: ServiceState
   pid?: number
+  /** What the probe said (health), e.g. "1 broker(s), cluster …" or "ECONNREFUSED". */
   detail?: string
+  /** How long the probe took, in ms. */
+  latencyMs?: number
 }
 
 export interface PartitionOffsets {

@@ -1,13 +1,21 @@
 import { describe, expect, it } from 'vitest'
-import { allRunning, statusRows, topicRows, toServiceStatus } from '../../../src/lib/stack/status.js'
+import { allRunning, toServiceStatus } from '../../../src/lib/stack/status.js'
+import { statusRows, topicRows } from '../../../src/ui/status.js'
 
 describe('status reduction', () => {
   it('maps probe results to states', () => {
-    expect(toServiceStatus({ name: 'kafka', address: 'h:1', pid: 5 }, { ok: true, detail: 'fine' })).toEqual({
+    expect(
+      toServiceStatus(
+        { name: 'kafka', address: 'h:1', pid: 5 },
+        { ok: true, detail: 'fine', latencyMs: 3.2 },
+      ),
+    ).toEqual({
       name: 'kafka',
       address: 'h:1',
       state: 'running',
       pid: 5,
+      detail: 'fine',
+      latencyMs: 3.2,
     })
     expect(toServiceStatus({ name: 'hdfs', address: 'h:2' }, { ok: false, detail: 'ECONNREFUSED' })).toEqual({
       name: 'hdfs',
@@ -26,19 +34,35 @@ describe('status reduction', () => {
     expect(allRunning([])).toBe(false)
   })
 
-  it('renders status rows: service, address, state, pid, data dir', () => {
+  it('renders status rows: service, address, state, health, latency, pid, data dir', () => {
     const rows = statusRows({
       mode: 'embedded',
       dataDir: '/data',
       pid: 42,
       services: [
-        { name: 'kafka', address: '127.0.0.1:9092', state: 'running', pid: 42 },
+        {
+          name: 'kafka',
+          address: '127.0.0.1:9092',
+          state: 'running',
+          pid: 42,
+          detail: '1 broker(s)',
+          latencyMs: 4.5,
+        },
         { name: 'hdfs', address: '127.0.0.1:9870', state: 'unreachable', pid: 42, detail: 'ECONNREFUSED' },
+        {
+          name: 'api',
+          address: '127.0.0.1:5000',
+          state: 'running',
+          pid: 77,
+          detail: 'HTTP 200',
+          latencyMs: 1,
+        },
       ],
     })
     expect(rows).toEqual([
-      ['kafka', '127.0.0.1:9092', 'running', 42, '/data'],
-      ['hdfs', '127.0.0.1:9870', 'unreachable (ECONNREFUSED)', 42, '/data'],
+      ['kafka', '127.0.0.1:9092', 'running', '1 broker(s)', '4.5 ms', 42, '/data'],
+      ['hdfs', '127.0.0.1:9870', 'unreachable', 'ECONNREFUSED', '', 42, '/data'],
+      ['api', '127.0.0.1:5000', 'running', 'HTTP 200', '1 ms', 77, ''],
     ])
     const docker = statusRows({
       mode: 'docker',
@@ -46,14 +70,22 @@ describe('status reduction', () => {
       composeFile: '/repo/docker-compose.yml',
       services: [{ name: 'kafka', address: 'localhost:9092', state: 'running' }],
     })
-    expect(docker[0][3]).toBe('docker')
+    expect(docker[0][5]).toBe('docker')
     const external = statusRows({
       mode: 'external',
       dataDir: '/data',
       services: [{ name: 'kafka', address: 'k1:9092,k2:9092', state: 'running' }],
     })
-    expect(external[0]).toEqual(['kafka', 'k1:9092,k2:9092', 'running', 'external', '(external cluster)'])
-    expect(docker[0][4]).toContain('/repo/docker-compose.yml')
+    expect(external[0]).toEqual([
+      'kafka',
+      'k1:9092,k2:9092',
+      'running',
+      '',
+      '',
+      'external',
+      '(external cluster)',
+    ])
+    expect(docker[0][6]).toContain('/repo/docker-compose.yml')
   })
 
   it('renders topic rows with message counts from offsets', () => {
