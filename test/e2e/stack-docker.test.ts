@@ -136,7 +136,7 @@ describe('docker mode (fake docker CLI)', () => {
     expect(doc.services).toHaveLength(3)
     expect(doc.topics.map((t: { name: string }) => t.name)).toContain('game_events')
     const table = await runCli(['status'], { env })
-    expect(table.stdout).toMatch(/datanode\s+\|\s+localhost:\d+\s+\|\s+running\s+\|\s+docker/)
+    expect(table.stdout).toMatch(/datanode\s+\|\s+localhost:\d+\s+\|\s+running\s+\|.*\|\s+docker\s+\|/)
   })
 
   it('logs <service> runs docker compose logs for the compose services behind it', async () => {
@@ -162,6 +162,7 @@ describe('docker mode (fake docker CLI)', () => {
     const byName = Object.fromEntries(doc.checks.map((c: { name: string }) => [c.name, c]))
     expect(byName.docker).toMatchObject({ ok: true })
     expect(byName.docker.detail).toContain('27.3.1')
+    expect(byName.docker.detail).toContain('compose 2.29.7')
     expect(byName.stack).toMatchObject({ ok: true })
     expect(byName.stack.detail).toContain('docker stack')
     // No API runs here and none was asked about: that is "not running", not a failure (game up
@@ -201,9 +202,10 @@ describe('docker mode (fake docker CLI)', () => {
     const doc = JSON.parse(r.stdout)
     expect(doc.mode).toBe('external')
     expect(doc.services).toEqual([
-      { name: 'kafka', address: `127.0.0.1:${broker.port}`, state: 'running' },
-      { name: 'hdfs', address: `127.0.0.1:${gateway.port}`, state: 'running' },
+      expect.objectContaining({ name: 'kafka', address: `127.0.0.1:${broker.port}`, state: 'running' }),
+      expect.objectContaining({ name: 'hdfs', address: `127.0.0.1:${gateway.port}`, state: 'running' }),
     ])
+    expect(doc.services[0].detail).toMatch(/broker/)
     expect(doc.topics.map((t: { name: string }) => t.name)).toContain('game_events')
 
     const doctor = await runCli(

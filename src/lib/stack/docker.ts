@@ -48,6 +48,19 @@ export async function checkDockerEngine(spawner: Spawner): Promise<{ ok: boolean
   return { ok: true, detail: `engine ${r.stdout.trim()}` }
 }
 
+/** Whether `docker compose` (the v2 plugin) is installed; never throws. */
+export async function checkComposePlugin(spawner: Spawner): Promise<{ ok: boolean; detail: string }> {
+  const r = await spawner.run('docker', ['compose', 'version', '--short'], { timeoutMs: 15_000 })
+  if (r.code === 0) return { ok: true, detail: `compose ${r.stdout.trim()}` }
+  const output = r.stderr || r.stdout || r.error?.message || ''
+  return {
+    ok: false,
+    detail: composePluginMissing(output)
+      ? 'the Docker Compose plugin is not installed'
+      : `compose: ${tail(output, 1)}`,
+  }
+}
+
 /** Throws exit 4 with the hint to use the embedded stack when no engine answers. */
 export async function requireDockerEngine(spawner: Spawner): Promise<void> {
   const check = await checkDockerEngine(spawner)
@@ -59,8 +72,29 @@ export async function requireDockerEngine(spawner: Spawner): Promise<void> {
   }
 }
 
+/**
+ * Pure: whether docker's output says the Compose v2 plugin is missing (`docker compose` then parses
+ * `-f` as a flag of `docker` itself, or says compose is not a command).
+ */
+export function composePluginMissing(output: string): boolean {
+  return /unknown shorthand flag: 'f' in -f|'compose' is not a docker command|unknown command "compose"/i.test(
+    output,
+  )
+}
+
 function composeFailed(what: string, r: RunResult): GameError {
   const output = tail(r.stderr || r.stdout || r.error?.message || '')
+  if (composePluginMissing(output)) {
+    return new GameError(
+      'COMPOSE_MISSING',
+      `docker compose ${what}: the Docker Compose plugin is not installed`,
+      {
+        exitCode: ExitCode.unreachable,
+        hint: 'Install Docker Compose v2 (the docker-compose-plugin package, or Docker Desktop), check with `docker compose version`, then run again. `game doctor` checks it too.',
+        details: { output },
+      },
+    )
+  }
   return new GameError(
     'COMPOSE_FAILED',
     `docker compose ${what} failed (exit ${r.code})${output ? `: ${output}` : ''}`,

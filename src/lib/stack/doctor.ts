@@ -1,7 +1,7 @@
 import { access, mkdir, rm, statfs, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
-import { checkDockerEngine } from './docker.js'
+import { checkComposePlugin, checkDockerEngine } from './docker.js'
 import { probeGameApi, webHdfsProbe } from './probes.js'
 import type { Spawner } from './spawner.js'
 import { externalServices, stackHealth } from './stack.js'
@@ -139,10 +139,13 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorResult> {
   }
 
   const docker = await checkDockerEngine(options.spawner)
+  const compose = docker.ok ? await checkComposePlugin(options.spawner) : undefined
   add(
     'docker',
     true,
-    docker.ok ? `Docker ${docker.detail}` : `${docker.detail} (optional: only for game up --docker)`,
+    docker.ok
+      ? `Docker ${docker.detail}, ${compose?.ok ? compose.detail : `${compose?.detail}: install docker-compose-plugin for game up --docker`}`
+      : `${docker.detail} (optional: only for game up --docker)`,
     '',
   )
 

@@ -382,6 +382,18 @@ export async function stopStack(options: StopStackOptions): Promise<StopStackRes
   const state = currentStack(dataDir, spawner, onProgress)
   const result: StopStackResult = { stopped: null, purged: false, dataDir }
 
+  if (options.docker && state?.mode === 'embedded') {
+    // --docker names the docker stack: an embedded stack in this data dir is left running.
+    throw new GameError(
+      'STACK_MODE_MISMATCH',
+      `The stack running for ${dataDir} is the embedded one (pid ${state.pid}), not docker; nothing was stopped`,
+      {
+        exitCode: ExitCode.usage,
+        hint: 'Run `game down` (without --docker) to stop the embedded stack.',
+        details: { mode: state.mode, pid: state.pid },
+      },
+    )
+  }
   if (state?.mode === 'docker' || (!state && options.docker)) {
     const composeFile = state?.composeFile ?? options.composeFile
     onProgress(`docker compose -f ${composeFile} down${options.purge ? ' -v' : ''}...`)

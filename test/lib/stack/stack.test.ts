@@ -70,6 +70,46 @@ describe('stopStack', () => {
     expect(readState(dir)).toBeUndefined()
   })
 
+  it('down --docker leaves an embedded stack running and says so (exit 2), calling no compose', async () => {
+    const c = await child(false)
+    try {
+      writeState(dir, stateFor(dir, c.pid!))
+      const calls: string[][] = []
+      const spawner = {
+        ...nodeSpawner,
+        run: async (_cmd: string, args: string[]) => {
+          calls.push(args)
+          return { code: 0, stdout: '', stderr: '' }
+        },
+      }
+      await expect(
+        stopStack({ dataDir: dir, composeFile: '/c.yml', spawner, docker: true }),
+      ).rejects.toMatchObject({
+        code: 'STACK_MODE_MISMATCH',
+        exitCode: 2,
+        hint: expect.stringContaining('game down'),
+      })
+      expect(calls).toEqual([])
+      expect(nodeSpawner.isAlive(c.pid!)).toBe(true)
+      expect(readState(dir)?.pid).toBe(c.pid)
+    } finally {
+      c.kill('SIGKILL')
+    }
+  })
+
+  it('a missing compose plugin is named, with how to install it', async () => {
+    const spawner = fakeSpawner(() => ({
+      code: 125,
+      stderr: "unknown shorthand flag: 'f' in -f\nSee 'docker --help'.",
+    }))
+    await expect(
+      stopStack({ dataDir: dir, composeFile: '/c.yml', spawner, docker: true }),
+    ).rejects.toMatchObject({
+      code: 'COMPOSE_MISSING',
+      hint: expect.stringContaining('docker compose version'),
+    })
+  })
+
   it('nothing running: stopped null, a stale state file is cleaned', async () => {
     expect(await stopStack({ dataDir: dir, composeFile: '/c.yml', spawner: nodeSpawner })).toMatchObject({
       stopped: null,

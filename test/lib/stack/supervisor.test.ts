@@ -110,7 +110,8 @@ describe('supervisor', () => {
         },
       },
     ])
-    expect(r).toEqual({ ok: false, detail: 'kaput' })
+    expect(r).toMatchObject({ ok: false, detail: 'kaput' })
+    expect(r.latencyMs).toBeGreaterThanOrEqual(0)
   })
 })
 
