@@ -70,15 +70,24 @@ export abstract class LakeCommand extends BaseCommand {
     return { lake, cacheDir: lakeCacheDir(config.dataDir, lake.url) }
   }
 
-  /** Download progress for hdfs:// lakes, on stderr (a line per 10% when not interactive). */
+  /**
+   * Download progress for hdfs:// lakes, on stderr: one line redrawn in place on a terminal, a line
+   * per 10% otherwise (logs and CI keep append-only lines).
+   */
   protected snapshotProgress(): (event: SnapshotProgress) => void {
+    const inPlace = Boolean(process.stderr.isTTY) && process.env.TERM !== 'dumb' && !process.env.CI
     let lastDecile = -1
     return (event) => {
       if (event.phase !== 'fetch') return
+      const line = `Fetched ${event.done}/${event.total} new lake files into the local cache`
+      if (inPlace) {
+        process.stderr.write(`\r\x1b[2K${line}${event.done === event.total ? '\n' : ''}`)
+        return
+      }
       const decile = Math.floor((event.done / event.total) * 10)
       if (decile === lastDecile && event.done !== event.total) return
       lastDecile = decile
-      this.progress(`Fetched ${event.done}/${event.total} new lake files into the local cache`)
+      this.progress(line)
     }
   }
 

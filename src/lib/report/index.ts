@@ -1,7 +1,7 @@
 import type { Lake } from '../lake/types.js'
 import { openLakeQuery, type QueryResult } from './engine.js'
 import type { ReportFilterInput } from './filters.js'
-import { type ReportName, type ReportResult, runReport } from './reports.js'
+import { type ReportName, type ReportResult, reportFilterParams, runReport } from './reports.js'
 import type { SnapshotProgress } from './snapshot.js'
 
 export { type LakeQuery, type LakeQueryOptions, openLakeQuery, type QueryResult } from './engine.js'
@@ -28,6 +28,8 @@ export async function lakeReport<N extends ReportName>(
   name: N,
   options: LakeReportOptions,
 ): Promise<LakeReportResult<N>> {
+  // Bad filters are refused before any lake file is downloaded.
+  reportFilterParams(name, options.filters)
   const query = await openLakeQuery(options)
   try {
     const result = await runReport(name, { query, filters: options.filters })

@@ -261,6 +261,11 @@ export interface RunReportOptions {
   filters?: ReportFilterInput
 }
 
+/** Validates a report's filters (usage errors, exit 2) without touching the lake. */
+export function reportFilterParams(name: ReportName, filters: ReportFilterInput = {}) {
+  return reportParams(filters, REPORTS[name].defaultLimit)
+}
+
 /** Runs one report over an open lake query: validated filters bound as parameters, rows mapped. */
 export async function runReport<N extends ReportName>(
   name: N,

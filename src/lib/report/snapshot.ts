@@ -144,6 +144,7 @@ export async function snapshotLake(options: SnapshotOptions): Promise<LakeSnapsh
       }
     }
     let done = 0
+    const total = toFetch.length
     const worker = async () => {
       for (let item = toFetch.shift(); item; item = toFetch.shift()) {
         signal?.throwIfAborted()
@@ -159,10 +160,9 @@ export async function snapshotLake(options: SnapshotOptions): Promise<LakeSnapsh
         index.files[item.path] = { size: item.entry.size, mtime: item.entry.mtime }
         fetched++
         done++
-        onProgress?.({ phase: 'fetch', done, total: done + toFetch.length, path: item.path })
+        onProgress?.({ phase: 'fetch', done, total, path: item.path })
       }
     }
-    const total = toFetch.length
     if (total > 0) {
       try {
         await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, total) }, worker))

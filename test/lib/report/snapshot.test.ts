@@ -6,6 +6,7 @@ import type { CommitRecord } from '../../../src/lib/lake/layout.js'
 import { openLake } from '../../../src/lib/lake/open.js'
 import type { Lake } from '../../../src/lib/lake/types.js'
 import { openLakeQuery } from '../../../src/lib/report/engine.js'
+import { lakeReport } from '../../../src/lib/report/index.js'
 import { runReport } from '../../../src/lib/report/reports.js'
 import {
   committedFilesByTable,
@@ -170,6 +171,32 @@ describe('hdfs:// snapshot cache (real WebHDFS gateway)', () => {
     again.close()
     expect(again.snapshot.pruned).toBe(0)
     expect(again.snapshot.fetched).toBe(0)
+  })
+
+  it('reports download progress against a fixed total (it never grows), ending at done = total', async () => {
+    const fresh = lakeCacheDir(path.join(dir, 'home-progress'), lake.url)
+    const events: Array<{ done: number; total: number }> = []
+    const q = await openLakeQuery({
+      lake,
+      cacheDir: fresh,
+      onProgress: (e) => {
+        if (e.phase === 'fetch') events.push({ done: e.done, total: e.total })
+      },
+    })
+    q.close()
+    expect(events.length).toBeGreaterThan(4)
+    expect(new Set(events.map((e) => e.total)).size).toBe(1)
+    expect(events.map((e) => e.done)).toEqual(events.map((_, i) => i + 1))
+    expect(events.at(-1)!.done).toBe(events[0].total)
+  })
+
+  it('refuses a bad --since before downloading anything', async () => {
+    lake.gets.length = 0
+    const fresh = lakeCacheDir(path.join(dir, 'home-bad-filter'), lake.url)
+    await expect(
+      lakeReport('balances', { lake, cacheDir: fresh, filters: { since: '2026-13-45' } }),
+    ).rejects.toMatchObject({ exitCode: 2 })
+    expect(lake.gets).toEqual([])
   })
 })
 
