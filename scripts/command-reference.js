@@ -46,6 +46,9 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     const end = readme.indexOf(END)
     if (start < 0 || end < start) throw new Error(`README.md lacks the ${BEGIN} … ${END} markers`)
     writeFileSync(file, `${readme.slice(0, start + BEGIN.length)}\n\n${reference}\n\n${readme.slice(end)}`)
+    // docs/errors.md from the error-code table of the build.
+    const { renderErrorCodesDoc } = await import(path.join(root, 'dist', 'lib', 'error-codes.js'))
+    writeFileSync(path.join(root, 'docs', 'errors.md'), renderErrorCodesDoc())
   } else {
     process.stdout.write(`${reference}\n`)
   }

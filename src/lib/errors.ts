@@ -1,3 +1,6 @@
+import { defaultExitCode, type ErrorCode } from './error-codes.js'
+
+export type { ErrorCode } from './error-codes.js'
 /** Exit codes, documented in the README. */
 export const ExitCode = {
   ok: 0,
@@ -23,18 +26,18 @@ export interface GameErrorOptions {
 
 /** The one error class: a stable code, what happened, and what to do next. */
 export class GameError extends Error {
-  readonly code: string
+  readonly code: ErrorCode
   readonly hint?: string
   readonly exitCode: number
   readonly retriable: boolean
   readonly details?: Record<string, unknown>
 
-  constructor(code: string, message: string, options: GameErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: GameErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'GameError'
     this.code = code
     this.hint = options.hint
-    this.exitCode = options.exitCode ?? ExitCode.failure
+    this.exitCode = options.exitCode ?? defaultExitCode(code)
     this.retriable = options.retriable ?? false
     this.details = options.details
   }

@@ -5,6 +5,7 @@ import http from 'node:http'
 import path from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import type { WebHdfsRemoteCode } from '../error-codes.js'
 import { ExitCode, GameError } from '../errors.js'
 
 export interface WebHdfsClientOptions {
@@ -94,7 +95,7 @@ export class WebHdfsError extends GameError {
     const auth = init.exception === 'AccessControlException' || init.exception === 'SecurityException'
     const standby = init.exception === 'StandbyException' || init.exception === 'RetriableException'
     super(
-      `WEBHDFS_${init.exception.toUpperCase()}`,
+      `WEBHDFS_${init.exception.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}` as WebHdfsRemoteCode,
       `WebHDFS ${init.op} ${init.path} failed: ${init.exception}: ${init.remoteMessage} (HTTP ${init.status})`,
       {
         hint:

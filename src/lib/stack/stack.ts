@@ -2,6 +2,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
+import { isErrorCode } from '../error-codes.js'
 import { ExitCode, GameError, usageError } from '../errors.js'
 import { ensureTopic, topicOffsets } from '../kafka/admin.js'
 import { readApiState } from './api-state.js'
@@ -263,7 +264,10 @@ async function startEmbedded(options: StartStackOptions, onProgress: Progress): 
     if (spawner.isAlive(daemon.pid)) spawner.kill(daemon.pid, 'SIGKILL')
     daemon.release()
     const e = message.error
-    throw new GameError(e.code, e.message, { exitCode: e.exitCode ?? ExitCode.failure, hint: e.hint })
+    throw new GameError(isErrorCode(e.code) ? e.code : 'STACK_START_FAILED', e.message, {
+      exitCode: e.exitCode ?? ExitCode.failure,
+      hint: e.hint,
+    })
   }
   daemon.release()
   const services = servicesFromState(
