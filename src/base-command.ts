@@ -1,11 +1,7 @@
-import { Command, Flags, type Interfaces } from '@oclif/core'
+import { Command, Flags } from '@oclif/core'
 import { type ConfigKey, type GameConfig, loadConfig } from './lib/config.js'
 import { ExitCode, GameError, toGameError } from './lib/errors.js'
 import { isInteractive } from './ui/terminal.js'
-
-export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
-  (typeof BaseCommand)['baseFlags'] & T['flags']
->
 
 /**
  * Every command extends this: `--json` (stdout holds exactly one JSON document), the one config,

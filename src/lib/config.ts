@@ -148,10 +148,6 @@ const SPEC: Record<ConfigKey, KeySpec> = {
   fsync: { env: 'GAME_FSYNC', parse: fsync },
 }
 
-export const CONFIG_ENV_VARS: Record<ConfigKey, string> = Object.fromEntries(
-  Object.entries(SPEC).map(([k, v]) => [k, v.env]),
-) as Record<ConfigKey, string>
-
 export const CONFIG_FILE = 'game.config.json'
 export const STATE_FILE = 'stack.json'
 

@@ -11,8 +11,6 @@ export const ExitCode = {
   checkFailed: 5,
   interrupted: 130,
 } as const
-export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode]
-
 export interface GameErrorOptions {
   /** What to run or set next. */
   hint?: string

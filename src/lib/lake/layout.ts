@@ -94,10 +94,6 @@ export interface Checkpoint {
   covers: { commits: string[]; checkpoints: string[] }
 }
 
-export function tableDir(table: TableName): string {
-  return table
-}
-
 export function partitionDir(table: TableName, dt: string): string {
   return `${table}/${PARTITION_COLUMN}=${dt}`
 }

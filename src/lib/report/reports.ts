@@ -245,10 +245,6 @@ export const REPORTS: { [N in ReportName]: ReportDefinition<N> } = {
   },
 }
 
-export function isReportName(name: string): name is ReportName {
-  return (REPORT_NAMES as readonly string[]).includes(name)
-}
-
 const PARAM_TYPES: Record<string, ParamType> = {
   host: 'VARCHAR',
   since: 'VARCHAR',
