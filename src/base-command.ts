@@ -1,5 +1,5 @@
 import { Command, Flags } from '@oclif/core'
-import { type ConfigKey, type GameConfig, loadConfig } from './lib/config.js'
+import { CONFIG_KEYS, type ConfigKey, type GameConfig, loadConfig } from './lib/config.js'
 import { ExitCode, GameError, toGameError } from './lib/errors.js'
 import { isInteractive } from './ui/terminal.js'
 
@@ -37,6 +37,28 @@ export abstract class BaseCommand extends Command {
       env: process.env,
       cwd: process.cwd(),
     })
+  }
+
+  /**
+   * The one config from a command's parsed flags: every flag named after a config key (kebab-case:
+   * `--kafka-port` sets kafkaPort, `--data-dir` dataDir) is passed through, so a new setting is one
+   * SPEC entry in src/lib/config.ts plus its flag. `aliases` maps other flag names to keys
+   * (`{ url: 'apiUrl' }`).
+   */
+  protected configFromFlags(
+    flagValues: object,
+    aliases: Partial<Record<string, ConfigKey>> = {},
+  ): GameConfig {
+    const flags = flagValues as Record<string, unknown>
+    const values: Partial<Record<ConfigKey, unknown>> = {}
+    for (const key of CONFIG_KEYS) {
+      const value = flags[kebab(key)]
+      if (value !== undefined) values[key] = value
+    }
+    for (const [flag, key] of Object.entries(aliases)) {
+      if (key !== undefined && flags[flag] !== undefined) values[key] = flags[flag]
+    }
+    return loadConfig({ flags: values, env: process.env, cwd: process.cwd() })
   }
 
   /** An AbortSignal that fires on SIGINT/SIGTERM; long operations take it and stop cleanly. */
@@ -103,6 +125,11 @@ export abstract class BaseCommand extends Command {
     }
     return undefined
   }
+}
+
+/** `kafkaPort` → `kafka-port`. */
+function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
 }
 
 /** A flag's value that came from its environment variable (not the command line). */

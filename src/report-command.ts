@@ -60,12 +60,7 @@ interface ReportFlagValues {
 /** Shared by the report and query commands: the configured lake and its cache directory. */
 export abstract class LakeCommand extends BaseCommand {
   protected openConfiguredLake(flags: ReportFlagValues): { lake: Lake; cacheDir: string } {
-    const config = this.gameConfig({
-      'data-dir': flags['data-dir'],
-      lake: flags.lake,
-      hdfsUser: flags['hdfs-user'],
-      datanodeHost: flags['datanode-host'],
-    })
+    const config = this.configFromFlags(flags)
     const lake = openLake(config.lake, { hdfsUser: config.hdfsUser, datanodeHost: config.datanodeHost })
     return { lake, cacheDir: lakeCacheDir(config.dataDir, lake.url) }
   }

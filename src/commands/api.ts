@@ -70,12 +70,7 @@ Prints the URL it listens on to stdout, logs to stderr. SIGINT/SIGTERM stop acce
 
   async run(): Promise<ApiResult> {
     const { flags } = await this.parse(Api)
-    const config = this.gameConfig({
-      'data-dir': flags['data-dir'],
-      brokers: flags.brokers,
-      topic: flags.topic,
-      bind: flags.bind,
-    })
+    const config = this.configFromFlags(flags)
     const verbose = flags.verbose
     const log: ApiLogger = {
       info: (m) => this.progress(`${new Date().toISOString()} info ${m}`),

@@ -25,11 +25,7 @@ The stack is left running so you can keep exploring (game report, game query, ga
 
   async run(): Promise<DemoResult> {
     const { flags } = await this.parse(Demo)
-    const config = this.gameConfig({
-      'data-dir': flags['data-dir'],
-      kafkaPort: flags['kafka-port'],
-      hdfsPort: flags['hdfs-port'],
-    })
+    const config = this.configFromFlags(flags)
     const composeFile = path.join(this.config.root, 'docker-compose.yml')
     const signal = this.interruptSignal()
     const result = await runDemo(

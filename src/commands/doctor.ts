@@ -19,12 +19,7 @@ export default class Doctor extends BaseCommand {
 
   async run(): Promise<DoctorResult> {
     const { flags } = await this.parse(Doctor)
-    const config = this.gameConfig({
-      'data-dir': flags['data-dir'],
-      apiUrl: flags['api-url'],
-      lake: flags.lake,
-      brokers: flags.brokers,
-    })
+    const config = this.configFromFlags(flags)
     const apiPort = Number(new URL(config.apiUrl).port || 80)
     const result = await runDoctor({
       dataDir: config.dataDir,

@@ -26,7 +26,7 @@ When nothing runs it says so and exits 0.`
 
   async run(): Promise<StopStackResult> {
     const { flags } = await this.parse(Down)
-    const config = this.gameConfig({ 'data-dir': flags['data-dir'] })
+    const config = this.configFromFlags(flags)
     const result = await stopStack({
       dataDir: config.dataDir,
       purge: flags.purge,

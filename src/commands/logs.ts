@@ -28,7 +28,7 @@ Docker mode: docker compose logs <service> (kafka, hdfs = namenode + datanode, n
   async run(): Promise<StackLogsResult> {
     const { args, flags } = await this.parse(Logs)
     if (flags.follow && this.jsonEnabled()) throw usageError('--follow cannot be combined with --json')
-    const config = this.gameConfig({ 'data-dir': flags['data-dir'] })
+    const config = this.configFromFlags(flags)
     const json = this.jsonEnabled()
     return stackLogs({
       dataDir: config.dataDir,

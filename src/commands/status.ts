@@ -24,11 +24,7 @@ Exits 4 when the stack is not running or a service does not answer.`
 
   async run(): Promise<StackStatusResult> {
     const { flags } = await this.parse(Status)
-    const config = this.gameConfig({
-      'data-dir': flags['data-dir'],
-      brokers: flags.brokers,
-      lake: flags.lake,
-    })
+    const config = this.configFromFlags(flags)
     const explicit = flags.brokers !== undefined || flags.lake !== undefined
     const result = await stackStatus({
       dataDir: config.dataDir,

@@ -55,15 +55,7 @@ Either way, game up waits until a Kafka admin can fetch metadata and WebHDFS ans
 
   async run(): Promise<StackStatusResult> {
     const { flags } = await this.parse(Up)
-    const config = this.gameConfig({
-      'data-dir': flags['data-dir'],
-      kafkaPort: flags['kafka-port'],
-      hdfsPort: flags['hdfs-port'],
-      partitions: flags.partitions,
-      topic: flags.topic,
-      bind: flags.bind,
-      fsync: flags.fsync,
-    })
+    const config = this.configFromFlags(flags)
     const result = await startStack({
       mode: flags.docker ? 'docker' : 'embedded',
       dataDir: config.dataDir,

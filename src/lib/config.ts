@@ -148,6 +148,9 @@ const SPEC: Record<ConfigKey, KeySpec> = {
   fsync: { env: 'GAME_FSYNC', parse: fsync },
 }
 
+/** Every config key (each has a kebab-case flag of the same name where a command offers one). */
+export const CONFIG_KEYS = Object.keys(SPEC) as ConfigKey[]
+
 export const CONFIG_FILE = 'game.config.json'
 export const STATE_FILE = 'stack.json'
 

@@ -36,11 +36,7 @@ With --json, prints NDJSON: one JSON object per line, the event exactly as produ
         `Use one of: ${types.join(', ')}.`,
       )
     }
-    const config = this.gameConfig({
-      'data-dir': flags['data-dir'],
-      brokers: flags.brokers,
-      topic: flags.topic,
-    })
+    const config = this.configFromFlags(flags)
     const json = this.jsonEnabled()
     // `game events tail --json | head -3`: a closed stdout ends the tail quietly.
     const stdoutClosed = new AbortController()

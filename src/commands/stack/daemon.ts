@@ -21,13 +21,7 @@ export default class StackDaemon extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(StackDaemon)
-    const config = this.gameConfig({
-      'data-dir': flags['data-dir'],
-      kafkaPort: flags['kafka-port'],
-      hdfsPort: flags['hdfs-port'],
-      bind: flags.bind,
-      fsync: flags.fsync,
-    })
+    const config = this.configFromFlags(flags)
     const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`)
     const signal = this.interruptSignal()
     // The parent may be gone; never die of a closed IPC channel.
