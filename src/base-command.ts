@@ -81,6 +81,24 @@ export abstract class BaseCommand extends Command {
     return controller.signal
   }
 
+  /**
+   * The one way a command whose result says "failed" ends (doctor checks, status, load thresholds,
+   * check differences): the result is still the output (the table in text mode; under --json the
+   * document, with `error` added), the error's line and hint go to stderr in text mode, and the exit
+   * code is the error's.
+   */
+  protected resultFailed<T extends object>(
+    result: T,
+    error: GameError,
+  ): T & { error: Record<string, unknown> } {
+    process.exitCode = error.exitCode
+    if (!this.jsonEnabled()) {
+      process.stderr.write(`Error: ${error.message}\n`)
+      if (error.hint) process.stderr.write(`Hint: ${error.hint}\n`)
+    }
+    return { ...result, error: error.toJSON() }
+  }
+
   /** A plain progress line on stderr (never stdout, which holds only the result). */
   protected progress(line: string): void {
     process.stderr.write(`${line}\n`)

@@ -1,6 +1,6 @@
 import { BaseCommand } from '../base-command.js'
 import { apiUrlFlag, brokersFlag, lakeFlag } from '../flags.js'
-import { ExitCode } from '../lib/errors.js'
+import { GameError } from '../lib/errors.js'
 import { type DoctorResult, runDoctor } from '../lib/stack/doctor.js'
 import { nodeSpawner } from '../lib/stack/spawner.js'
 import { renderDoctorTable } from '../ui/doctor.js'
@@ -44,11 +44,22 @@ export default class Doctor extends BaseCommand {
           width: terminalWidth(),
         }),
       )
-      this.log(
-        result.ok ? 'All checks passed.' : `${result.checks.filter((c) => !c.ok).length} check(s) failed.`,
+      if (result.ok) this.log('All checks passed.')
+    }
+    if (!result.ok) {
+      const failed = result.checks.filter((c) => !c.ok)
+      return this.resultFailed(
+        result,
+        new GameError(
+          'DOCTOR_CHECKS_FAILED',
+          `${failed.length} check(s) failed: ${failed.map((c) => c.name).join(', ')}`,
+          {
+            hint: failed[0].fix,
+            details: { failed: failed.map((c) => c.name) },
+          },
+        ),
       )
     }
-    if (!result.ok) process.exitCode = ExitCode.failure
     return result
   }
 }

@@ -1,6 +1,6 @@
 import { BaseCommand } from '../base-command.js'
 import { brokersFlag, lakeFlag } from '../flags.js'
-import { ExitCode } from '../lib/errors.js'
+import { GameError } from '../lib/errors.js'
 import { nodeSpawner } from '../lib/stack/spawner.js'
 import { stackStatus } from '../lib/stack/stack.js'
 import { allRunning } from '../lib/stack/status.js'
@@ -42,7 +42,20 @@ Exits 4 when the stack is not running or a service does not answer.`
         this.log('No topics.')
       }
     }
-    if (!allRunning(result.services)) process.exitCode = ExitCode.unreachable
+    if (!allRunning(result.services)) {
+      const down = result.services.filter((s) => s.state !== 'running')
+      return this.resultFailed(
+        result,
+        new GameError(
+          'SERVICES_DOWN',
+          `Not answering: ${down.map((s) => `${s.name} at ${s.address}`).join(', ')}`,
+          {
+            hint: 'Run `game logs` to see why, then `game down && game up`; `game doctor` checks the rest.',
+            details: { down: down.map((s) => s.name) },
+          },
+        ),
+      )
+    }
     return result
   }
 }

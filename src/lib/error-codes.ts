@@ -106,6 +106,14 @@ export const ERROR_CODES = {
     exit: checkFailed,
     meaning: 'game check found differences between the ledger and the lake.',
   },
+  DOCTOR_CHECKS_FAILED: {
+    exit: failure,
+    meaning: 'game doctor found problems; each failed row has its fix.',
+  },
+  SERVICES_DOWN: {
+    exit: unreachable,
+    meaning: 'game status: a service of the stack does not answer its probe.',
+  },
   DEMO_STACK: { exit: failure, meaning: 'game demo could not start the stack.' },
   DEMO_LOAD: { exit: failure, meaning: 'game demo: the seed load did not go through.' },
 } as const satisfies Record<string, { exit: number; meaning: string }>

@@ -114,4 +114,19 @@ describe('game (base command behaviour)', () => {
     expect(r.stderr).toContain('"nonsense" is not an event type')
     expect(r.stderr).toMatch(/Hint: Use one of: .*purchase_sword/)
   })
+
+  it('a failed result (doctor) is still the output, with the error line and hint, under --json as "error"', async () => {
+    const env = { GAME_HOME: home, GAME_KAFKA_PORT: '1', GAME_HDFS_PORT: '2', GAME_LAKE: `file://${home}` }
+    const json = await runCli(['doctor', '--json'], { env })
+    expect(json.code).toBe(1)
+    const doc = JSON.parse(json.stdout)
+    expect(doc.checks.find((c: { name: string }) => c.name === 'stack')).toMatchObject({ ok: false })
+    expect(doc.error).toMatchObject({ code: 'DOCTOR_CHECKS_FAILED', exitCode: 1 })
+    expect(doc.error.message).toContain('stack')
+    const text = await runCli(['doctor'], { env })
+    expect(text.code).toBe(1)
+    expect(text.stdout).toContain('stack')
+    expect(text.stderr).toMatch(/Error: \d+ check\(s\) failed: .*stack/)
+    expect(text.stderr).toContain('Hint: ')
+  })
 })
