@@ -1,7 +1,7 @@
 import { Command, Flags } from '@oclif/core'
 import { CONFIG_KEYS, type ConfigKey, type GameConfig, loadConfig } from './lib/config.js'
 import { ExitCode, GameError, toGameError } from './lib/errors.js'
-import { isInteractive } from './ui/terminal.js'
+import { colorEnabled, isInteractive } from './ui/terminal.js'
 
 /**
  * Every command extends this: `--json` (stdout holds exactly one JSON document), the one config,
@@ -27,6 +27,11 @@ export abstract class BaseCommand extends Command {
   /** The interactive test of STYLE.md: stdout a TTY, TERM not dumb, CI unset, and not --json. */
   protected get interactive(): boolean {
     return !this.jsonEnabled() && isInteractive(process.stdout, process.env)
+  }
+
+  /** Colour on stdout: interactive (see above) and NO_COLOR unset. */
+  protected get color(): boolean {
+    return !this.jsonEnabled() && colorEnabled(process.stdout, process.env)
   }
 
   /** Loads the one config; flag values that are undefined fall through to env, file, defaults. */

@@ -11,7 +11,6 @@ import {
   type SnapshotProgress,
 } from './lib/report/index.js'
 import { CHART_REPORTS, renderReportChart, renderReportCsv, renderReportTable } from './ui/report-view.js'
-import { colorEnabled } from './ui/terminal.js'
 
 /** The lake flags every report and `game query` take. */
 export const lakeFlags = {
@@ -116,7 +115,7 @@ export abstract class ReportCommand extends LakeCommand {
       return result
     }
     if (empty) return result
-    const color = colorEnabled(process.stdout, process.env)
+    const color = this.color
     if (result.rows.length === 0) this.progress('No rows match.')
     else this.log(renderReportTable(result, { color }))
     if (flags.chart && CHART_REPORTS.includes(this.reportName) && result.rows.length > 0) {

@@ -2,7 +2,6 @@ import { BaseCommand } from '../base-command.js'
 import { apiUrlFlag, brokersFlag, lakeFlag, topicFlag } from '../flags.js'
 import { type ConfigSource, type GameConfig, resolveConfig } from '../lib/config.js'
 import { renderTable } from '../ui/table.js'
-import { colorEnabled } from '../ui/terminal.js'
 
 export default class Config extends BaseCommand {
   static override summary = 'Show the resolved configuration.'
@@ -36,9 +35,7 @@ export default class Config extends BaseCommand {
           sources[k],
         ]
       })
-      this.log(
-        renderTable(['key', 'value', 'source'], rows, { color: colorEnabled(process.stdout, process.env) }),
-      )
+      this.log(renderTable(['key', 'value', 'source'], rows, { color: this.color }))
     }
     return { ...config, sources }
   }

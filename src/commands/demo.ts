@@ -5,7 +5,6 @@ import { hdfsPortFlag, kafkaPortFlag } from '../flags.js'
 import { type DemoResult, runDemo } from '../lib/demo.js'
 import { nodeSpawner } from '../lib/stack/spawner.js'
 import { demoProgressLine, renderDemo } from '../ui/demo-view.js'
-import { colorEnabled } from '../ui/terminal.js'
 
 export default class Demo extends BaseCommand {
   static override summary = 'Run the whole pipeline once on the embedded stack, with the seed notebook data.'
@@ -58,8 +57,7 @@ The stack is left running so you can keep exploring (game report, game query, ga
         signal,
       },
     )
-    if (!this.jsonEnabled())
-      this.log(renderDemo(result, { color: colorEnabled(process.stdout, process.env) }))
+    if (!this.jsonEnabled()) this.log(renderDemo(result, { color: this.color }))
     return result
   }
 }

@@ -4,7 +4,7 @@ import { GameError } from '../lib/errors.js'
 import { type DoctorResult, runDoctor } from '../lib/stack/doctor.js'
 import { nodeSpawner } from '../lib/stack/spawner.js'
 import { renderDoctorTable } from '../ui/doctor.js'
-import { colorEnabled, terminalWidth } from '../ui/terminal.js'
+import { terminalWidth } from '../ui/terminal.js'
 
 export default class Doctor extends BaseCommand {
   static override summary = 'Check this machine and the stack, with a fix for each problem.'
@@ -40,7 +40,7 @@ export default class Doctor extends BaseCommand {
     if (!this.jsonEnabled()) {
       this.log(
         renderDoctorTable(result, {
-          color: colorEnabled(process.stdout, process.env),
+          color: this.color,
           width: terminalWidth(),
         }),
       )

@@ -3,7 +3,6 @@ import type { QueryResult } from '../lib/report/engine.js'
 import { lakeSql } from '../lib/report/index.js'
 import { LakeCommand, lakeFlags } from '../report-command.js'
 import { renderQueryCsv, renderQueryTable } from '../ui/report-view.js'
-import { colorEnabled } from '../ui/terminal.js'
 
 export default class Query extends LakeCommand {
   static override summary = 'Run read-only SQL over the lake tables.'
@@ -42,7 +41,7 @@ Statements that write or attach files (COPY, ATTACH, INSTALL, LOAD, CREATE, INSE
     if (this.jsonEnabled()) return result
     if (flags.format === 'json') process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
     else if (flags.format === 'csv') process.stdout.write(renderQueryCsv(result))
-    else this.log(renderQueryTable(result, { color: colorEnabled(process.stdout, process.env) }))
+    else this.log(renderQueryTable(result, { color: this.color }))
     return result
   }
 }

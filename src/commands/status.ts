@@ -7,7 +7,6 @@ import { allRunning } from '../lib/stack/status.js'
 import type { StackStatusResult } from '../lib/stack/types.js'
 import { STATUS_HEAD, statusRows, TOPIC_HEAD, topicRows } from '../ui/status.js'
 import { renderTable } from '../ui/table.js'
-import { colorEnabled } from '../ui/terminal.js'
 
 export default class Status extends BaseCommand {
   static override summary = "Show the stack's services, their health, and Kafka topics with offsets."
@@ -34,7 +33,7 @@ Exits 4 when the stack is not running or a service does not answer.`
       onProgress: (line) => this.progress(line),
     })
     if (!this.jsonEnabled()) {
-      const color = colorEnabled(process.stdout, process.env)
+      const color = this.color
       this.log(renderTable(STATUS_HEAD, statusRows(result), { color }))
       if (result.topics && result.topics.length > 0) {
         this.log(renderTable(TOPIC_HEAD, topicRows(result.topics), { color, alignRight: [1, 2, 3, 4] }))

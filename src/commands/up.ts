@@ -9,7 +9,6 @@ import { allRunning } from '../lib/stack/status.js'
 import type { StackStatusResult } from '../lib/stack/types.js'
 import { STATUS_HEAD, statusRows } from '../ui/status.js'
 import { renderTable } from '../ui/table.js'
-import { colorEnabled } from '../ui/terminal.js'
 
 export default class Up extends BaseCommand {
   static override summary = 'Start the stack (Kafka + WebHDFS) in the background and wait until it answers.'
@@ -75,9 +74,7 @@ Either way, game up waits until a Kafka admin can fetch metadata and WebHDFS ans
       signal: this.interruptSignal(),
     })
     if (!this.jsonEnabled()) {
-      this.log(
-        renderTable(STATUS_HEAD, statusRows(result), { color: colorEnabled(process.stdout, process.env) }),
-      )
+      this.log(renderTable(STATUS_HEAD, statusRows(result), { color: this.color }))
     }
     // An already-running stack whose services do not answer (e.g. containers stopped behind our back).
     if (!allRunning(result.services)) process.exitCode = ExitCode.unreachable
