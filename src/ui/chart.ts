@@ -17,33 +17,55 @@ const ESC = '\u001b['
 const FULL = '█'
 const PARTIAL = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉']
 
+/** A bar of `units` eighths-precision cells: blocks when coloured, '#' otherwise; never empty for non-zero. */
+function barText(units: number, nonZero: boolean, color: boolean): string {
+  if (color) {
+    const whole = Math.floor(units)
+    const eighth = Math.round((units - whole) * 8)
+    const bar = FULL.repeat(whole) + (eighth === 8 ? FULL : PARTIAL[eighth])
+    return bar === '' && nonZero ? PARTIAL[1] : bar
+  }
+  let n = Math.round(units)
+  if (n === 0 && nonZero) n = 1
+  return '#'.repeat(n)
+}
+
 /**
  * A pure horizontal bar chart: one line per bar, labels padded, bars scaled to the largest absolute
- * value. Negative values are drawn with '-' (red when coloured) so they stand out.
+ * value. With negative values the chart gets a zero axis ('|'): negative bars grow left of it,
+ * positive ones right, so a negative balance can never pass for a small positive one (coloured red
+ * and cyan on a terminal; '#' on both sides, split by the axis, in plain text).
  */
 export function renderBarChart(bars: Bar[], options: BarChartOptions = {}): string {
   if (bars.length === 0) return ''
-  const width = Math.max(1, options.width ?? 40)
+  const width = Math.max(2, options.width ?? 40)
   const format = options.format ?? ((v: number) => v.toLocaleString('en-US'))
-  const max = Math.max(...bars.map((b) => Math.abs(b.value)), 0)
+  const finite = (v: number) => (Number.isFinite(v) ? v : 0)
+  const maxPos = Math.max(0, ...bars.map((b) => finite(b.value)))
+  const maxNeg = Math.max(0, ...bars.map((b) => -finite(b.value)))
   const labelWidth = Math.max(...bars.map((b) => [...b.label].length))
+  const color = Boolean(options.color)
+  const paint = (bar: string, negative: boolean) =>
+    color && bar ? `${ESC}${negative ? '31' : '36'}m${bar}${ESC}39m` : bar
+  // Width for each side, in proportion to its largest bar.
+  const negWidth = maxNeg === 0 ? 0 : Math.max(1, Math.round((width * maxNeg) / (maxNeg + maxPos)))
+  const posWidth = width - negWidth
+  const scale = maxPos
   return bars
     .map((b) => {
-      const units = max === 0 || !Number.isFinite(b.value) ? 0 : (Math.abs(b.value) / max) * width
+      const v = finite(b.value)
       const label = b.label + ' '.repeat(labelWidth - [...b.label].length)
-      let bar: string
-      if (options.color) {
-        const whole = Math.floor(units)
-        const eighth = Math.round((units - whole) * 8)
-        bar = FULL.repeat(whole) + (eighth === 8 ? FULL : PARTIAL[eighth])
-        if (bar === '' && b.value !== 0) bar = PARTIAL[1]
-        bar = `${ESC}${b.value < 0 ? '31' : '36'}m${bar}${ESC}39m`
-      } else {
-        let n = Math.round(units)
-        if (n === 0 && b.value !== 0) n = 1
-        bar = (b.value < 0 ? '-' : '#').repeat(n)
+      if (maxNeg === 0) {
+        const units = scale === 0 ? 0 : (v / scale) * width
+        return `${label} | ${paint(barText(units, v !== 0, color), false)} ${format(b.value)}`.trimEnd()
       }
-      return `${label} | ${bar} ${format(b.value)}`.trimEnd()
+      // One scale for both sides, so lengths compare across the axis.
+      const units = Math.min(v < 0 ? negWidth : posWidth, (Math.abs(v) * width) / (maxNeg + maxPos))
+      const bar = barText(units, v !== 0, color)
+      const left =
+        v < 0 ? ' '.repeat(Math.max(0, negWidth - [...bar].length)) + paint(bar, true) : ' '.repeat(negWidth)
+      const right = v > 0 ? paint(bar, false) : ''
+      return `${label} ${left}|${right} ${format(b.value)}`.trimEnd()
     })
     .join('\n')
 }

@@ -87,11 +87,20 @@ export function reportBars(result: ReportResult): Bar[] {
   }
 }
 
+/** What the chart of each report draws, said above it. */
+const CHART_TITLES: Partial<Record<ReportResult['report'], string>> = {
+  balances: 'balance per player (coins; negative left of the axis)',
+  purchases: 'coins spent per item (the spent column)',
+  overview: 'events per day',
+}
+
 export function renderReportChart(
   result: ReportResult,
   options: { color?: boolean; width?: number } = {},
 ): string {
-  return renderBarChart(reportBars(result), options)
+  const chart = renderBarChart(reportBars(result), options)
+  const title = CHART_TITLES[result.report]
+  return title && chart ? `${title}\n${chart}` : chart
 }
 
 /** A `game query` result as a table. */

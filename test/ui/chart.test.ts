@@ -19,7 +19,7 @@ describe('renderBarChart', () => {
     expect(out).not.toMatch(/\u001b\[/)
   })
 
-  it('draws negative values with "-" and zero with no bar', () => {
+  it('draws negative values left of a zero axis, on the same scale, and zero with no bar', () => {
     const out = renderBarChart(
       [
         { label: 'a', value: -20 },
@@ -28,7 +28,17 @@ describe('renderBarChart', () => {
       ],
       { width: 4 },
     )
-    expect(out.split('\n')).toEqual(['a | ---- -20', 'b | ## 10', 'c |  0'])
+    expect(out.split('\n')).toEqual(['a ###| -20', 'b    |# 10', 'c    | 0'])
+    // A negative balance can never look like a small positive one, even piped (no colour).
+    const piped = renderBarChart(
+      [
+        { label: 'rich', value: 9830 },
+        { label: 'debt', value: -20 },
+      ],
+      { width: 20 },
+    )
+    expect(piped.split('\n')[1]).toMatch(/^debt\s+#\| -20$/)
+    expect(piped.split('\n')[0]).toMatch(/^rich\s+\|#{19} 9,830$/)
   })
 
   it('uses coloured unicode blocks when colour is on', () => {
@@ -37,10 +47,10 @@ describe('renderBarChart', () => {
         { label: 'x', value: 3 },
         { label: 'y', value: -1.5 },
       ],
-      { width: 2, color: true },
+      { width: 3, color: true },
     )
-    expect(out).toContain('\u001b[36m██\u001b[39m')
-    expect(out).toContain('\u001b[31m█\u001b[39m')
+    // 3 columns over 4.5 units: the axis sits after 1 column; 3 -> 2 cells right, -1.5 -> 1 cell left.
+    expect(out.split('\n')).toEqual(['x  |\u001b[36m██\u001b[39m 3', 'y \u001b[31m█\u001b[39m| -1.5'])
   })
 
   it('is empty for no bars', () => {

@@ -48,6 +48,9 @@ describe('report views', () => {
         ],
       }),
     ).toEqual([{ label: '2019-08-09', value: 131 }])
-    expect(renderReportChart(balances, { width: 10 })).toContain('oski.berkeley.edu | ########## 9,830')
+    const chart = renderReportChart(balances, { width: 10 })
+    expect(chart.split('\n')[0]).toBe('balance per player (coins; negative left of the axis)')
+    expect(chart).toMatch(/oski\.berkeley\.edu\s+\|#{9} 9,830/)
+    expect(chart).toMatch(/cheater\s+#\| -20/)
   })
 })
