@@ -26,7 +26,7 @@ interface BatchMeta {
   firstSeq: number
   lastSeq: number
   baseOffset: bigint
-  /** Settles when the original append is durable (absent once known durable, e.g. after a rebuild). */
+  /** Settles when the original append is durable (absent for batches replayed at open). */
   done?: Promise<unknown>
 }
 
@@ -91,8 +91,9 @@ export class ProducerStateTable {
   check(payload: Buffer, spans: readonly { position: number }[]): ProducerCheck | null {
     if (spans.length === 1) {
       // The common case (one batch per partition and request): one Map lookup.
-      const b = producerBatchAt(payload, spans[0].position)
-      if (b.producerId === NO_PRODUCER_ID) return null
+      const pos = spans[0].position
+      if (payload.readBigInt64BE(pos + 43) === NO_PRODUCER_ID) return null
+      const b = producerBatchAt(payload, pos)
       const entry = this.producers.get(b.producerId)
       const dup = entry ? this.duplicate(entry, b) : undefined
       if (dup) return { kind: 'duplicate', baseOffset: dup.baseOffset, done: dup.done }
@@ -179,20 +180,12 @@ export class ProducerStateTable {
       entry = { epoch: b.epoch, batches: [] }
       this.producers.set(b.producerId, entry)
     }
+    // `done` is kept as it is: once settled it holds only the small append result, not the data.
     const meta: BatchMeta = {
       firstSeq: b.firstSeq,
       lastSeq: lastSeqOf(b.firstSeq, b.lastOffsetDelta),
       baseOffset,
-    }
-    if (done) {
-      meta.done = done
-      // Once durable, drop the promise (a retry then answers at once).
-      done.then(
-        () => {
-          meta.done = undefined
-        },
-        () => {},
-      )
+      done,
     }
     if (entry.batches.length === BATCHES_TO_RETAIN) entry.batches.shift()
     entry.batches.push(meta)
