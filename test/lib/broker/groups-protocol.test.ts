@@ -60,6 +60,114 @@ describe('group APIs at Kafka 3.9 versions', () => {
     }
   })
 
+  it('answers every version of every group API without dropping the connection', async () => {
+    const expectCode = async (
+      key: number,
+      v: number,
+      value: Record<string, unknown>,
+      pick: (m: Message) => number,
+      code: number,
+    ) => {
+      const res = await c.call(key, v, value)
+      expect(pick(res), `${apiSpec(key).name} v${v}`).toBe(code)
+    }
+    const top = (m: Message) => m.errorCode as number
+    for (let v = 0; v <= 6; v++)
+      await expectCode(
+        ApiKey.FindCoordinator,
+        v,
+        v < 4 ? { key: 'g', keyType: 0 } : { keyType: 0, coordinatorKeys: ['g'] },
+        (m) => (v < 4 ? m.errorCode : m.coordinators[0].errorCode),
+        0,
+      )
+    for (let v = 0; v <= 9; v++)
+      await expectCode(
+        ApiKey.JoinGroup,
+        v,
+        join(`sweep-${v}`, '', null),
+        top,
+        v < 4 ? 0 : ErrorCode.MEMBER_ID_REQUIRED,
+      )
+    for (let v = 0; v <= 5; v++)
+      await expectCode(
+        ApiKey.SyncGroup,
+        v,
+        { groupId: 'nope', generationId: 1, memberId: 'm', assignments: [] },
+        top,
+        ErrorCode.UNKNOWN_MEMBER_ID,
+      )
+    for (let v = 0; v <= 4; v++)
+      await expectCode(
+        ApiKey.Heartbeat,
+        v,
+        { groupId: 'nope', generationId: 1, memberId: 'm' },
+        top,
+        ErrorCode.UNKNOWN_MEMBER_ID,
+      )
+    for (let v = 0; v <= 5; v++)
+      await expectCode(
+        ApiKey.LeaveGroup,
+        v,
+        { groupId: 'nope', memberId: 'm', members: [{ memberId: 'm' }] },
+        (m) => (v < 3 ? m.errorCode : m.members[0].errorCode),
+        ErrorCode.UNKNOWN_MEMBER_ID,
+      )
+    for (let v = 0; v <= 9; v++)
+      await expectCode(
+        ApiKey.OffsetCommit,
+        v,
+        {
+          groupId: `sweep-commit-${v}`,
+          generationIdOrMemberEpoch: -1,
+          memberId: '',
+          topics: [
+            {
+              name: 'gt',
+              partitions: [{ partitionIndex: 0, committedOffset: BigInt(v), committedMetadata: null }],
+            },
+          ],
+        },
+        (m) => m.topics[0].partitions[0].errorCode,
+        0,
+      )
+    for (let v = 0; v <= 9; v++) {
+      const res = await c.call(
+        ApiKey.OffsetFetch,
+        v,
+        v < 8
+          ? { groupId: `sweep-commit-${v}`, topics: [{ name: 'gt', partitionIndexes: [0] }] }
+          : { groups: [{ groupId: `sweep-commit-${v}`, topics: [{ name: 'gt', partitionIndexes: [0] }] }] },
+      )
+      const topics = v < 8 ? res.topics : res.groups[0].topics
+      expect(topics[0].partitions[0].committedOffset, `OffsetFetch v${v}`).toBe(BigInt(v))
+    }
+    for (let v = 0; v <= 5; v++)
+      await expectCode(
+        ApiKey.DescribeGroups,
+        v,
+        { groups: ['nope'] },
+        (m) => (m.groups[0].groupState === 'Dead' ? 0 : -1),
+        0,
+      )
+    for (let v = 0; v <= 5; v++) await expectCode(ApiKey.ListGroups, v, {}, top, 0)
+    for (let v = 0; v <= 2; v++)
+      await expectCode(
+        ApiKey.DeleteGroups,
+        v,
+        { groupsNames: ['nope'] },
+        (m) => m.results[0].errorCode,
+        ErrorCode.GROUP_ID_NOT_FOUND,
+      )
+    for (let v = 0; v <= 5; v++)
+      await expectCode(
+        ApiKey.InitProducerId,
+        v,
+        { transactionalId: null, transactionTimeoutMs: 1, producerId: -1n, producerEpoch: -1 },
+        top,
+        0,
+      )
+  })
+
   it('FindCoordinator v6 answers a batch; transactional keys are refused, v0 answers the node', async () => {
     const port = t.broker.port
     const groups = await c.call(ApiKey.FindCoordinator, 6, { keyType: 0, coordinatorKeys: ['a', 'b'] })

@@ -183,6 +183,8 @@ export class GroupCoordinator {
     }
     if (!req.protocolType || req.protocols.length === 0) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL)
     const group = this.groupFor(req.groupId)
+    if (req.reason)
+      this.log('debug', `join of group ${req.groupId} by ${req.memberId || 'a new member'}: ${req.reason}`)
     if (group.members.size > 0 && !this.supportsProtocols(group, req)) {
       return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL)
     }
