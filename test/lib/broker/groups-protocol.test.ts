@@ -92,7 +92,14 @@ describe('group APIs at Kafka 3.9 versions', () => {
       await expectCode(
         ApiKey.SyncGroup,
         v,
-        { groupId: 'nope', generationId: 1, memberId: 'm', assignments: [] },
+        {
+          groupId: 'nope',
+          generationId: 1,
+          memberId: 'm',
+          protocolType: 'consumer',
+          protocolName: 'range',
+          assignments: [],
+        },
         top,
         ErrorCode.UNKNOWN_MEMBER_ID,
       )
@@ -301,15 +308,19 @@ describe('group APIs at Kafka 3.9 versions', () => {
     // v9: the replaced leader gets the members and is told to skip the assignment.
     expect(again.skipAssignment).toBe(true)
     expect(again.leader).toBe(again.memberId)
-    const s2 = await c.call(ApiKey.SyncGroup, 5, {
+    const sync2 = {
       groupId: g,
       generationId: again.generationId,
       memberId: again.memberId,
       groupInstanceId: 'inst-1',
-      protocolType: null,
+      protocolType: 'consumer',
       protocolName: null,
       assignments: [],
-    })
+    }
+    // v5 makes both mandatory; before v5 they do not exist.
+    expect((await c.call(ApiKey.SyncGroup, 5, sync2)).errorCode).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL)
+    expect((await c.call(ApiKey.SyncGroup, 4, sync2)).assignment).toEqual(Buffer.from('A1'))
+    const s2 = await c.call(ApiKey.SyncGroup, 5, { ...sync2, protocolName: 'range' })
     expect(s2.errorCode).toBe(0)
     expect(s2.assignment).toEqual(Buffer.from('A1'))
     // The stale member id is fenced, by instance id; without one it is simply unknown.
@@ -416,6 +427,40 @@ describe('group APIs at Kafka 3.9 versions', () => {
       requireStable: false,
     })
     expect(kept.topics[0].partitions[0]).toMatchObject({ partitionIndex: 1, committedOffset: 7n })
+  })
+
+  it('kafkajs admin lists, describes and deletes groups (ListGroups v2, DescribeGroups v2, DeleteGroups v1)', async () => {
+    const admin = t.kafka('admin').admin()
+    await admin.connect()
+    try {
+      // (kafkajs's setOffsets joins the group first and takes seconds; a simple commit does the same)
+      const commit = await c.call(ApiKey.OffsetCommit, 2, {
+        groupId: 'kjs-admin',
+        generationIdOrMemberEpoch: -1,
+        memberId: '',
+        topics: [
+          { name: 'gt', partitions: [{ partitionIndex: 0, committedOffset: 3n, committedMetadata: null }] },
+        ],
+      })
+      expect(commit.topics[0].partitions[0].errorCode).toBe(0)
+      const { groups } = await admin.listGroups()
+      expect(groups).toContainEqual({ groupId: 'kjs-admin', protocolType: 'consumer' })
+      const described = await admin.describeGroups(['kjs-admin'])
+      expect(described.groups[0]).toMatchObject({ groupId: 'kjs-admin', state: 'Empty', members: [] })
+      const deleted = await admin.deleteGroups(['kjs-admin'])
+      expect(deleted).toEqual([{ groupId: 'kjs-admin', errorCode: 0 }])
+      expect(await admin.fetchOffsets({ groupId: 'kjs-admin', topics: ['gt'] })).toEqual([
+        {
+          topic: 'gt',
+          partitions: [
+            { partition: 0, offset: '-1', metadata: null },
+            { partition: 1, offset: '-1', metadata: null },
+          ],
+        },
+      ])
+    } finally {
+      await admin.disconnect()
+    }
   })
 
   it('InitProducerId v5 hands out ids; transactional ids and half-given pairs are refused', async () => {

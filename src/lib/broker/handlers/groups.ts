@@ -104,8 +104,21 @@ export const joinGroupHandler = codecHandler(11, async (ctx, req) => {
   }
 })
 
-/** SyncGroup (14) v0-5: the leader's assignments go to every member; v5 checks protocol type and name. */
+/**
+ * SyncGroup (14) v0-5: the leader's assignments go to every member; v5 requires protocol type and
+ * name and checks them against the group's.
+ */
 export const syncGroupHandler = codecHandler(14, async (ctx, req) => {
+  // From v5 both are mandatory (Kafka's SyncGroupRequest.areMandatoryProtocolTypeAndNamePresent).
+  if (ctx.apiVersion >= 5 && (req.protocolType === null || req.protocolName === null)) {
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.INCONSISTENT_GROUP_PROTOCOL,
+      protocolType: null,
+      protocolName: null,
+      assignment: Buffer.alloc(0),
+    }
+  }
   const res = await ctx.broker.groups.sync({
     groupId: req.groupId,
     generationId: req.generationId,
