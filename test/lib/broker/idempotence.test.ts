@@ -84,8 +84,13 @@ describe('idempotent produce', () => {
       expect(r1).toEqual(first)
       expect(r2).toEqual(first)
       expect(await listEnd(t, 'idem', 0)).toBe(3n)
-      const next = await produce(c, 'idem', idempotentBatch(['c'], pid, 0, 2))
+      // A retry sent while the original is still being written waits for it and gets its offset.
+      const [next, nextRetry] = await Promise.all([
+        produce(c, 'idem', idempotentBatch(['c'], pid, 0, 2)),
+        produce(c, 'idem', idempotentBatch(['c'], pid, 0, 2)),
+      ])
       expect(next).toEqual({ error: 0, baseOffset: 3n })
+      expect(nextRetry).toEqual(next)
       // A gap is refused and stores nothing.
       const gap = await produce(c, 'idem', idempotentBatch(['e'], pid, 0, 4))
       expect(gap.error).toBe(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER)
