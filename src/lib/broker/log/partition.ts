@@ -323,9 +323,11 @@ export class Partition implements PartitionLog {
 
   /**
    * Deletes whole closed segments that are beyond retention (size, then age), advances and
-   * persists the log start offset. Returns the number of segments deleted.
+   * persists the log start offset. Returns the number of segments deleted. Also forgets idempotent
+   * producers silent for a day (Kafka's producer.id.expiration.ms).
    */
   async enforceRetention(now: number): Promise<number> {
+    this.producers.expire(now)
     const { retentionBytes, retentionMs } = this.config
     if ((retentionBytes < 0 && retentionMs < 0) || this.retaining || this.closed) return 0
     const doomed: Segment[] = []

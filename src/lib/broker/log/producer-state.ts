@@ -19,6 +19,8 @@ import { LogError } from './types.js'
 
 /** Kafka's ProducerStateEntry.NUM_BATCHES_TO_RETAIN. */
 export const BATCHES_TO_RETAIN = 5
+/** Kafka's producer.id.expiration.ms default: a producer silent this long is forgotten. */
+export const PRODUCER_ID_EXPIRATION_MS = 24 * 60 * 60 * 1000
 const NO_PRODUCER_ID = -1n
 const INT32_MAX = 0x7fffffff
 
@@ -32,6 +34,8 @@ interface BatchMeta {
 
 interface ProducerEntry {
   epoch: number
+  /** The table's coarse clock when the producer last appended. */
+  lastSeen: number
   /** Oldest first, at most BATCHES_TO_RETAIN. */
   batches: BatchMeta[]
 }
@@ -75,8 +79,28 @@ function inSequence(lastSeq: number, nextSeq: number): boolean {
 
 export class ProducerStateTable {
   private readonly producers = new Map<bigint, ProducerEntry>()
+  /** A coarse clock, advanced by expire() (the retention check), so appends never read the time. */
+  private clock: number
 
-  constructor(private readonly partitionName: string) {}
+  constructor(
+    private readonly partitionName: string,
+    now = Date.now(),
+  ) {
+    this.clock = now
+  }
+
+  /** Advances the clock and forgets producers silent for PRODUCER_ID_EXPIRATION_MS (Kafka's default). */
+  expire(now: number, expirationMs = PRODUCER_ID_EXPIRATION_MS): number {
+    this.clock = now
+    let expired = 0
+    for (const [id, entry] of this.producers) {
+      if (entry.lastSeen < now - expirationMs) {
+        this.producers.delete(id)
+        expired++
+      }
+    }
+    return expired
+  }
 
   get size(): number {
     return this.producers.size
@@ -117,6 +141,7 @@ export class ProducerStateTable {
       this.validate(entry, b)
       staged.set(b.producerId, {
         epoch: b.epoch,
+        lastSeen: this.clock,
         batches: [
           ...(entry && entry.epoch === b.epoch ? entry.batches : []),
           { firstSeq: b.firstSeq, lastSeq: lastSeqOf(b.firstSeq, b.lastOffsetDelta), baseOffset: -1n },
@@ -177,9 +202,10 @@ export class ProducerStateTable {
   private record(b: ProducerBatch, baseOffset: bigint, done: Promise<unknown> | undefined): void {
     let entry = this.producers.get(b.producerId)
     if (!entry || entry.epoch !== b.epoch) {
-      entry = { epoch: b.epoch, batches: [] }
+      entry = { epoch: b.epoch, lastSeen: this.clock, batches: [] }
       this.producers.set(b.producerId, entry)
     }
+    entry.lastSeen = this.clock
     // `done` is kept as it is: once settled it holds only the small append result, not the data.
     const meta: BatchMeta = {
       firstSeq: b.firstSeq,

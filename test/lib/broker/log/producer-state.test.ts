@@ -81,3 +81,19 @@ describe('ProducerStateTable', () => {
     expect(append(t, header(7n, 4, 0), 1n)?.kind).toBe('append')
   })
 })
+
+describe('ProducerStateTable expiry', () => {
+  it('forgets a producer silent for a day, as Kafka with its default producer.id.expiration.ms', () => {
+    const day = 24 * 60 * 60 * 1000
+    const t = new ProducerStateTable('t-0', 0)
+    append(t, header(7n, 0, 0), 0n)
+    append(t, header(8n, 0, 0), 1n)
+    expect(t.expire(day / 2)).toBe(0)
+    append(t, header(8n, 0, 1), 2n) // seen at day/2
+    expect(t.expire(day + 1)).toBe(1)
+    expect(t.size).toBe(1)
+    // the forgotten producer is unknown again: any sequence is accepted, nothing is a duplicate
+    expect(t.check(header(7n, 0, 0), [{ position: 0 }])?.kind).toBe('append')
+    expect(t.check(header(8n, 0, 1), [{ position: 0 }])?.kind).toBe('duplicate')
+  })
+})
