@@ -216,8 +216,9 @@ export class GroupCoordinator {
     }
     const member = group.members.get(req.memberId)
     if (!member) return fail(ErrorCode.UNKNOWN_MEMBER_ID)
-    if (req.groupInstanceId !== null && group.staticMembers.get(req.groupInstanceId) !== req.memberId)
-      return fail(ErrorCode.FENCED_INSTANCE_ID)
+    // Kafka's isStaticMemberFenced: the instance id belongs to another member id.
+    const owner = req.groupInstanceId === null ? undefined : group.staticMembers.get(req.groupInstanceId)
+    if (owner !== undefined && owner !== req.memberId) return fail(ErrorCode.FENCED_INSTANCE_ID)
     return new Promise((resolve) => {
       const unchanged = sameProtocols(member.protocols, req.protocols)
       member.sessionTimeoutMs = req.sessionTimeoutMs

@@ -251,9 +251,25 @@ describe('GroupCoordinator', () => {
     }
 
     it('fences a known member id joining with an instance id owned by another member', async () => {
-      const j = await stableStatic()
-      const other = await gc.join(staticReq(j.memberId, 'i2'))
-      expect(other.error).toBe(82)
+      const j1 = await stableStatic()
+      const p2 = gc.join(staticReq('', 'i2'))
+      const [r1, r2] = await Promise.all([gc.join(staticReq(j1.memberId, 'i1')), p2])
+      expect([r1.error, r2.error]).toEqual([0, 0])
+      expect((await gc.join(staticReq(j1.memberId, 'i2'))).error).toBe(82)
+      const sync = (memberId: string, instance: string) =>
+        gc.sync({
+          groupId: 'g',
+          generationId: r1.generationId,
+          memberId,
+          groupInstanceId: instance,
+          assignments: [],
+        })
+      const syncs = await Promise.all([sync(j1.memberId, 'i1'), sync(r2.memberId, 'i2')])
+      expect(syncs.map((x) => x.error)).toEqual([0, 0])
+      // a replaced member id is simply unknown to JoinGroup, as in Kafka
+      const again = await gc.join(staticReq('', 'i2'))
+      expect(again.error).toBe(0)
+      expect((await gc.join(staticReq(r2.memberId, 'i2'))).error).toBe(25)
     })
 
     it('a rejoin with other protocols rebalances; with the same ones it does not', async () => {
