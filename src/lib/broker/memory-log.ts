@@ -1,5 +1,6 @@
 import { splitBatches } from './log/batch.js'
 import { DEFAULT_TOPIC_CONFIG } from './log/manager.js'
+import { ProducerStateTable } from './log/producer-state.js'
 import {
   type AppendResult,
   type CommittedOffset,
@@ -61,12 +62,15 @@ class MemoryPartition implements PartitionLog {
   private start = 0n
   private bytes = 0
   readonly waiters = new Waiters()
+  private readonly producers: ProducerStateTable
 
   constructor(
     readonly topic: string,
     readonly partition: number,
     private readonly config: TopicConfig,
-  ) {}
+  ) {
+    this.producers = new ProducerStateTable(`${topic}-${partition}`)
+  }
 
   logStartOffset(): bigint {
     return this.start
@@ -78,7 +82,10 @@ class MemoryPartition implements PartitionLog {
 
   async append(batches: Buffer): Promise<AppendResult> {
     const spans = splitBatches(batches)
+    const producer = this.producers.check(batches, spans)
+    if (producer?.kind === 'duplicate') return { baseOffset: producer.baseOffset, logStartOffset: this.start }
     const baseOffset = this.next
+    producer?.commit(baseOffset, Promise.resolve())
     for (const h of spans) {
       const data = Buffer.allocUnsafe(h.size)
       batches.copy(data, 0, h.position, h.position + h.size)
@@ -186,6 +193,11 @@ class MemoryOffsets implements GroupOffsetStore {
 
   async setGeneration(group: string, generation: number): Promise<void> {
     this.generations.set(group, generation)
+  }
+
+  async deleteGroup(group: string): Promise<void> {
+    this.offsets.delete(group)
+    this.generations.delete(group)
   }
 
   async deleteTopic(topic: string): Promise<void> {

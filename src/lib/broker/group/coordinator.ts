@@ -28,6 +28,10 @@ export interface JoinGroupRequest {
   clientHost: string
   /** JoinGroup v4+: an empty member id gets MEMBER_ID_REQUIRED (79) and a fresh id (KIP-394). */
   requireKnownMemberId: boolean
+  /** JoinGroup v9+: a static leader rejoining a stable group gets the members and skipAssignment. */
+  supportsSkipAssignment?: boolean
+  /** JoinGroup v8+: why the client joins (logged). */
+  reason?: string | null
 }
 
 export interface JoinGroupResponse {
@@ -38,6 +42,8 @@ export interface JoinGroupResponse {
   memberId: string
   /** Filled for the leader only. */
   members: { memberId: string; groupInstanceId: string | null; metadata: Buffer }[]
+  /** v9+: the leader must not compute a new assignment (a static leader replaced in a stable group). */
+  skipAssignment?: boolean
 }
 
 export interface SyncGroupRequest {
@@ -45,6 +51,25 @@ export interface SyncGroupRequest {
   generationId: number
   memberId: string
   assignments: { memberId: string; assignment: Buffer }[]
+  /** v3+. */
+  groupInstanceId?: string | null
+  /** v5+: checked against the group's (INCONSISTENT_GROUP_PROTOCOL when both are set and differ). */
+  protocolType?: string | null
+  protocolName?: string | null
+}
+
+/** One member named in a LeaveGroup: by member id, by group instance id (v3+), or both. */
+export interface LeavingMember {
+  memberId: string
+  groupInstanceId?: string | null
+  reason?: string | null
+}
+
+/** OffsetCommit's optional facts beyond generation and member id. */
+export interface OffsetCommitOptions {
+  groupInstanceId?: string | null
+  /** The request's version: v9+ answers GROUP_ID_NOT_FOUND for an unknown group (else ILLEGAL_GENERATION). */
+  apiVersion?: number
 }
 
 export interface SyncGroupResponse {
@@ -109,6 +134,8 @@ interface Group {
   protocolName: string | null
   leaderId: string | null
   members: Map<string, Member>
+  /** group.instance.id -> member id of the static members. */
+  staticMembers: Map<string, string>
   /** Ids handed out with MEMBER_ID_REQUIRED, not joined yet. */
   pending: Map<string, NodeJS.Timeout>
   awaitingSync: Set<string>
@@ -156,11 +183,19 @@ export class GroupCoordinator {
     }
     if (!req.protocolType || req.protocols.length === 0) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL)
     const group = this.groupFor(req.groupId)
+    if (req.reason)
+      this.log('debug', `join of group ${req.groupId} by ${req.memberId || 'a new member'}: ${req.reason}`)
     if (group.members.size > 0 && !this.supportsProtocols(group, req)) {
       return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL)
     }
     if (req.memberId === '') {
-      const memberId = `${req.clientId || 'member'}-${randomUUID()}`
+      const memberId = `${req.groupInstanceId ?? (req.clientId || 'member')}-${randomUUID()}`
+      if (req.groupInstanceId !== null) {
+        // A static member: no MEMBER_ID_REQUIRED round trip; a known instance id replaces its member.
+        const existing = group.staticMembers.get(req.groupInstanceId)
+        if (existing !== undefined) return this.replaceStaticMember(group, existing, memberId, req)
+        return this.addMemberAndRebalance(group, memberId, req)
+      }
       if (req.requireKnownMemberId) {
         group.pending.set(
           memberId,
@@ -181,6 +216,9 @@ export class GroupCoordinator {
     }
     const member = group.members.get(req.memberId)
     if (!member) return fail(ErrorCode.UNKNOWN_MEMBER_ID)
+    // Kafka's isStaticMemberFenced: the instance id belongs to another member id.
+    const owner = req.groupInstanceId === null ? undefined : group.staticMembers.get(req.groupInstanceId)
+    if (owner !== undefined && owner !== req.memberId) return fail(ErrorCode.FENCED_INSTANCE_ID)
     return new Promise((resolve) => {
       const unchanged = sameProtocols(member.protocols, req.protocols)
       member.sessionTimeoutMs = req.sessionTimeoutMs
@@ -261,10 +299,71 @@ export class GroupCoordinator {
         joinWaiter: resolve,
       }
       group.members.set(memberId, member)
+      if (req.groupInstanceId !== null) group.staticMembers.set(req.groupInstanceId, memberId)
       if (group.protocolType === null) group.protocolType = req.protocolType
       this.touch(group, member)
       if (group.state === 'PreparingRebalance') this.tryCompleteJoin(group)
       else this.prepareRebalance(group, `member ${memberId} joined`)
+    })
+  }
+
+  /**
+   * A static member rejoins with a new member id (a restarted client): the new id takes over the old
+   * member and its assignment; the old id is fenced. In a stable group whose protocol choice does
+   * not change this completes without a rebalance, as Kafka's updateStaticMemberThenRebalanceOrCompleteJoin.
+   */
+  private replaceStaticMember(
+    group: Group,
+    oldMemberId: string,
+    newMemberId: string,
+    req: JoinGroupRequest,
+  ): Promise<JoinGroupResponse> {
+    const old = group.members.get(oldMemberId)!
+    const previousLeader = group.leaderId
+    clearTimeout(old.sessionTimer)
+    old.joinWaiter?.(this.errorJoin(old, ErrorCode.FENCED_INSTANCE_ID))
+    old.syncWaiter?.({ error: ErrorCode.FENCED_INSTANCE_ID, assignment: EMPTY })
+    old.joinWaiter = undefined
+    old.syncWaiter = undefined
+    group.members.delete(oldMemberId)
+    const member: Member = { ...old, memberId: newMemberId, sessionTimer: undefined }
+    member.sessionTimeoutMs = req.sessionTimeoutMs
+    member.rebalanceTimeoutMs = req.rebalanceTimeoutMs
+    member.clientId = req.clientId
+    member.clientHost = req.clientHost
+    group.members.set(newMemberId, member)
+    group.staticMembers.set(req.groupInstanceId!, newMemberId)
+    if (group.awaitingSync.delete(oldMemberId)) group.awaitingSync.add(newMemberId)
+    if (group.leaderId === oldMemberId) group.leaderId = newMemberId
+    this.log('debug', `static member ${req.groupInstanceId} of group ${group.id} replaced ${oldMemberId}`, {
+      memberId: newMemberId,
+    })
+    return new Promise((resolve) => {
+      this.updateMember(group, member, req, resolve)
+      this.touch(group, member)
+      switch (group.state) {
+        case 'Stable': {
+          if (this.selectProtocol(group) === group.protocolName) {
+            member.joinWaiter = undefined
+            const isLeader = group.leaderId === newMemberId
+            if (req.supportsSkipAssignment) {
+              const r = this.joinResponse(group, member)
+              resolve({ ...r, members: isLeader ? r.members : [], skipAssignment: isLeader })
+            } else {
+              // Before v9 the old leader id is returned, so a restarted leader does not reassign.
+              resolve({ ...this.joinResponse(group, member), leader: previousLeader ?? '', members: [] })
+            }
+            return
+          }
+          this.prepareRebalance(group, `static member ${req.groupInstanceId} rejoined with other protocols`)
+          return
+        }
+        case 'CompletingRebalance':
+          this.prepareRebalance(group, `static member ${req.groupInstanceId} rejoined`)
+          return
+        default:
+          this.tryCompleteJoin(group)
+      }
     })
   }
 
@@ -432,9 +531,17 @@ export class GroupCoordinator {
     if (this.closed) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE)
     const group = this.groups.get(req.groupId)
     if (!group) return fail(ErrorCode.UNKNOWN_MEMBER_ID)
-    const member = group.members.get(req.memberId)
-    if (!member) return fail(ErrorCode.UNKNOWN_MEMBER_ID)
+    const memberError = this.memberError(group, req.memberId, req.groupInstanceId)
+    if (memberError !== ErrorCode.NONE) return fail(memberError)
+    const member = group.members.get(req.memberId)!
     if (req.generationId !== group.generation) return fail(ErrorCode.ILLEGAL_GENERATION)
+    const inconsistent = (given: string | null | undefined, actual: string | null) =>
+      given !== null && given !== undefined && actual !== null && given !== actual
+    if (
+      inconsistent(req.protocolType, group.protocolType) ||
+      inconsistent(req.protocolName, group.protocolName)
+    )
+      return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL)
     switch (group.state) {
       case 'PreparingRebalance':
         return fail(ErrorCode.REBALANCE_IN_PROGRESS)
@@ -468,14 +575,36 @@ export class GroupCoordinator {
     }
   }
 
+  /** Kafka's ClassicGroup.validateMember: the instance id must map to this member id. */
+  private memberError(group: Group, memberId: string, groupInstanceId: string | null | undefined): number {
+    if (groupInstanceId !== null && groupInstanceId !== undefined) {
+      const owner = group.staticMembers.get(groupInstanceId)
+      if (owner === undefined) return ErrorCode.UNKNOWN_MEMBER_ID
+      if (owner !== memberId) return ErrorCode.FENCED_INSTANCE_ID
+    }
+    return group.members.has(memberId) ? ErrorCode.NONE : ErrorCode.UNKNOWN_MEMBER_ID
+  }
+
+  /** The group's protocol type and chosen protocol (SyncGroup v5 echoes them). */
+  protocolOf(groupId: string): { protocolType: string | null; protocolName: string | null } {
+    const g = this.groups.get(groupId)
+    return { protocolType: g?.protocolType ?? null, protocolName: g?.protocolName ?? null }
+  }
+
   // ---- Heartbeat / LeaveGroup ------------------------------------------------------------------
 
-  heartbeat(groupId: string, generationId: number, memberId: string): number {
+  heartbeat(
+    groupId: string,
+    generationId: number,
+    memberId: string,
+    groupInstanceId: string | null = null,
+  ): number {
     if (this.closed) return ErrorCode.COORDINATOR_NOT_AVAILABLE
     const group = this.groups.get(groupId)
     if (!group || group.state === 'Empty') return ErrorCode.UNKNOWN_MEMBER_ID
-    const member = group.members.get(memberId)
-    if (!member) return ErrorCode.UNKNOWN_MEMBER_ID
+    const memberError = this.memberError(group, memberId, groupInstanceId)
+    if (memberError !== ErrorCode.NONE) return memberError
+    const member = group.members.get(memberId)!
     if (generationId !== group.generation) return ErrorCode.ILLEGAL_GENERATION
     this.touch(group, member)
     return group.state === 'PreparingRebalance' ? ErrorCode.REBALANCE_IN_PROGRESS : ErrorCode.NONE
@@ -483,32 +612,61 @@ export class GroupCoordinator {
 
   leave(
     groupId: string,
-    memberIds: string[],
-  ): { error: number; members: { memberId: string; error: number }[] } {
+    leaving: (string | LeavingMember)[],
+  ): {
+    error: number
+    /** groupInstanceId is set only for members named by one. */
+    members: { memberId: string; groupInstanceId?: string; error: number }[]
+  } {
+    const members = leaving.map((m) =>
+      typeof m === 'string'
+        ? { memberId: m, groupInstanceId: null, reason: null }
+        : { memberId: m.memberId, groupInstanceId: m.groupInstanceId ?? null, reason: m.reason ?? null },
+    )
+    const result = (memberId: string, groupInstanceId: string | null, error: number) =>
+      groupInstanceId === null ? { memberId, error } : { memberId, groupInstanceId, error }
     const group = this.groups.get(groupId)
     if (!group) {
       // As Kafka: no top-level error, each member is unknown (v0-2 report the member's error).
       return {
         error: ErrorCode.NONE,
-        members: memberIds.map((memberId) => ({ memberId, error: ErrorCode.UNKNOWN_MEMBER_ID })),
+        members: members.map((m) => result(m.memberId, m.groupInstanceId, ErrorCode.UNKNOWN_MEMBER_ID)),
       }
     }
-    const results: { memberId: string; error: number }[] = []
+    const results: { memberId: string; groupInstanceId?: string; error: number }[] = []
     let removed = false
     let droppedPending = false
-    for (const id of memberIds) {
+    for (const m of members) {
+      const { groupInstanceId } = m
+      let id = m.memberId
+      if (groupInstanceId !== null) {
+        // By instance id (v3+): the member id may be left empty; a different one is fenced.
+        const owner = group.staticMembers.get(groupInstanceId)
+        if (owner === undefined || (id !== '' && id !== owner)) {
+          results.push(
+            result(
+              id,
+              groupInstanceId,
+              owner === undefined ? ErrorCode.UNKNOWN_MEMBER_ID : ErrorCode.FENCED_INSTANCE_ID,
+            ),
+          )
+          continue
+        }
+        id = owner
+      }
       const pending = group.pending.get(id)
       const member = group.members.get(id)
+      if (m.reason) this.log('debug', `member ${id} leaves group ${group.id}: ${m.reason}`)
       if (pending) {
         clearTimeout(pending)
         group.pending.delete(id)
         droppedPending = true
-        results.push({ memberId: id, error: 0 })
+        results.push(result(m.memberId, groupInstanceId, 0))
       } else if (member) {
         this.removeMember(group, member, 'left the group')
         removed = true
-        results.push({ memberId: id, error: 0 })
-      } else results.push({ memberId: id, error: ErrorCode.UNKNOWN_MEMBER_ID })
+        results.push(result(m.memberId, groupInstanceId, 0))
+      } else results.push(result(m.memberId, groupInstanceId, ErrorCode.UNKNOWN_MEMBER_ID))
     }
     if (removed) this.afterRemoval(group, 'a member left')
     else if (droppedPending) this.tryCompleteJoin(group)
@@ -524,6 +682,11 @@ export class GroupCoordinator {
   private removeMember(group: Group, member: Member, reason: string): void {
     clearTimeout(member.sessionTimer)
     group.members.delete(member.memberId)
+    if (
+      member.groupInstanceId !== null &&
+      group.staticMembers.get(member.groupInstanceId) === member.memberId
+    )
+      group.staticMembers.delete(member.groupInstanceId)
     group.awaitingSync.delete(member.memberId)
     if (group.leaderId === member.memberId) group.leaderId = null
     member.joinWaiter?.(this.errorJoin(member, ErrorCode.UNKNOWN_MEMBER_ID))
@@ -559,19 +722,10 @@ export class GroupCoordinator {
     generationId: number,
     memberId: string,
     entries: OffsetCommitEntry[],
+    options: OffsetCommitOptions = {},
   ): Promise<number> {
-    if (this.closed) return ErrorCode.COORDINATOR_NOT_AVAILABLE
-    if (!groupId) return ErrorCode.INVALID_GROUP_ID
-    const group = this.groups.get(groupId)
-    if (!group || group.state === 'Empty') {
-      if (generationId >= 0) return group ? ErrorCode.UNKNOWN_MEMBER_ID : ErrorCode.ILLEGAL_GENERATION
-    } else {
-      if (group.state === 'CompletingRebalance') return ErrorCode.REBALANCE_IN_PROGRESS
-      const member = group.members.get(memberId)
-      if (!member) return ErrorCode.UNKNOWN_MEMBER_ID
-      if (generationId !== group.generation) return ErrorCode.ILLEGAL_GENERATION
-      this.touch(group, member)
-    }
+    const error = this.validateCommit(groupId, generationId, memberId, options)
+    if (error !== ErrorCode.NONE) return error
     const commitTimestamp = Date.now()
     await this.offsets.commitMany(
       groupId,
@@ -582,6 +736,74 @@ export class GroupCoordinator {
       })),
     )
     return ErrorCode.NONE
+  }
+
+  /** Kafka 3.9's OffsetMetadataManager.validateOffsetCommit + ClassicGroup.validateOffsetCommit. */
+  private validateCommit(
+    groupId: string,
+    generationId: number,
+    memberId: string,
+    options: OffsetCommitOptions,
+  ): number {
+    if (this.closed) return ErrorCode.COORDINATOR_NOT_AVAILABLE
+    if (!groupId) return ErrorCode.INVALID_GROUP_ID
+    const group = this.groups.get(groupId)
+    if (!group) {
+      // A group that only has committed offsets is an empty group to Kafka.
+      if (generationId < 0) return ErrorCode.NONE
+      if (!this.offsets.groups().includes(groupId))
+        return (options.apiVersion ?? 0) >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION
+      return ErrorCode.UNKNOWN_MEMBER_ID
+    }
+    if (group.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE
+    if (generationId < 0 && group.state === 'Empty') return ErrorCode.NONE
+    const instanceId = options.groupInstanceId ?? null
+    if (generationId >= 0 || memberId !== '' || instanceId !== null) {
+      const memberError = this.memberError(group, memberId, instanceId)
+      if (memberError !== ErrorCode.NONE) return memberError
+      if (generationId !== group.generation) return ErrorCode.ILLEGAL_GENERATION
+    } else if (group.state !== 'Empty') return ErrorCode.UNKNOWN_MEMBER_ID
+    if (group.state === 'CompletingRebalance') return ErrorCode.REBALANCE_IN_PROGRESS
+    const member = group.members.get(memberId)
+    if (member) this.touch(group, member)
+    return ErrorCode.NONE
+  }
+
+  /**
+   * DeleteGroups: only a group without members (Empty, or known only by its committed offsets);
+   * NON_EMPTY_GROUP otherwise, GROUP_ID_NOT_FOUND for an unknown one. Its offsets and generation
+   * are deleted durably before the answer.
+   */
+  async deleteGroups(groupIds: string[]): Promise<{ groupId: string; error: number }[]> {
+    const results: { groupId: string; error: number }[] = []
+    for (const groupId of groupIds) {
+      if (this.closed) {
+        results.push({ groupId, error: ErrorCode.COORDINATOR_NOT_AVAILABLE })
+        continue
+      }
+      const group = this.groups.get(groupId)
+      const stored = this.offsets.groups().includes(groupId)
+      if ((!group || group.state === 'Dead') && !stored) {
+        results.push({ groupId, error: ErrorCode.GROUP_ID_NOT_FOUND })
+        continue
+      }
+      if (group && group.state !== 'Empty' && group.state !== 'Dead') {
+        results.push({ groupId, error: ErrorCode.NON_EMPTY_GROUP })
+        continue
+      }
+      try {
+        await this.offsets.deleteGroup(groupId)
+        const now = this.groups.get(groupId)
+        // A member may have joined while the deletion was written; such a group stays.
+        if (now && now.members.size === 0 && now.pending.size === 0) this.groups.delete(groupId)
+        this.log('debug', `group ${groupId} deleted`)
+        results.push({ groupId, error: ErrorCode.NONE })
+      } catch (error) {
+        this.log('error', `deleting group ${groupId} failed: ${String(error)}`)
+        results.push({ groupId, error: ErrorCode.KAFKA_STORAGE_ERROR })
+      }
+    }
+    return results
   }
 
   // ---- Describe / list -------------------------------------------------------------------------
@@ -658,6 +880,7 @@ export class GroupCoordinator {
         protocolName: null,
         leaderId: null,
         members: new Map(),
+        staticMembers: new Map(),
         pending: new Map(),
         awaitingSync: new Set(),
       }

@@ -23,6 +23,10 @@ export function kafkaErrorCode(error: unknown): number {
         return ErrorCode.KAFKA_STORAGE_ERROR
       case 'INVALID_CONFIG':
         return ErrorCode.INVALID_CONFIG
+      case 'OUT_OF_ORDER_SEQUENCE_NUMBER':
+        return ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER
+      case 'INVALID_PRODUCER_EPOCH':
+        return ErrorCode.INVALID_PRODUCER_EPOCH
     }
   }
   return ErrorCode.UNKNOWN_SERVER_ERROR

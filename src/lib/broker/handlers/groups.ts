@@ -1,292 +1,327 @@
-import { Writer } from '../../protocol/primitives.js'
+import { apiSpec } from '../../protocol/apis.js'
+import { decodeMessage, encodeMessage, type Message } from '../../protocol/schema.js'
+import type { GroupDescription, LeavingMember } from '../group/coordinator.js'
 import { ErrorCode } from './errors.js'
-import type { ApiHandler } from './types.js'
+import type { ApiHandler, RequestContext } from './types.js'
 
-/** FindCoordinator (10) v0-2: this node coordinates every group. */
-export const findCoordinatorHandler: ApiHandler = {
-  key: 10,
-  name: 'FindCoordinator',
-  minVersion: 0,
-  maxVersion: 2,
-  handle(ctx, r) {
-    const v = ctx.apiVersion
-    r.string() // key
-    if (v >= 1) r.int8() // key_type: groups and transactions both land here
-    const { broker } = ctx
-    const w = new Writer(64)
-    if (v >= 1) w.int32(0)
-    w.int16(0)
-    if (v >= 1) w.nullableString(null)
-    w.int32(broker.nodeId).string(broker.advertisedHost).int32(broker.port())
-    return w
-  },
+/**
+ * The group-coordinator APIs and InitProducerId, decoded and encoded by the descriptor codec
+ * (Apache Kafka 3.9's message definitions), each advertising 3.9's validVersions, flexible versions
+ * included. The rules live in the GroupCoordinator; these handlers translate.
+ */
+
+type Handle = (ctx: RequestContext, req: Message) => Message | Promise<Message>
+
+/** An ApiHandler over Kafka 3.9's descriptors for `key`: decode, handle, encode. */
+function codecHandler(key: number, handle: Handle): ApiHandler {
+  const api = apiSpec(key)
+  const encode = (ctx: RequestContext, res: Message) => encodeMessage(api.response, ctx.apiVersion, res)
+  return {
+    key,
+    name: api.name,
+    minVersion: api.valid[0],
+    maxVersion: api.valid[1],
+    handle(ctx, body) {
+      const req = decodeMessage(api.request, ctx.apiVersion, body)
+      ctx.broker.log('debug', `${api.name} v${ctx.apiVersion} from ${ctx.clientId || ctx.clientHost}`, {
+        api: api.name,
+        apiVersion: ctx.apiVersion,
+      })
+      const res = handle(ctx, req)
+      return res instanceof Promise ? res.then((m) => encode(ctx, m)) : encode(ctx, res)
+    },
+  }
 }
 
-/** JoinGroup (11) v0-5; parked by the coordinator until the rebalance completes. */
-export const joinGroupHandler: ApiHandler = {
-  key: 11,
-  name: 'JoinGroup',
-  minVersion: 0,
-  maxVersion: 5,
-  async handle(ctx, r) {
-    const v = ctx.apiVersion
-    const groupId = r.string()
-    const sessionTimeoutMs = r.int32()
-    const rebalanceTimeoutMs = v >= 1 ? r.int32() : sessionTimeoutMs
-    const memberId = r.string()
-    const groupInstanceId = v >= 5 ? r.nullableString() : null
-    const protocolType = r.string()
-    const protocols = r.array((r) => ({ name: r.string(), metadata: r.bytes() }))
-    const res = await ctx.broker.groups.join({
-      groupId,
-      sessionTimeoutMs,
-      rebalanceTimeoutMs,
-      memberId,
-      groupInstanceId,
-      protocolType,
-      protocols,
-      clientId: ctx.clientId,
-      clientHost: ctx.clientHost,
-      requireKnownMemberId: v >= 4,
-    })
-    const w = new Writer(128)
-    if (v >= 2) w.int32(0)
-    w.int16(res.error)
-      .int32(res.generationId)
-      .string(res.protocolName ?? '')
-      .string(res.leader)
-      .string(res.memberId)
-    w.array(res.members, (w, m) => {
-      w.string(m.memberId)
-      if (v >= 5) w.nullableString(m.groupInstanceId)
-      w.bytes(m.metadata)
-    })
-    return w
-  },
-}
+const TRANSACTIONS_UNSUPPORTED = 'The embedded broker does not support transactions.'
 
-/** SyncGroup (14) v0-3: the leader's assignments go to every member. */
-export const syncGroupHandler: ApiHandler = {
-  key: 14,
-  name: 'SyncGroup',
-  minVersion: 0,
-  maxVersion: 3,
-  async handle(ctx, r) {
-    const v = ctx.apiVersion
-    const groupId = r.string()
-    const generationId = r.int32()
-    const memberId = r.string()
-    if (v >= 3) r.nullableString()
-    const assignments = r.array((r) => ({ memberId: r.string(), assignment: r.bytes() }))
-    const res = await ctx.broker.groups.sync({ groupId, generationId, memberId, assignments })
-    const w = new Writer(64)
-    if (v >= 1) w.int32(0)
-    w.int16(res.error).bytes(res.assignment)
-    return w
-  },
-}
+/**
+ * FindCoordinator (10) v0-6 (batched keys from v4): this node coordinates every group. Key type 1
+ * (a transactional id) gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED, not retriable: there is no
+ * transaction coordinator; any other key type is INVALID_REQUEST, as Kafka answers.
+ */
+export const findCoordinatorHandler = codecHandler(10, (ctx, req) => {
+  const { broker } = ctx
+  const answer = (key: string) => {
+    const error =
+      req.keyType === 0
+        ? ErrorCode.NONE
+        : req.keyType === 1
+          ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+          : ErrorCode.INVALID_REQUEST
+    const message =
+      error === ErrorCode.NONE
+        ? null
+        : error === ErrorCode.INVALID_REQUEST
+          ? `unknown coordinator key type ${req.keyType}`
+          : TRANSACTIONS_UNSUPPORTED
+    return {
+      key,
+      nodeId: error ? -1 : broker.nodeId,
+      host: error ? '' : broker.advertisedHost,
+      port: error ? -1 : broker.port(),
+      errorCode: error,
+      errorMessage: message,
+    }
+  }
+  if (ctx.apiVersion >= 4) {
+    return { throttleTimeMs: 0, coordinators: (req.coordinatorKeys as string[]).map(answer) }
+  }
+  const a = answer(req.key as string)
+  return { throttleTimeMs: 0, ...a }
+})
 
-/** Heartbeat (12) v0-3. */
-export const heartbeatHandler: ApiHandler = {
-  key: 12,
-  name: 'Heartbeat',
-  minVersion: 0,
-  maxVersion: 3,
-  handle(ctx, r) {
-    const v = ctx.apiVersion
-    const groupId = r.string()
-    const generationId = r.int32()
-    const memberId = r.string()
-    if (v >= 3) r.nullableString()
-    const error = ctx.broker.groups.heartbeat(groupId, generationId, memberId)
-    const w = new Writer(16)
-    if (v >= 1) w.int32(0)
-    return w.int16(error)
-  },
-}
+/** JoinGroup (11) v0-9; parked by the coordinator until the rebalance completes. */
+export const joinGroupHandler = codecHandler(11, async (ctx, req) => {
+  const v = ctx.apiVersion
+  const res = await ctx.broker.groups.join({
+    groupId: req.groupId,
+    sessionTimeoutMs: req.sessionTimeoutMs,
+    // v0 has no rebalance timeout: Kafka uses the session timeout.
+    rebalanceTimeoutMs: v >= 1 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs,
+    memberId: req.memberId,
+    groupInstanceId: req.groupInstanceId,
+    protocolType: req.protocolType,
+    protocols: req.protocols,
+    clientId: ctx.clientId,
+    clientHost: ctx.clientHost,
+    requireKnownMemberId: v >= 4,
+    supportsSkipAssignment: v >= 9,
+    reason: req.reason,
+  })
+  const ok = res.error === ErrorCode.NONE
+  return {
+    throttleTimeMs: 0,
+    errorCode: res.error,
+    generationId: res.generationId,
+    protocolType: ok ? ctx.broker.groups.protocolOf(req.groupId).protocolType : null,
+    // Nullable from v7; before that "" stands for none.
+    protocolName: res.protocolName ?? (v >= 7 ? null : ''),
+    leader: res.leader,
+    skipAssignment: res.skipAssignment ?? false,
+    memberId: res.memberId,
+    members: res.members,
+  }
+})
 
-/** LeaveGroup (13) v0-3 (v3 leaves several members at once). */
-export const leaveGroupHandler: ApiHandler = {
-  key: 13,
-  name: 'LeaveGroup',
-  minVersion: 0,
-  maxVersion: 3,
-  handle(ctx, r) {
-    const v = ctx.apiVersion
-    const groupId = r.string()
-    const members =
-      v >= 3
-        ? r.array((r) => ({ memberId: r.string(), groupInstanceId: r.nullableString() }))
-        : [{ memberId: r.string(), groupInstanceId: null }]
-    const res = ctx.broker.groups.leave(
-      groupId,
-      members.map((m) => m.memberId),
+/**
+ * SyncGroup (14) v0-5: the leader's assignments go to every member; v5 requires protocol type and
+ * name and checks them against the group's.
+ */
+export const syncGroupHandler = codecHandler(14, async (ctx, req) => {
+  // From v5 both are mandatory (Kafka's SyncGroupRequest.areMandatoryProtocolTypeAndNamePresent).
+  if (ctx.apiVersion >= 5 && (req.protocolType === null || req.protocolName === null)) {
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.INCONSISTENT_GROUP_PROTOCOL,
+      protocolType: null,
+      protocolName: null,
+      assignment: Buffer.alloc(0),
+    }
+  }
+  const res = await ctx.broker.groups.sync({
+    groupId: req.groupId,
+    generationId: req.generationId,
+    memberId: req.memberId,
+    groupInstanceId: req.groupInstanceId,
+    protocolType: req.protocolType,
+    protocolName: req.protocolName,
+    assignments: req.assignments,
+  })
+  const protocol =
+    res.error === ErrorCode.NONE
+      ? ctx.broker.groups.protocolOf(req.groupId)
+      : { protocolType: null, protocolName: null }
+  return { throttleTimeMs: 0, errorCode: res.error, ...protocol, assignment: res.assignment }
+})
+
+/** Heartbeat (12) v0-4. */
+export const heartbeatHandler = codecHandler(12, (ctx, req) => ({
+  throttleTimeMs: 0,
+  errorCode: ctx.broker.groups.heartbeat(req.groupId, req.generationId, req.memberId, req.groupInstanceId),
+}))
+
+/** LeaveGroup (13) v0-5: one member (v0-2), or several by member or instance id (v3+, reasons v5). */
+export const leaveGroupHandler = codecHandler(13, (ctx, req) => {
+  const v = ctx.apiVersion
+  const leaving: LeavingMember[] =
+    v >= 3 ? req.members : [{ memberId: req.memberId, groupInstanceId: null, reason: null }]
+  const res = ctx.broker.groups.leave(req.groupId, leaving)
+  if (v < 3) return { throttleTimeMs: 0, errorCode: res.members[0]?.error ?? res.error }
+  return {
+    throttleTimeMs: 0,
+    errorCode: res.error,
+    members: res.members.map((m) => ({
+      memberId: m.memberId,
+      groupInstanceId: m.groupInstanceId ?? null,
+      errorCode: m.error,
+    })),
+  }
+})
+
+/**
+ * OffsetCommit (8) v0-9: generation, member and instance id checked as Kafka 3.9 checks a classic
+ * group's commit (v9 included: GROUP_ID_NOT_FOUND for an unknown group), then stored durably.
+ */
+export const offsetCommitHandler = codecHandler(8, async (ctx, req) => {
+  const { broker } = ctx
+  const entries = []
+  const unknown = new Set<string>()
+  for (const t of req.topics) {
+    for (const p of t.partitions) {
+      if (!broker.logs.partition(t.name, p.partitionIndex)) unknown.add(`${t.name}\u0000${p.partitionIndex}`)
+      else
+        entries.push({
+          topic: t.name as string,
+          partition: p.partitionIndex as number,
+          offset: p.committedOffset as bigint,
+          metadata: p.committedMetadata as string | null,
+        })
+    }
+  }
+  let error: number = ErrorCode.NONE
+  try {
+    error = await broker.groups.commitOffsets(
+      req.groupId,
+      req.generationIdOrMemberEpoch,
+      req.memberId,
+      entries,
+      {
+        groupInstanceId: req.groupInstanceId,
+        apiVersion: ctx.apiVersion,
+      },
     )
-    const w = new Writer(64)
-    if (v >= 1) w.int32(0)
-    if (v < 3) return w.int16(res.members[0]?.error ?? res.error)
-    w.int16(res.error)
-    w.array(res.members, (w, m) => {
-      w.string(m.memberId).nullableString(null).int16(m.error)
-    })
-    return w
-  },
-}
+  } catch (error_) {
+    broker.log('error', `offset commit for group ${req.groupId} failed: ${String(error_)}`)
+    error = ErrorCode.KAFKA_STORAGE_ERROR
+  }
+  return {
+    throttleTimeMs: 0,
+    topics: req.topics.map((t: Message) => ({
+      name: t.name,
+      partitions: t.partitions.map((p: Message) => ({
+        partitionIndex: p.partitionIndex,
+        errorCode: unknown.has(`${t.name}\u0000${p.partitionIndex}`)
+          ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+          : error,
+      })),
+    })),
+  }
+})
 
-/** OffsetCommit (8) v2-7: generation and member checked as Kafka does, then stored durably. */
-export const offsetCommitHandler: ApiHandler = {
-  key: 8,
-  name: 'OffsetCommit',
-  minVersion: 2,
-  maxVersion: 7,
-  async handle(ctx, r) {
-    const v = ctx.apiVersion
-    const groupId = r.string()
-    const generationId = r.int32()
-    const memberId = r.string()
-    if (v >= 7) r.nullableString()
-    if (v <= 4) r.int64() // retention_time_ms
-    const topics = r.array((r) => ({
-      name: r.string(),
-      partitions: r.array((r) => {
-        const index = r.int32()
-        const offset = r.int64()
-        if (v >= 6) r.int32() // committed_leader_epoch
-        return { index, offset, metadata: r.nullableString() }
-      }),
-    }))
-    const { broker } = ctx
-    const entries = []
-    const errors = new Map<string, number>()
-    for (const t of topics) {
-      for (const p of t.partitions) {
-        if (!broker.logs.partition(t.name, p.index)) {
-          errors.set(`${t.name}\u0000${p.index}`, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
-        } else entries.push({ topic: t.name, partition: p.index, offset: p.offset, metadata: p.metadata })
-      }
+type Requested = { name: string; partitionIndexes: number[] }[] | null
+
+/** One group's committed offsets as OffsetFetch answers them (-1 and "" where nothing is committed). */
+function fetchOffsets(ctx: RequestContext, groupId: string, requested: Requested) {
+  const store = ctx.broker.logs.offsets
+  const partition = (index: number, c: { offset: bigint; metadata: string | null } | undefined) => ({
+    partitionIndex: index,
+    committedOffset: c ? c.offset : -1n,
+    committedLeaderEpoch: -1,
+    metadata: c ? (c.metadata ?? '') : '',
+    errorCode: ErrorCode.NONE,
+  })
+  if (requested === null) {
+    const byTopic = new Map<string, ReturnType<typeof partition>[]>()
+    for (const e of store.fetchAll(groupId)) {
+      let list = byTopic.get(e.topic)
+      if (!list) byTopic.set(e.topic, (list = []))
+      list.push(partition(e.partition, e.value))
     }
-    let error: number = ErrorCode.NONE
-    try {
-      error = await broker.groups.commitOffsets(groupId, generationId, memberId, entries)
-    } catch (error_) {
-      broker.log('error', `offset commit for group ${groupId} failed: ${String(error_)}`)
-      error = ErrorCode.KAFKA_STORAGE_ERROR
+    return [...byTopic].map(([name, partitions]) => ({ name, partitions }))
+  }
+  return requested.map((t) => ({
+    name: t.name,
+    partitions: t.partitionIndexes.map((i) => partition(i, store.fetch(groupId, t.name, i))),
+  }))
+}
+
+/**
+ * OffsetFetch (9) v0-9: one group (v0-7, all topics when null from v2) or several (v8+). Every
+ * requested partition is answered. require_stable needs no wait: there are no transactional offsets.
+ */
+export const offsetFetchHandler = codecHandler(9, (ctx, req) => {
+  if (ctx.apiVersion >= 8) {
+    return {
+      throttleTimeMs: 0,
+      groups: req.groups.map((g: Message) => ({
+        groupId: g.groupId,
+        topics: fetchOffsets(ctx, g.groupId, g.topics),
+        errorCode: ErrorCode.NONE,
+      })),
     }
-    const w = new Writer(64 + topics.length * 32)
-    if (v >= 3) w.int32(0)
-    w.array(topics, (w, t) => {
-      w.string(t.name)
-      w.array(t.partitions, (w, p) =>
-        w.int32(p.index).int16(errors.get(`${t.name}\u0000${p.index}`) ?? error),
-      )
-    })
-    return w
-  },
-}
+  }
+  return { throttleTimeMs: 0, topics: fetchOffsets(ctx, req.groupId, req.topics), errorCode: ErrorCode.NONE }
+})
 
-/** OffsetFetch (9) v1-5: every requested partition is answered (-1 when nothing is committed). */
-export const offsetFetchHandler: ApiHandler = {
-  key: 9,
-  name: 'OffsetFetch',
-  minVersion: 1,
-  maxVersion: 5,
-  handle(ctx, r) {
-    const v = ctx.apiVersion
-    const groupId = r.string()
-    const requested = r.nullableArray((r) => ({ name: r.string(), partitions: r.array((r) => r.int32()) }))
-    const store = ctx.broker.logs.offsets
-    let topics: { name: string; partitions: { index: number; offset: bigint; metadata: string | null }[] }[]
-    if (requested === null) {
-      const byTopic = new Map<string, { index: number; offset: bigint; metadata: string | null }[]>()
-      for (const e of store.fetchAll(groupId)) {
-        let list = byTopic.get(e.topic)
-        if (!list) byTopic.set(e.topic, (list = []))
-        list.push({ index: e.partition, offset: e.value.offset, metadata: e.value.metadata })
-      }
-      topics = [...byTopic].map(([name, partitions]) => ({ name, partitions }))
-    } else {
-      topics = requested.map((t) => ({
-        name: t.name,
-        partitions: t.partitions.map((index) => {
-          const c = store.fetch(groupId, t.name, index)
-          return { index, offset: c ? c.offset : -1n, metadata: c ? c.metadata : '' }
-        }),
-      }))
+/** DescribeGroups (15) v0-5: an unknown group is "Dead", as Kafka 3.9 answers it. */
+export const describeGroupsHandler = codecHandler(15, (ctx, req) => ({
+  throttleTimeMs: 0,
+  groups: (req.groups as string[]).map((id) => {
+    const g: GroupDescription = ctx.broker.groups.describe(id)
+    return {
+      errorCode: g.error,
+      groupId: g.groupId,
+      groupState: g.state,
+      protocolType: g.protocolType,
+      protocolData: g.protocolData,
+      members: g.members.map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        memberMetadata: m.metadata,
+        memberAssignment: m.assignment,
+      })),
+      authorizedOperations: -2147483648,
     }
-    const w = new Writer(64 + topics.length * 64)
-    if (v >= 3) w.int32(0)
-    w.array(topics, (w, t) => {
-      w.string(t.name)
-      w.array(t.partitions, (w, p) => {
-        w.int32(p.index).int64(p.offset)
-        if (v >= 5) w.int32(-1)
-        w.nullableString(p.metadata ?? '').int16(0)
-      })
-    })
-    if (v >= 2) w.int16(0)
-    return w
-  },
-}
+  }),
+}))
 
-/** DescribeGroups (15) v0-4. */
-export const describeGroupsHandler: ApiHandler = {
-  key: 15,
-  name: 'DescribeGroups',
-  minVersion: 0,
-  maxVersion: 4,
-  handle(ctx, r) {
-    const v = ctx.apiVersion
-    const ids = r.array((r) => r.string())
-    if (v >= 3) r.bool()
-    const groups = ids.map((id) => ctx.broker.groups.describe(id))
-    const w = new Writer(256)
-    if (v >= 1) w.int32(0)
-    w.array(groups, (w, g) => {
-      w.int16(g.error).string(g.groupId).string(g.state).string(g.protocolType).string(g.protocolData)
-      w.array(g.members, (w, m) => {
-        w.string(m.memberId)
-        if (v >= 4) w.nullableString(m.groupInstanceId)
-        w.string(m.clientId).string(m.clientHost).bytes(m.metadata).bytes(m.assignment)
-      })
-      if (v >= 3) w.int32(-2147483648)
-    })
-    return w
-  },
-}
+/**
+ * ListGroups (16) v0-5: live groups plus groups that only have committed offsets; states filter
+ * (v4, case-insensitive) and types filter (v5: every group here is a "classic" group).
+ */
+export const listGroupsHandler = codecHandler(16, (ctx, req) => {
+  const states = new Set((req.statesFilter as string[]).map((s) => s.toLowerCase()))
+  const types = new Set((req.typesFilter as string[]).map((s) => s.toLowerCase()))
+  const groups = ctx.broker.groups
+    .list()
+    .filter((g) => states.size === 0 || states.has(g.state.toLowerCase()))
+    .filter(() => types.size === 0 || types.has('classic'))
+  return {
+    throttleTimeMs: 0,
+    errorCode: ErrorCode.NONE,
+    groups: groups.map((g) => ({
+      groupId: g.groupId,
+      protocolType: g.protocolType,
+      groupState: g.state,
+      groupType: 'classic',
+    })),
+  }
+})
 
-/** ListGroups (16) v0-2: live groups plus groups that only have committed offsets. */
-export const listGroupsHandler: ApiHandler = {
-  key: 16,
-  name: 'ListGroups',
-  minVersion: 0,
-  maxVersion: 2,
-  handle(ctx) {
-    const v = ctx.apiVersion
-    const groups = ctx.broker.groups.list()
-    const w = new Writer(64 + groups.length * 32)
-    if (v >= 1) w.int32(0)
-    w.int16(0)
-    w.array(groups, (w, g) => w.string(g.groupId).string(g.protocolType))
-    return w
-  },
-}
+/** DeleteGroups (42) v0-2: only groups without members; deletes their committed offsets durably. */
+export const deleteGroupsHandler = codecHandler(42, async (ctx, req) => ({
+  throttleTimeMs: 0,
+  results: (await ctx.broker.groups.deleteGroups(req.groupsNames)).map((r) => ({
+    groupId: r.groupId,
+    errorCode: r.error,
+  })),
+}))
 
 let nextProducerId = BigInt(Date.now()) * 1000n
 
-/** InitProducerId (22) v0-1: ids for idempotent producers (no transactions, no deduplication). */
-export const initProducerIdHandler: ApiHandler = {
-  key: 22,
-  name: 'InitProducerId',
-  minVersion: 0,
-  maxVersion: 1,
-  handle(_ctx, r) {
-    const transactionalId = r.nullableString()
-    r.int32()
-    const w = new Writer(32)
-    w.int32(0)
-    if (transactionalId !== null)
-      return w.int16(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED).int64(-1n).int16(-1)
-    nextProducerId += 1n
-    return w.int16(0).int64(nextProducerId).int16(0)
-  },
-}
+/**
+ * InitProducerId (22) v0-5: a fresh producer id (epoch 0) for an idempotent producer; the log then
+ * deduplicates its retries (log/producer-state.ts). A transactional id is refused (no transactions).
+ * v3+ may name the current id and epoch (KIP-360); as Kafka does without a transactional id, a new
+ * id is handed out, and a half-given pair is INVALID_REQUEST.
+ */
+export const initProducerIdHandler = codecHandler(22, (_ctx, req) => {
+  const refuse = (errorCode: number) => ({ throttleTimeMs: 0, errorCode, producerId: -1n, producerEpoch: -1 })
+  if (req.transactionalId !== null) return refuse(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+  if ((req.producerId === -1n) !== (req.producerEpoch === -1)) return refuse(ErrorCode.INVALID_REQUEST)
+  nextProducerId += 1n
+  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: nextProducerId, producerEpoch: 0 }
+})

@@ -2,6 +2,7 @@ import { type ApiRange, apiVersionsHandler } from './api-versions.js'
 import { describeConfigsHandler } from './configs.js'
 import { fetchHandler } from './fetch.js'
 import {
+  deleteGroupsHandler,
   describeGroupsHandler,
   findCoordinatorHandler,
   heartbeatHandler,
@@ -42,6 +43,7 @@ const HANDLERS: ApiHandler[] = [
   deleteTopicsHandler,
   initProducerIdHandler,
   describeConfigsHandler,
+  deleteGroupsHandler,
 ]
 
 /** The advertised version ranges: exactly what the handlers implement. */

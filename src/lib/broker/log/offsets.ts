@@ -21,6 +21,7 @@ type Record_ =
   | { k: 'c'; g: string; e: OffsetTuple[] }
   | { k: 'g'; g: string; n: number }
   | { k: 'dt'; t: string }
+  | { k: 'dg'; g: string }
 
 interface GroupState {
   offsets: Map<string, { topic: string; partition: number; value: CommittedOffset }>
@@ -151,6 +152,10 @@ export class FileGroupOffsetStore implements GroupOffsetStore {
     return this.write({ k: 'dt', t: topic })
   }
 
+  deleteGroup(group: string): Promise<void> {
+    return this.write({ k: 'dg', g: group })
+  }
+
   /** Waits for pending writes, then closes the file. */
   async close(): Promise<void> {
     this.closed = true
@@ -220,6 +225,10 @@ export class FileGroupOffsetStore implements GroupOffsetStore {
     if (r.k === 'dt') {
       for (const g of this.groupsMap.values())
         for (const [k, e] of g.offsets) if (e.topic === r.t) g.offsets.delete(k)
+      return
+    }
+    if (r.k === 'dg') {
+      this.groupsMap.delete(r.g)
       return
     }
     let g = this.groupsMap.get(r.g)

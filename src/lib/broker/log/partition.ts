@@ -10,6 +10,12 @@ import { BATCH_LOG_OVERHEAD, BATCH_SCAN_PREFIX, type BatchSpan } from '../../pro
 import { assignOffsets, splitBatches } from './batch.js'
 import { type FileCache, readAt, removeFile, syncDir, writeAll, writeFileDurable } from './files.js'
 import {
+  type ProducerCheck,
+  ProducerStateTable,
+  producerBatchAt,
+  replaySegmentHeaders,
+} from './producer-state.js'
+import {
   IndexBuilder,
   lookupPosition,
   lookupTimePosition,
@@ -128,6 +134,8 @@ export class Partition implements PartitionLog {
   private waiters = new Set<Waiter>()
   private writes = 0
   private syncs = 0
+  /** Idempotent producers' epochs and last batches (rebuilt from the tail segments at open). */
+  private readonly producers: ProducerStateTable
 
   private constructor(
     readonly topic: string,
@@ -135,7 +143,9 @@ export class Partition implements PartitionLog {
     readonly dir: string,
     private readonly config: TopicConfig,
     private readonly ctx: PartitionContext,
-  ) {}
+  ) {
+    this.producers = new ProducerStateTable(`${topic}-${partition}`)
+  }
 
   /** Opens (creating if needed) and recovers the partition directory. */
   static async open(
@@ -182,18 +192,32 @@ export class Partition implements PartitionLog {
         ),
       )
     let spans: BatchSpan[]
+    let producer: ProducerCheck | null
     try {
       spans = splitBatches(payload)
+      producer = this.producers.check(payload, spans)
     } catch (err) {
       return Promise.reject(err)
+    }
+    if (producer?.kind === 'duplicate') {
+      // A retry of a batch already appended: ack the original offset once that one is durable.
+      const ack = () => ({ baseOffset: producer.baseOffset, logStartOffset: this.logStart })
+      return producer.done ? producer.done.then(ack) : Promise.resolve(ack())
     }
     const baseOffset = this.leo
     const nextOffset = assignOffsets(payload, spans, baseOffset)
     this.leo = nextOffset
-    return new Promise<AppendResult>((resolve, reject) => {
+    const done = new Promise<AppendResult>((resolve, reject) => {
       this.pending.push({ payload, spans, baseOffset, nextOffset, resolve, reject })
       this.kick()
     })
+    producer?.commit(baseOffset, done)
+    return done
+  }
+
+  /** Producer ids with idempotence state in this partition. */
+  producerCount(): number {
+    return this.producers.size
   }
 
   async read(offset: bigint, maxBytes: number): Promise<ReadResult> {
@@ -299,9 +323,11 @@ export class Partition implements PartitionLog {
 
   /**
    * Deletes whole closed segments that are beyond retention (size, then age), advances and
-   * persists the log start offset. Returns the number of segments deleted.
+   * persists the log start offset. Returns the number of segments deleted. Also forgets idempotent
+   * producers silent for a day (Kafka's producer.id.expiration.ms).
    */
   async enforceRetention(now: number): Promise<number> {
+    this.producers.expire(now)
     const { retentionBytes, retentionMs } = this.config
     if ((retentionBytes < 0 && retentionMs < 0) || this.retaining || this.closed) return 0
     const doomed: Segment[] = []
@@ -626,7 +652,11 @@ export class Partition implements PartitionLog {
       const isActive = i === bases.length - 1
       const size = (await stat(seg.paths.log)).size
       if (isActive) await this.recoverActive(seg, size)
-      else await this.loadClosed(seg, size, bases[i + 1])
+      else {
+        await this.loadClosed(seg, size, bases[i + 1])
+        // Producer state comes from the tail: the last closed segment, then the active one.
+        if (i === bases.length - 2) await this.replayProducers(seg)
+      }
       segments.push(seg)
     }
     this.segments = segments
@@ -642,7 +672,9 @@ export class Partition implements PartitionLog {
   private async recoverActive(seg: Segment, size: number): Promise<void> {
     const fh = await open(seg.paths.log, 'r+')
     try {
-      const scan = await scanSegment(fh, seg.baseOffset, size)
+      const scan = await scanSegment(fh, seg.baseOffset, size, (buf, pos, base) =>
+        this.producers.replay(producerBatchAt(buf, pos), base),
+      )
       if (scan.validSize < size) {
         await fh.truncate(scan.validSize)
         await fh.sync()
@@ -657,6 +689,16 @@ export class Partition implements PartitionLog {
     // Stale index files of the active segment are rebuilt when it rolls.
     await removeFile(seg.paths.index)
     await removeFile(seg.paths.timeindex)
+  }
+
+  /** Replays the producer fields of a closed segment's batch headers. */
+  private async replayProducers(seg: Segment): Promise<void> {
+    const fh = await open(seg.paths.log, 'r')
+    try {
+      await replaySegmentHeaders(fh, seg.size, this.producers)
+    } finally {
+      await fh.close()
+    }
   }
 
   /** Trusts a closed segment's index files if they are complete; rebuilds them otherwise. */

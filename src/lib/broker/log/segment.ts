@@ -171,7 +171,13 @@ const SCAN_CHUNK = 1 << 20
  * Reads a segment batch by batch from the start, validating length, magic, count, CRC and offset
  * continuity, and rebuilds its indexes. Stops at the first bad byte (a torn or corrupt write).
  */
-export async function scanSegment(fh: FileHandle, baseOffset: bigint, fileSize: number): Promise<ScanResult> {
+export async function scanSegment(
+  fh: FileHandle,
+  baseOffset: bigint,
+  fileSize: number,
+  /** Called with each valid batch (its bytes start at `pos` of `buf`), in offset order. */
+  onBatch?: (buf: Buffer, pos: number, baseOffset: bigint) => void,
+): Promise<ScanResult> {
   const builder = new IndexBuilder()
   let pos = 0
   let next = baseOffset
@@ -190,6 +196,7 @@ export async function scanSegment(fh: FileHandle, baseOffset: bigint, fileSize: 
           problem = checkBatch(whole, 0, whole.length, next)
           if (problem) break
           builder.add(Number(next - baseOffset), pos, size, whole.readBigInt64BE(35))
+          onBatch?.(whole, 0, next)
           next += BigInt(whole.readInt32BE(23)) + 1n
           p = size
           advanced = true
@@ -199,6 +206,7 @@ export async function scanSegment(fh: FileHandle, baseOffset: bigint, fileSize: 
       problem = checkBatch(chunk, p, chunk.length, next)
       if (problem) break
       builder.add(Number(next - baseOffset), pos + p, size, chunk.readBigInt64BE(p + 35))
+      onBatch?.(chunk, p, next)
       next += BigInt(chunk.readInt32BE(p + 23)) + 1n
       p += size
       advanced = true

@@ -44,7 +44,10 @@ export interface PartitionLog {
    * Appends one or more RecordBatches (v2, magic 2) as sent by a producer: validated (length,
    * magic, CRC-32C), base offsets rewritten, stored byte for byte otherwise. Resolves once the data
    * is durable under the fsync policy. Throws LogError('CORRUPT_MESSAGE') on a bad batch, in which
-   * case nothing is appended.
+   * case nothing is appended. Batches with a producer id are checked as Kafka does (producer-state.ts):
+   * a retry of one of the producer's last 5 batches is not stored again and resolves with the
+   * original base offset; a sequence gap or stale epoch throws OUT_OF_ORDER_SEQUENCE_NUMBER /
+   * INVALID_PRODUCER_EPOCH.
    */
   append(batches: Buffer): Promise<AppendResult>
   /**
@@ -82,6 +85,8 @@ export interface GroupOffsetStore {
   lastGeneration(group: string): number
   setGeneration(group: string, generation: number): Promise<void>
   deleteTopic(topic: string): Promise<void>
+  /** Forgets a group: its committed offsets and generation (DeleteGroups), durably. */
+  deleteGroup(group: string): Promise<void>
 }
 
 export type FsyncPolicy = 'always' | { intervalMs: number }
@@ -124,6 +129,10 @@ export type LogErrorCode =
   | 'STORAGE_ERROR'
   /** A topic config value out of range (Kafka INVALID_CONFIG, 40). */
   | 'INVALID_CONFIG'
+  /** Idempotent produce: a sequence gap, or a new epoch not starting at 0 (Kafka 45). */
+  | 'OUT_OF_ORDER_SEQUENCE_NUMBER'
+  /** Idempotent produce: an epoch older than the last one seen for the producer id (Kafka 47). */
+  | 'INVALID_PRODUCER_EPOCH'
 
 export class LogError extends Error {
   constructor(

@@ -231,4 +231,116 @@ describe('GroupCoordinator', () => {
     expect([r1.members.length, r2.members.length].sort()).toEqual([0, 2])
     delayed.close()
   })
+
+  describe('static membership', () => {
+    const staticReq = (memberId: string, instance = 'i1', overrides: Partial<JoinGroupRequest> = {}) =>
+      joinReq(memberId, { groupInstanceId: instance, ...overrides })
+
+    async function stableStatic() {
+      const j = await gc.join(staticReq(''))
+      expect(j.error).toBe(0)
+      const s = await gc.sync({
+        groupId: 'g',
+        generationId: j.generationId,
+        memberId: j.memberId,
+        groupInstanceId: 'i1',
+        assignments: [{ memberId: j.memberId, assignment: Buffer.from('A') }],
+      })
+      expect(s.error).toBe(0)
+      return j
+    }
+
+    it('fences a known member id joining with an instance id owned by another member', async () => {
+      const j1 = await stableStatic()
+      const p2 = gc.join(staticReq('', 'i2'))
+      const [r1, r2] = await Promise.all([gc.join(staticReq(j1.memberId, 'i1')), p2])
+      expect([r1.error, r2.error]).toEqual([0, 0])
+      expect((await gc.join(staticReq(j1.memberId, 'i2'))).error).toBe(82)
+      const sync = (memberId: string, instance: string) =>
+        gc.sync({
+          groupId: 'g',
+          generationId: r1.generationId,
+          memberId,
+          groupInstanceId: instance,
+          assignments: [],
+        })
+      const syncs = await Promise.all([sync(j1.memberId, 'i1'), sync(r2.memberId, 'i2')])
+      expect(syncs.map((x) => x.error)).toEqual([0, 0])
+      // a replaced member id is simply unknown to JoinGroup, as in Kafka
+      const again = await gc.join(staticReq('', 'i2'))
+      expect(again.error).toBe(0)
+      expect((await gc.join(staticReq(r2.memberId, 'i2'))).error).toBe(25)
+    })
+
+    it('a rejoin with other protocols rebalances; with the same ones it does not', async () => {
+      const j = await stableStatic()
+      const same = await gc.join(staticReq(''))
+      expect(same.generationId).toBe(j.generationId)
+      expect(gc.describe('g').state).toBe('Stable')
+      // A protocol no member supports is inconsistent (as Kafka); a new first choice rebalances.
+      const foreign = [{ name: 'CooperativeSticky', metadata: META }]
+      expect((await gc.join(staticReq('', 'i1', { protocols: foreign }))).error).toBe(23)
+      const changed = await gc.join(
+        staticReq('', 'i1', { protocols: [...foreign, { name: 'RoundRobinAssigner', metadata: META }] }),
+      )
+      expect(changed.error).toBe(0)
+      expect(changed.generationId).toBe(j.generationId + 1)
+      expect(gc.heartbeat('g', changed.generationId, same.memberId, 'i1')).toBe(82)
+    })
+
+    it('a rejoin during CompletingRebalance rebalances and fences the parked sync of the old id', async () => {
+      const a = await newMember()
+      const ja = await a.join
+      const j = gc.join(staticReq(''))
+      // a's heartbeat learns of the rebalance; a rejoins; both get the new generation
+      expect(gc.heartbeat('g', ja.generationId, a.id)).toBe(27)
+      const [ra, rs] = await Promise.all([gc.join(joinReq(a.id)), j])
+      expect(rs.error).toBe(0)
+      const parked = gc.sync({
+        groupId: 'g',
+        generationId: rs.generationId,
+        memberId: rs.memberId,
+        assignments: [],
+      })
+      const again = gc.join(staticReq(''))
+      expect((await parked).error).toBe(82)
+      const ra2 = gc.join(joinReq(a.id))
+      const [r2, rb2] = await Promise.all([again, ra2])
+      expect(r2.error).toBe(0)
+      expect(r2.generationId).toBe(ra.generationId + 1)
+      expect(rb2.generationId).toBe(r2.generationId)
+    })
+
+    it('drops a static member whose session expires; the instance then joins as new', async () => {
+      const j = await stableStatic()
+      await vi.advanceTimersByTimeAsync(1100)
+      expect(gc.describe('g').state).toBe('Empty')
+      expect(gc.heartbeat('g', j.generationId, j.memberId, 'i1')).toBe(25)
+      const back = await gc.join(staticReq(''))
+      expect(back.generationId).toBe(j.generationId + 2)
+    })
+
+    it('deletes only empty groups, with their offsets', async () => {
+      const j = await stableStatic()
+      await gc.commitOffsets(
+        'g',
+        j.generationId,
+        j.memberId,
+        [{ topic: 't', partition: 0, offset: 3n, metadata: null }],
+        {
+          groupInstanceId: 'i1',
+        },
+      )
+      expect(await gc.deleteGroups(['g', 'nope'])).toEqual([
+        { groupId: 'g', error: 68 },
+        { groupId: 'nope', error: 69 },
+      ])
+      expect(gc.leave('g', [{ memberId: '', groupInstanceId: 'i1' }]).members[0].error).toBe(0)
+      await vi.advanceTimersByTimeAsync(10)
+      expect(store.fetch('g', 't', 0)?.offset).toBe(3n)
+      expect(await gc.deleteGroups(['g'])).toEqual([{ groupId: 'g', error: 0 }])
+      expect(store.fetch('g', 't', 0)).toBeUndefined()
+      expect(gc.describe('g').state).toBe('Dead')
+    })
+  })
 })
