@@ -108,12 +108,12 @@ interface OpenTrial {
   ok: boolean
 }
 
-async function openTrial(url: string, rate: number): Promise<OpenTrial> {
+async function openTrial(url: string, rate: number, durationSec = OPEN_DURATION): Promise<OpenTrial> {
   const cpu0 = process.cpuUsage()
   const r = await runLoad({
     url,
     scenario: SCENARIO,
-    durationSec: OPEN_DURATION,
+    durationSec,
     rate,
     connections: CONNECTIONS,
     hostCount: 100,
@@ -138,14 +138,28 @@ async function openTrial(url: string, rate: number): Promise<OpenTrial> {
   return t
 }
 
-/** Highest sustained rate: x1.5 steps from 1000 req/s, then bisection (4 steps). */
+/**
+ * Highest sustained rate: x1.5 steps from 1000 req/s, then bisection (4 steps). The shared machine
+ * deschedules processes for more than 10 ms now and then, which makes a trial late by no fault of
+ * the generator: a rate gets a second try before it counts as not sustained. A 1 s trial first warms
+ * the JIT and the plan's request bytes.
+ */
 async function highestOpenRate(url: string): Promise<{ best: OpenTrial | undefined; trials: OpenTrial[] }> {
   const trials: OpenTrial[] = []
   let lo: OpenTrial | undefined
   let hi: number | undefined
-  for (let rate = 1000; rate <= 200_000; rate = Math.round(rate * 1.5)) {
-    const t = await openTrial(url, rate)
+  await openTrial(url, 1000, 1)
+  const attempt = async (rate: number) => {
+    let t = await openTrial(url, rate)
     trials.push(t)
+    if (!t.ok) {
+      t = await openTrial(url, rate)
+      trials.push(t)
+    }
+    return t
+  }
+  for (let rate = 1000; rate <= 200_000; rate = Math.round(rate * 1.5)) {
+    const t = await attempt(rate)
     if (!t.ok) {
       hi = rate
       break
@@ -156,8 +170,7 @@ async function highestOpenRate(url: string): Promise<{ best: OpenTrial | undefin
     const from = lo?.rate ?? 0
     const rate = Math.round((from + hi) / 2 / 100) * 100
     if (rate <= from || rate >= hi) break
-    const t = await openTrial(url, rate)
-    trials.push(t)
+    const t = await attempt(rate)
     if (t.ok) lo = t
     else hi = rate
   }
