@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import type { LoadResult } from '../lib/load/runner.js'
+import type { TimelinePoint } from '../lib/load/stats.js'
 import { describeModel, fmtMs } from './load-summary.js'
 
 /**
@@ -118,6 +119,39 @@ const PAGE_SCRIPT = `
 })();
 `
 
+/** The most timeline points drawn (a 3-hour run has 10,800): the file stays well under 1 MB. */
+export const MAX_POINTS = 1200
+/** The most players listed (the busiest first); --json has them all. */
+export const MAX_PLAYERS = 500
+
+/**
+ * At most MAX_POINTS points: adjacent seconds merged, counts summed, rate averaged, each percentile
+ * the highest of the merged seconds (a chart of the worst, never of an invented average).
+ */
+export function downsampleTimeline(points: TimelinePoint[], max = MAX_POINTS): TimelinePoint[] {
+  if (points.length <= max) return points
+  const per = Math.ceil(points.length / max)
+  const out: TimelinePoint[] = []
+  for (let i = 0; i < points.length; i += per) {
+    const group = points.slice(i, i + per)
+    const top = (k: 'p50' | 'p90' | 'p99' | 'p999' | 'max') => Math.max(...group.map((p) => p[k]))
+    const sum = (k: 'answered' | 'errors' | 'late') => group.reduce((a, p) => a + p[k], 0)
+    out.push({
+      t: group[group.length - 1].t,
+      answered: sum('answered'),
+      rps: Math.round((group.reduce((a, p) => a + p.rps, 0) / group.length) * 100) / 100,
+      errors: sum('errors'),
+      late: sum('late'),
+      p50: top('p50'),
+      p90: top('p90'),
+      p99: top('p99'),
+      p999: top('p999'),
+      max: top('max'),
+    })
+  }
+  return out
+}
+
 /** The HTML report of a run (pure: the chart library is passed in). */
 export function renderLoadReport(r: LoadResult, lib: ChartLibrary): string {
   const open = r.model === 'open'
@@ -166,12 +200,16 @@ export function renderLoadReport(r: LoadResult, lib: ChartLibrary): string {
   const data = {
     model: r.model,
     rate: r.rate ?? null,
-    timeline: r.timeline,
+    timeline: downsampleTimeline(r.timeline),
     distribution: r.distribution,
   }
   const codes = Object.entries(r.statusCodes)
     .map(([c, n]) => `${c}: ${n}`)
     .join(', ')
+  const players =
+    r.players.length <= MAX_PLAYERS
+      ? r.players
+      : [...r.players].sort((a, b) => b.sent - a.sent || (a.host < b.host ? -1 : 1)).slice(0, MAX_PLAYERS)
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -216,9 +254,10 @@ ${table(
 <h2>Per player (Host)</h2>
 ${table(
   ['player', 'sent', 'accepted', 'rejected', 'no answer'],
-  r.players.map((p) => [p.host, p.sent, p.accepted, p.rejected, p.unanswered]),
+  players.map((p) => [p.host, p.sent, p.accepted, p.rejected, p.unanswered]),
   [1, 2, 3, 4],
 )}
+${r.players.length > players.length ? `<div class="meta">The ${players.length} busiest of ${r.players.length} players; --json lists them all.</div>` : ''}
 <pre id="render-status"></pre>
 <script>${lib.js.replace(/<\/script/gi, '<\\/script')}</script>
 <script>var DATA = ${scriptJson(data)};${PAGE_SCRIPT}</script>

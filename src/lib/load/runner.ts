@@ -572,6 +572,12 @@ export async function runLoad(options: LoadOptions, deps: LoadDeps = {}): Promis
       'Give http://host:port, e.g. http://127.0.0.1:5000.',
     )
   }
+  if (options.rate !== undefined && base.protocol !== 'http:') {
+    throw usageError(
+      `--rate (the open model) speaks plain HTTP; ${base.protocol}// is not supported there`,
+      'Drop --rate for the closed model, or point --url at the API over http://.',
+    )
+  }
   const scenario = await loadScenario(options.scenario)
   const players = await resolvePlayers(options)
   const seed = options.seed === undefined ? randomBytes(4).toString('hex') : String(options.seed)

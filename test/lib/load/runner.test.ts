@@ -291,6 +291,13 @@ describe('runLoad', () => {
     expect(r.errorRatePct).toBe(50)
   })
 
+  it('--rate over https is a usage error (the open model speaks plain HTTP)', async () => {
+    const e = await runLoad({ url: 'https://127.0.0.1:1', scenario: 'seed', rate: 10 }).catch((x) => x)
+    expect(e).toBeInstanceOf(GameError)
+    expect(e.exitCode).toBe(2)
+    expect(e.message).toContain('--rate')
+  })
+
   it('an unreachable URL fails before sending anything: UNREACHABLE, exit 4, hint', async () => {
     const closed = http.createServer()
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
