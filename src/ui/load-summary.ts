@@ -34,6 +34,20 @@ export function progressFraction(p: LoadProgress): number {
   return 0
 }
 
+/** Word-wraps prose to `width` columns. */
+export function wrap(text: string, width: number): string {
+  const out: string[] = []
+  let line = ''
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      out.push(line)
+      line = word
+    } else line = line ? `${line} ${word}` : word
+  }
+  if (line) out.push(line)
+  return out.join('\n')
+}
+
 /** The one-line description of the model that ran (summary, HTML report). */
 export function describeModel(r: LoadResult): string {
   if (r.model === 'open') {
@@ -63,7 +77,7 @@ export function renderLoadSummary(r: LoadResult, options: RenderOptions = {}): s
   lines.push(
     `Scenario ${r.scenario} (seed ${r.seed}, run ${r.runId}) against ${r.url}: ${r.requests.sent} sent in ${seconds(r.durationMs)}${r.interrupted ? ' (interrupted: partial results)' : ''}`,
   )
-  lines.push(describeModel(r))
+  lines.push(wrap(describeModel(r), 100))
   const lost = r.requests.timeouts + r.requests.connectionErrors
   const head = [
     'req/s',

@@ -200,7 +200,7 @@ export function evaluateThresholds(actual: ThresholdInput, limits: Thresholds): 
       threshold: 'max-p99',
       limit: limits.maxP99Ms,
       actual: actual.p99Ms,
-      message: `p99 latency ${actual.p99Ms} ms is above --max-p99 ${limits.maxP99Ms} ms`,
+      message: `p99 latency ${actual.p99Ms.toFixed(2)} ms is above --max-p99 ${limits.maxP99Ms} ms`,
     })
   }
   if (limits.maxErrorRatePct !== undefined && actual.errorRatePct > limits.maxErrorRatePct) {

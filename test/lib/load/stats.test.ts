@@ -67,7 +67,7 @@ describe('evaluateThresholds', () => {
     const b = evaluateThresholds(actual, { maxP99Ms: 19.9, maxErrorRatePct: 1, minRps: 1000 })
     expect(b.map((x) => x.threshold)).toEqual(['max-p99', 'max-error-rate', 'min-rps'])
     expect(b[0]).toMatchObject({ limit: 19.9, actual: 20 })
-    expect(b[0].message).toContain('--max-p99')
+    expect(b[0].message).toBe('p99 latency 20.00 ms is above --max-p99 19.9 ms')
     expect(b[2].message).toContain('below --min-rps 1000')
   })
 
