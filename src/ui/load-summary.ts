@@ -131,7 +131,7 @@ export function renderLoadSummary(r: LoadResult, options: RenderOptions = {}): s
     notes.push(
       `late = sent more than ${r.open?.lateAfterMs ?? 10} ms after the due time (the generator or --max-connections was the limit); still sent and measured`,
     )
-  for (const n of notes) lines.push(`  ${n}`)
+  for (const n of notes) lines.push(wrap(n, 96).replace(/^/gm, '  '))
   const codes = Object.entries(r.statusCodes)
     .map(([code, n]) => `${code}: ${n}`)
     .join(', ')

@@ -149,6 +149,7 @@ describe('load renderers', () => {
     expect(text).toMatch(/\| service time\s+\|\s+1.50 \|/)
     expect(text).toContain('interrupted = still in flight')
     expect(text).toContain('late = sent more than 10 ms after the due time')
+    for (const line of text.split('\n')) expect(line.length).toBeLessThanOrEqual(100)
   })
 
   it('no Thresholds line when no threshold was set', () => {
