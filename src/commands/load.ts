@@ -1,9 +1,11 @@
+import { readFile, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { usageError } from '../lib/errors.js'
 import { type LoadProgress, type LoadResult, loadFailure, runLoad } from '../lib/load/runner.js'
 import { BUILTIN_SCENARIOS } from '../lib/load/scenario.js'
-import { writeLoadReport } from '../ui/load-report.js'
+import { renderLoadReport } from '../ui/load-report.js'
 import { renderLoadProgressLine, renderLoadSummary } from '../ui/load-summary.js'
 import { colorEnabled } from '../ui/terminal.js'
 
@@ -14,6 +16,17 @@ const number = Flags.custom<number>({
     return n
   },
 })
+
+const require = createRequire(import.meta.url)
+
+/** The HTML report, with uPlot's minified build and CSS (pinned in package.json) read from node_modules. */
+async function writeLoadReport(file: string, result: LoadResult): Promise<void> {
+  const [js, css] = await Promise.all([
+    readFile(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8'),
+    readFile(require.resolve('uplot/dist/uPlot.min.css'), 'utf8'),
+  ])
+  await writeFile(file, renderLoadReport(result, { js, css }))
+}
 
 /** "30", "30s", "2m", "500ms" → seconds. */
 function parseDuration(input: string): number {

@@ -1,5 +1,3 @@
-import { readFile, writeFile } from 'node:fs/promises'
-import { createRequire } from 'node:module'
 import type { LoadResult } from '../lib/load/runner.js'
 import type { TimelinePoint } from '../lib/load/stats.js'
 import { describeModel, fmtMs } from './load-summary.js'
@@ -10,26 +8,12 @@ import { describeModel, fmtMs } from './load-summary.js'
  * embedded as JSON, and the page's script draws four charts: latency percentiles over time, throughput
  * (with errors and, open model, late requests), and the latency distribution. When it has drawn them
  * it sets `data-rendered` on <body> and writes what it drew (series per chart, painted pixels) into
- * #render-status, which the browser test reads.
+ * #render-status, which the browser test reads. A pure renderer: the command reads the library from
+ * node_modules and writes the file.
  */
 export interface ChartLibrary {
   js: string
   css: string
-}
-
-const require = createRequire(import.meta.url)
-
-/** uPlot's minified IIFE build and CSS from node_modules. */
-export async function loadChartLibrary(): Promise<ChartLibrary> {
-  const [js, css] = await Promise.all([
-    readFile(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8'),
-    readFile(require.resolve('uplot/dist/uPlot.min.css'), 'utf8'),
-  ])
-  return { js, css }
-}
-
-export async function writeLoadReport(file: string, result: LoadResult): Promise<void> {
-  await writeFile(file, renderLoadReport(result, await loadChartLibrary()))
 }
 
 function esc(s: string | number): string {

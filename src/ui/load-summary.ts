@@ -178,7 +178,7 @@ export function renderCheck(r: CheckResult, options: RenderOptions = {}): string
   }
   lines.push(
     r.ok
-      ? `OK: the lake matches the ledger ${r.ledgerFile} (${r.rows.length} player/type rows).`
+      ? `OK: the lake matches the ledger ${r.ledgerFile} (${r.rows.length} player/type rows${r.runId ? `, rows of run ${r.runId}` : ''}).`
       : `MISMATCH: ${r.problems} of ${r.rows.length} player/type rows differ (only those are shown).`,
   )
   return lines.join('\n')
