@@ -111,7 +111,7 @@ Thresholds (--max-p99, --max-error-rate, --min-rps) make the command exit 5 when
       summary: 'Write what was sent and accepted per player and event type to this JSON file.',
     }),
     'max-p99': number({
-      summary: 'Fail (exit 5) when p99 latency is above this many ms.',
+      summary: 'Fail (exit 5) when p99 latency (corrected, with --rate) is above this many ms.',
       helpGroup: 'THRESHOLDS',
     }),
     'max-error-rate': number({
