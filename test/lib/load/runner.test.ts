@@ -310,6 +310,43 @@ describe('runLoad', () => {
     expect(e.hint).toContain('game api')
   })
 
+  it('open model against a server that closes every connection, or resets some: all accounted for', async () => {
+    let n = 0
+    const other = http.createServer((req, res) => {
+      req.resume()
+      n++
+      // every 10th request: the connection is reset without an answer
+      if (n % 10 === 0) {
+        req.socket.destroy()
+        return
+      }
+      res.setHeader('Connection', 'close')
+      res.end(req.url?.startsWith('/messages') ? 'chunk' : 'ok\n')
+    })
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve))
+    try {
+      const r = await runLoad({
+        url: `http://127.0.0.1:${(other.address() as AddressInfo).port}`,
+        scenario: 'messages',
+        amount: 100,
+        rate: 200,
+        connections: 2,
+        seed: 5,
+      })
+      expect(r.requests.sent).toBe(100)
+      expect(r.requests.connectionErrors).toBe(10)
+      expect(r.requests.accepted).toBe(90)
+      expect(r.requests.unanswered).toBe(10)
+      expect(r.requests.interrupted).toBe(0)
+      expect(r.errorRatePct).toBe(10)
+      // one connection per request: each answer closed its own
+      expect(r.open?.connectionsOpened).toBeGreaterThanOrEqual(100)
+    } finally {
+      other.closeAllConnections()
+      await new Promise((resolve) => other.close(resolve))
+    }
+  })
+
   it("onAbort 'return': the partial result, marked interrupted, and the ledger", async () => {
     const controller = new AbortController()
     const ledgerFile = path.join(dir, 'partial.json')
