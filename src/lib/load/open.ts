@@ -155,7 +155,9 @@ export class OpenLoop {
       const tick = () => {
         timer = undefined
         const now = performance.now()
-        if (signal?.aborted || now >= endAt) return finish(true)
+        if (signal?.aborted) return finish(true)
+        // Every request due by now is queued first, even when the timer fired after the end of -d
+        // (a busy machine): one due before the end is then interrupted, never silently skipped.
         while (!exhausted) {
           const due = t0 + i * interval
           if (due >= endAt) {
@@ -174,6 +176,7 @@ export class OpenLoop {
           t.sentAt = 0
           this.queue.push(t)
         }
+        if (now >= endAt) return finish(true)
         this.pump()
         if (exhausted) {
           this.poke()

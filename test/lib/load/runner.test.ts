@@ -347,6 +347,25 @@ describe('runLoad', () => {
     }
   })
 
+  it('open model with -d: a generator stalled past the end still accounts for every due request', async () => {
+    let blocked = false
+    const r = await runLoad(
+      { url, scenario: 'messages', durationSec: 0.4, rate: 100, seed: 6 },
+      {
+        progressIntervalMs: 100,
+        onProgress: () => {
+          if (blocked) return
+          blocked = true
+          // the event loop stalls past the end of -d: the timers fire late
+          const until = Date.now() + 500
+          while (Date.now() < until) {}
+        },
+      },
+    )
+    expect(r.requests.sent + r.requests.interrupted).toBe(40)
+    expect(r.requests.interrupted).toBeGreaterThan(0)
+  })
+
   it("onAbort 'return': the partial result, marked interrupted, and the ledger", async () => {
     const controller = new AbortController()
     const ledgerFile = path.join(dir, 'partial.json')
