@@ -126,7 +126,7 @@ describe('game load --rate: the open model sees a stall the closed model hides',
     expect(doc.model).toBe('open')
     expect(doc.latency.kind).toBe('corrected')
     const n = doc.latency.count
-    expect(n).toBeGreaterThanOrEqual(RATE * RUN_S - 5)
+    expect(n).toBeGreaterThanOrEqual(RATE * RUN_S - 25) // a few may be cut off by the end of -d
     expect(n).toBeLessThanOrEqual(RATE * RUN_S)
     const T = (n / RATE) * 1000
     const p99 = D - 0.01 * T
