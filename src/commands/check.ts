@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { datanodeHostFlag, hdfsUserFlag, lakeFlag } from '../flags.js'
 import { ExitCode, GameError } from '../lib/errors.js'
-import { type CheckResult, checkLedger } from '../lib/load/check.js'
+import { type CheckResult, checkHint, checkLedger } from '../lib/load/check.js'
 import { renderCheck } from '../ui/load-summary.js'
 import { colorEnabled } from '../ui/terminal.js'
 
@@ -18,9 +18,11 @@ export default class Check extends BaseCommand {
   table-mismatch   the type's tables disagree (e.g. add_money vs transactions)
   untracked    default (GET /) events land in no table and are not checked
 
-Exits 5 when any row is missing, duplicate or amount-mismatch, 0 otherwise. Run it after \`game stream\` has flushed the run's events. Use a fresh lake or players of their own (--hosts/--host) so earlier runs do not count.`
+Only the run's own rows count: every request of \`game load\` carries the run's id in its User-Agent (\`game-load/1 (run ID)\`), the ledger records it, and the lake keeps the User-Agent column, so earlier runs with the same players (the seed scenario's are fixed) do not show up as duplicates.
+
+Exits 5 when any row is missing, duplicate, amount-mismatch or table-mismatch, 0 otherwise. Run it after \`game stream\` has flushed the run's events (\`game stream --once\`).`
   static override examples = [
-    '<%= config.bin %> load --scenario seed --ledger run.json && <%= config.bin %> check --ledger run.json',
+    '<%= config.bin %> load --scenario seed --ledger run.json && <%= config.bin %> stream --once && <%= config.bin %> check --ledger run.json',
     '<%= config.bin %> check --ledger run.json --lake file:///tmp/lake --json',
   ]
   static override flags = {
@@ -59,7 +61,7 @@ Exits 5 when any row is missing, duplicate or amount-mismatch, 0 otherwise. Run 
         `${result.problems} player/type rows differ between the ledger and the lake`,
         {
           exitCode: ExitCode.checkFailed,
-          hint: 'If the stream is still running, wait for its next flush and check again; otherwise look at `game logs` for the stream.',
+          hint: checkHint(result),
         },
       )
     }

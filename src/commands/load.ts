@@ -1,8 +1,11 @@
+import { readFile, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import { ExitCode, GameError, usageError } from '../lib/errors.js'
-import { type LoadProgress, type LoadResult, runLoad } from '../lib/load/runner.js'
+import { usageError } from '../lib/errors.js'
+import { type LoadProgress, type LoadResult, loadFailure, runLoad } from '../lib/load/runner.js'
 import { BUILTIN_SCENARIOS } from '../lib/load/scenario.js'
+import { renderLoadReport } from '../ui/load-report.js'
 import { renderLoadProgressLine, renderLoadSummary } from '../ui/load-summary.js'
 import { colorEnabled } from '../ui/terminal.js'
 
@@ -13,6 +16,17 @@ const number = Flags.custom<number>({
     return n
   },
 })
+
+const require = createRequire(import.meta.url)
+
+/** The HTML report, with uPlot's minified build and CSS (pinned in package.json) read from node_modules. */
+async function writeLoadReport(file: string, result: LoadResult): Promise<void> {
+  const [js, css] = await Promise.all([
+    readFile(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8'),
+    readFile(require.resolve('uplot/dist/uPlot.min.css'), 'utf8'),
+  ])
+  await writeFile(file, renderLoadReport(result, { js, css }))
+}
 
 /** "30", "30s", "2m", "500ms" → seconds. */
 function parseDuration(input: string): number {
@@ -28,20 +42,23 @@ function parseDuration(input: string): number {
 export default class Load extends BaseCommand {
   static override summary = 'Drive the game API with a load scenario and report req/s, latency and errors.'
   static override description =
-    `Sends HTTP requests to the game API with autocannon, each carrying its player's Host header. Built-in scenarios: ${Object.values(
+    `Sends HTTP requests to the game API, each carrying its player's Host header and a User-Agent with the run's id. Built-in scenarios: ${Object.values(
       BUILTIN_SCENARIOS,
     )
       .map((s) => `${s.name} (${s.description})`)
       .join('; ')}. Or give a YAML/JSON scenario file (see docs/load.md).
 
-Count-based scenarios (seed) send exactly their counts; weight-based ones run for -n requests or -d seconds (1000 requests when neither is given). Closed loop over -c connections by default; --rate caps the overall request rate. --seed makes players, amounts, items and order reproducible.
+Count-based scenarios (seed) send exactly their counts; weight-based ones run for -n requests or -d seconds (1000 requests when neither is given). --seed makes players, amounts, items and order reproducible.
 
-Latency is service time (request written to response read), not corrected for coordinated omission. Thresholds (--max-p99, --max-error-rate, --min-rps) make the command exit 5 when breached. --ledger writes what was sent and accepted per player and event type, for \`game check\`.`
+Two models. Without --rate, the closed model (autocannon): -c connections, each sending its next request when the last is answered; latency is service time, which hides queueing behind a slow answer (coordinated omission). With --rate R, the open model: request i is due at t0 + i/R whatever happened to the earlier ones; more connections are opened when all are busy (up to --max-connections, then requests queue); latency is measured from the due time (corrected), with service time beside it; a request sent more than 10 ms after its due time is counted as late. The summary says which model ran.
+
+Thresholds (--max-p99, --max-error-rate, --min-rps) make the command exit 5 when breached; so does a run in which no request was accepted. At the end of a -d run, requests still in flight are counted as interrupted, not errors. Ctrl-C prints the partial summary, writes the ledger and exits 130. --ledger writes what was sent and accepted per player and event type, for \`game check\`; --report writes a self-contained HTML report with charts.`
   static override examples = [
     '<%= config.bin %> load --scenario seed',
     '<%= config.bin %> load --scenario shop --hosts 50 -d 30s -c 20 --seed 42',
     '<%= config.bin %> load --scenario mixed -n 5000 --max-p99 50 --max-error-rate 0.1 --ledger run.json',
     '<%= config.bin %> load --scenario ./my-scenario.yaml --host alice.example --host bob.example --rate 200 -d 10',
+    '<%= config.bin %> load --scenario mixed --rate 500 -d 30s --max-p99 100 --report load.html',
   ]
   static override flags = {
     url: Flags.string({
@@ -68,12 +85,24 @@ Latency is service time (request written to response read), not corrected for co
     }),
     connections: Flags.integer({
       char: 'c',
-      summary: 'Concurrent connections (closed loop).',
+      summary: 'Connections: all of them in the closed model; the ones opened up front with --rate.',
       env: 'GAME_LOAD_CONNECTIONS',
       default: 10,
       min: 1,
     }),
-    rate: number({ summary: 'Cap the overall rate at R requests/s (open model).' }),
+    rate: number({
+      summary:
+        'Open model: R requests/s on a fixed schedule, latency from each due time. Default: closed model.',
+      env: 'GAME_LOAD_RATE',
+    }),
+    'max-connections': Flags.integer({
+      summary: 'Open model: open at most this many connections when all are busy; past it requests queue.',
+      default: 1000,
+      min: 1,
+    }),
+    report: Flags.string({
+      summary: 'Write a self-contained HTML report (charts, tables; works offline) to this file.',
+    }),
     seed: Flags.string({
       summary: 'Seed for every random choice; a random one is used and reported otherwise.',
       env: 'GAME_LOAD_SEED',
@@ -82,7 +111,7 @@ Latency is service time (request written to response read), not corrected for co
       summary: 'Write what was sent and accepted per player and event type to this JSON file.',
     }),
     'max-p99': number({
-      summary: 'Fail (exit 5) when p99 latency is above this many ms.',
+      summary: 'Fail (exit 5) when p99 latency (corrected, with --rate) is above this many ms.',
       helpGroup: 'THRESHOLDS',
     }),
     'max-error-rate': number({
@@ -104,6 +133,7 @@ Latency is service time (request written to response read), not corrected for co
   async run(): Promise<LoadResult> {
     const { flags } = await this.parse(Load)
     const config = this.gameConfig({ 'data-dir': flags['data-dir'], apiUrl: flags.url })
+    if (flags.rate === 0) throw usageError('--rate must be > 0', 'Give requests per second, e.g. --rate 500.')
     const progress = await this.progressSink()
     let result: LoadResult
     try {
@@ -118,6 +148,7 @@ Latency is service time (request written to response read), not corrected for co
           durationSec: flags.duration === undefined ? undefined : parseDuration(flags.duration),
           connections: flags.connections,
           rate: flags.rate,
+          maxConnections: Math.max(flags['max-connections'], flags.connections),
           seed: flags.seed,
           ledgerFile: flags.ledger,
           timeoutSec: flags.timeout,
@@ -127,27 +158,20 @@ Latency is service time (request written to response read), not corrected for co
             minRps: flags['min-rps'],
           },
         },
-        { onProgress: progress.update, signal: this.interruptSignal() },
+        { onProgress: progress.update, signal: this.interruptSignal(), onAbort: 'return' },
       )
     } finally {
       progress.done()
     }
+    if (flags.report) await writeLoadReport(flags.report, result)
+    const failure = loadFailure(result)
     if (this.jsonEnabled()) {
-      if (!result.thresholds.passed) process.exitCode = ExitCode.checkFailed
+      if (failure) process.exitCode = failure.exitCode
       return result
     }
     this.log(renderLoadSummary(result, { color: colorEnabled(process.stdout, process.env) }))
-    if (!result.thresholds.passed) {
-      throw new GameError(
-        'THRESHOLDS_BREACHED',
-        `Load thresholds breached: ${result.thresholds.breaches.map((b) => b.message).join('; ')}`,
-        {
-          exitCode: ExitCode.checkFailed,
-          hint: 'Look at the API and broker (game status, game logs), or relax --max-p99 / --max-error-rate / --min-rps.',
-          details: { breaches: result.thresholds.breaches },
-        },
-      )
-    }
+    if (flags.report) this.log(`HTML report written to ${flags.report}`)
+    if (failure) throw failure
     return result
   }
 

@@ -102,6 +102,10 @@ export const ERROR_CODES = {
     exit: checkFailed,
     meaning: 'A game load threshold (--max-p99, --max-error-rate, --min-rps) was breached.',
   },
+  NOTHING_ACCEPTED: {
+    exit: checkFailed,
+    meaning: 'game load: no request of the run got a 2xx; the hint says what the API answered.',
+  },
   CHECK_FAILED: {
     exit: checkFailed,
     meaning: 'game check found differences between the ledger and the lake.',

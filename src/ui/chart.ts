@@ -11,6 +11,21 @@ export interface BarChartOptions {
   color?: boolean
   /** Formats the value printed after each bar. */
   format?: (value: number) => string
+  /**
+   * No line is longer than this (default 80 columns): the bars shrink first, down to MIN_BAR, then
+   * labels are cut with '…'.
+   */
+  maxLineWidth?: number
+}
+
+const MIN_BAR = 10
+const MIN_LABEL = 8
+
+/** The first `width` characters of a label, '…' last when it was cut; padded to `width`. */
+function fitLabel(label: string, width: number): string {
+  const chars = [...label]
+  if (chars.length <= width) return label + ' '.repeat(width - chars.length)
+  return `${chars.slice(0, width - 1).join('')}…`
 }
 
 const ESC = '\u001b['
@@ -32,18 +47,22 @@ function barText(units: number, nonZero: boolean, color: boolean): string {
 
 /**
  * A pure horizontal bar chart: one line per bar, labels padded, bars scaled to the largest absolute
- * value. With negative values the chart gets a zero axis ('|'): negative bars grow left of it,
+ * value, no line wider than maxLineWidth. With negative values the chart gets a zero axis ('|'): negative bars grow left of it,
  * positive ones right, so a negative balance can never pass for a small positive one (coloured red
  * and cyan on a terminal; '#' on both sides, split by the axis, in plain text).
  */
 export function renderBarChart(bars: Bar[], options: BarChartOptions = {}): string {
   if (bars.length === 0) return ''
-  const width = Math.max(2, options.width ?? 40)
   const format = options.format ?? ((v: number) => v.toLocaleString('en-US'))
   const finite = (v: number) => (Number.isFinite(v) ? v : 0)
   const maxPos = Math.max(0, ...bars.map((b) => finite(b.value)))
   const maxNeg = Math.max(0, ...bars.map((b) => -finite(b.value)))
-  const labelWidth = Math.max(...bars.map((b) => [...b.label].length))
+  // A line: label, ' | ' (or ' ' + axis), the bars, ' ', the value.
+  const valueWidth = Math.max(...bars.map((b) => format(b.value).length))
+  const room = (options.maxLineWidth ?? 80) - 4 - valueWidth
+  let labelWidth = Math.max(...bars.map((b) => [...b.label].length))
+  if (labelWidth > room - MIN_BAR) labelWidth = Math.max(MIN_LABEL, room - MIN_BAR)
+  const width = Math.max(2, Math.min(options.width ?? 40, room - labelWidth))
   const color = Boolean(options.color)
   const paint = (bar: string, negative: boolean) =>
     color && bar ? `${ESC}${negative ? '31' : '36'}m${bar}${ESC}39m` : bar
@@ -54,7 +73,7 @@ export function renderBarChart(bars: Bar[], options: BarChartOptions = {}): stri
   return bars
     .map((b) => {
       const v = finite(b.value)
-      const label = b.label + ' '.repeat(labelWidth - [...b.label].length)
+      const label = fitLabel(b.label, labelWidth)
       if (maxNeg === 0) {
         const units = scale === 0 ? 0 : (v / scale) * width
         return `${label} | ${paint(barText(units, v !== 0, color), false)} ${format(b.value)}`.trimEnd()

@@ -143,6 +143,41 @@ describe('game load + game check against the real API, broker and stream', () =>
     expect(human.stdout).toContain('OK: the lake matches the ledger')
   })
 
+  it('the documented `game load --scenario seed --ledger run.json && game stream --once && game check --ledger run.json` exits 0, also after an earlier seed run', async () => {
+    // The seed's players are fixed, so the lake already holds a run of them (the test above): the
+    // run id in every request's User-Agent is what tells this run's rows apart.
+    const second = path.join(home, 'run.json')
+    const env = { GAME_HOME: home, GAME_BROKERS: brokers, GAME_LAKE: lakeUrl() }
+    const load = await runCli(['load', '--url', api.url, '--scenario', 'seed', '--ledger', second], { env })
+    expect(load.code, load.stderr).toBe(0)
+    const before = await runCli(['check', '--ledger', second], { env })
+    expect(before.code).toBe(5)
+    expect(before.stderr).toMatch(/Hint: .*`game stream --once`/)
+    const stream = await runCli(['stream', '--once', '--group', 'load-pipeline', '--json'], {
+      env,
+      timeoutMs: 120_000,
+    })
+    expect(stream.code, stream.stderr).toBe(0)
+    const check = await runCli(['check', '--ledger', second, '--json'], { env })
+    expect(check.code, check.stdout).toBe(0)
+    const doc = JSON.parse(check.stdout)
+    expect(doc.runId).toMatch(/^[0-9a-f]{8}$/)
+    expect(doc.totals).toEqual({ sent: 143, accepted: 143, lake: 143 })
+    // the first run's ledger still matches only its own rows
+    const first = await runCli(['check', '--ledger', ledger(), '--json'], { env })
+    expect(first.code, first.stdout).toBe(0)
+    // a ledger without a run id (written before run ids) counts every row of its players: duplicates
+    const old = JSON.parse(await readFile(second, 'utf8'))
+    delete old.runId
+    delete old.userAgent
+    const oldFile = path.join(home, 'old-ledger.json')
+    await writeFile(oldFile, JSON.stringify(old))
+    const legacy = await runCli(['check', '--ledger', oldFile], { env })
+    expect(legacy.code).toBe(5)
+    expect(legacy.stdout).toMatch(/duplicate/)
+    expect(legacy.stderr).toMatch(/Hint: This ledger has no run id/)
+  })
+
   it('a crafted ledger (one more accepted, one fewer sent) is reported: exit 5', async () => {
     const crafted = JSON.parse(await readFile(ledger(), 'utf8'))
     const knife = crafted.entries.find((e: { eventType: string }) => e.eventType === 'purchase_knife')

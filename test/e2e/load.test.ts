@@ -1,23 +1,31 @@
+import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runCli } from '../helpers/cli.js'
+import { BIN, runCli } from '../helpers/cli.js'
 
 // `game load` / `game check` through the built bin/run.js (npx tsc -p tsconfig.build.json first).
 let home: string
 let server: http.Server
 let url: string
 let hits = 0
+/** When set, every request is answered 503 (an API whose Kafka refuses every produce). */
+let refuseAll = false
 
 beforeAll(async () => {
   home = await mkdtemp(path.join(os.tmpdir(), 'game-e2e-load-'))
   server = http.createServer((req, res) => {
     hits++
     req.resume()
-    req.on('end', () => res.end('ok\n'))
+    req.on('end', () => {
+      if (refuseAll) {
+        res.writeHead(503)
+        res.end('{"error":"kafka"}')
+      } else res.end('ok\n')
+    })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -72,10 +80,85 @@ describe('game load', () => {
     })
     expect(r.code).toBe(5)
     expect(r.stdout).toContain('req/s')
-    expect(r.stdout).toContain('FAIL p99 latency')
+    expect(r.stdout).toContain('Closed model: 10 connections')
+    expect(r.stdout).toMatch(/Thresholds: ✗ p99 [\d.]+ ms <= 0.001 ms \(--max-p99\)/)
     expect(r.stderr).toMatch(/Error: Load thresholds breached: p99 latency .* above --max-p99 0.001 ms/)
     expect(r.stderr).toContain('Hint:')
-    expect(r.stderr).toMatch(/^load: \d+\/200 requests/m)
+    expect(r.stderr).toMatch(
+      /^load: done, 200\/200 requests, [\d.]+s, \d+ req\/s, p99 [\d.]+ ms \(whole run\)/m,
+    )
+  })
+
+  it('no thresholds set: no Thresholds line; --rate: the summary names the open model', async () => {
+    const r = await runCli(['load', '--url', url, '--scenario', 'shop', '-n', '50', '--rate', '200'], {
+      env: env(),
+    })
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).not.toContain('Thresholds')
+    expect(r.stdout).toContain('Open model: 200 req/s')
+    expect(r.stdout).toMatch(/corrected \(from due time\)/)
+    // every latency figure printed: p50 <= p90 <= p99 <= p99.9 <= max
+    for (const label of ['corrected (from due time)', 'service time']) {
+      const line = r.stdout.split('\n').find((l) => l.includes(`| ${label}`))!
+      const n = line
+        .split('|')
+        .slice(2, 7)
+        .map((x) => Number(x.trim()))
+      expect(n).toEqual([...n].sort((a, b) => a - b))
+    }
+  })
+
+  it('a run in which no request was accepted exits 5 with a hint, even without thresholds', async () => {
+    refuseAll = true
+    try {
+      const r = await runCli(['load', '--url', url, '--scenario', 'seed'], { env: env() })
+      expect(r.code).toBe(5)
+      expect(r.stdout).toContain('Status codes: 503: 143')
+      expect(r.stderr).toContain('Error: No request was accepted: 0 of 143 got a 2xx')
+      expect(r.stderr).toMatch(/Hint: The API answered 503 to every request.*game status/)
+      const j = await runCli(['load', '--url', url, '--scenario', 'seed', '--json'], { env: env() })
+      expect(j.code).toBe(5)
+      expect(JSON.parse(j.stdout).requests.accepted).toBe(0)
+    } finally {
+      refuseAll = false
+    }
+  })
+
+  it('Ctrl-C prints the partial summary, writes the ledger, exits 130', async () => {
+    const ledger = path.join(home, 'interrupted.json')
+    const child = spawn(
+      process.execPath,
+      [BIN, 'load', '--url', url, '--scenario', 'mixed', '-d', '60s', '--rate', '100', '--ledger', ledger],
+      { env: { ...process.env, CI: '1', NO_COLOR: '1', GAME_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    const progressed = new Promise<void>((resolve) =>
+      child.stderr.on('data', (d) => {
+        stderr += d
+        if (/^load: /m.test(stderr)) resolve()
+      }),
+    )
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+    await progressed
+    child.kill('SIGINT')
+    expect(await exited).toBe(130)
+    expect(stdout).toContain('(interrupted: partial results)')
+    expect(stdout).toContain('Open model: 100 req/s')
+    expect(stderr).toContain('Error: Load run interrupted')
+    const written = JSON.parse(await readFile(ledger, 'utf8'))
+    expect(written.entries.reduce((a: number, e: { sent: number }) => a + e.sent, 0)).toBeGreaterThan(50)
+  })
+
+  it('--help: the seed scenario has 6 players, as its ledger shows; both models are described', async () => {
+    const r = await runCli(['load', '--help'], { env: env() })
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('143 requests from 6 players')
+    expect(r.stdout).toMatch(/closed model/i)
+    expect(r.stdout).toMatch(/open model/i)
+    expect(r.stdout).toContain('--max-connections')
+    expect(r.stdout).toContain('--report')
   })
 
   it('exits 5 under --json too, with the breaches in the document', async () => {
@@ -125,6 +208,8 @@ describe('game load', () => {
     expect(r.code).toBe(0)
     const written = JSON.parse(await readFile(ledger, 'utf8'))
     expect(written.entries.length).toBe(9) // 6 players x their types
+    expect(new Set(written.entries.map((e: { host: string }) => e.host)).size).toBe(6)
+    expect(written.runId).toMatch(/^[0-9a-f]{8}$/)
     const c = await runCli(['check', '--ledger', ledger, '--lake', `file://${lakeDir}`, '--json'], {
       env: env(),
     })
@@ -133,6 +218,9 @@ describe('game load', () => {
     expect(doc.ok).toBe(false)
     expect(doc.problems).toBe(9)
     expect(doc.rows.every((row: { status: string }) => row.status === 'missing')).toBe(true)
+    const human = await runCli(['check', '--ledger', ledger, '--lake', `file://${lakeDir}`], { env: env() })
+    expect(human.code).toBe(5)
+    expect(human.stderr).toMatch(/Hint: Accepted events are not in the lake yet: run `game stream --once`/)
   })
 
   it('game check with an unreadable ledger is a usage error', async () => {

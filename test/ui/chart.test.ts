@@ -53,6 +53,26 @@ describe('renderBarChart', () => {
     expect(out.split('\n')).toEqual(['x  |\u001b[36m██\u001b[39m 3', 'y \u001b[31m█\u001b[39m| -1.5'])
   })
 
+  it('stays within 80 columns: bars shrink, then long labels are cut', () => {
+    const bars = [
+      { label: 'purchase_sword (Great Sword)', value: 1_234_567 },
+      { label: 'a-very-long-player-name-that-goes-on-and-on-and-on.guild.example.com', value: -20 },
+      { label: 'x', value: 1 },
+    ]
+    const out = renderBarChart(bars, { width: 60 })
+    const lines = out.split('\n')
+    for (const line of lines) expect([...line].length).toBeLessThanOrEqual(80)
+    // labels keep their start and are cut with an ellipsis; the bars still compare
+    expect(lines[1]).toMatch(/^a-very-long-player-name-that-go\S*… #+\| -20$/)
+    expect(lines[0]).toMatch(/^purchase_sword \(Great Sword\)\s+\|#{9,} 1,234,567$/)
+    expect(lines[2]).toMatch(/\|# 1$/)
+    // the same with colour: 80 visible columns
+    const visible = renderBarChart(bars, { width: 60, color: true }).replace(/\u001b\[\d+m/g, '')
+    for (const line of visible.split('\n')) expect([...line].length).toBeLessThanOrEqual(80)
+    // a wider terminal can ask for more
+    expect(renderBarChart(bars, { width: 60, maxLineWidth: 200 }).split('\n')[0]).toContain('#'.repeat(55))
+  })
+
   it('is empty for no bars', () => {
     expect(renderBarChart([])).toBe('')
   })

@@ -5,13 +5,16 @@ import type { LoadProgress } from '../../src/lib/load/runner.js'
 import { LoadProgressView } from '../../src/ui/load-progress.js'
 
 const progress: LoadProgress = {
+  model: 'open',
   phase: 1,
   phases: 2,
   done: 50,
   total: 200,
   elapsedMs: 1500,
   rps: 33,
+  p99: 12.345,
   errors: 2,
+  late: 3,
 }
 
 describe('LoadProgressView', () => {
@@ -23,6 +26,9 @@ describe('LoadProgressView', () => {
     expect(frame).toContain('50/200')
     expect(frame).toContain('33 req/s')
     expect(frame).toContain('2 errors')
+    expect(frame).toContain('p99 12.35 ms')
+    expect(frame).toContain('(last 1s)')
+    expect(frame).toContain('3 late')
     expect(frame).toContain('phase 1/2')
     expect(frame).toContain('█'.repeat(8))
     unmount()
@@ -36,6 +42,15 @@ describe('LoadProgressView', () => {
     )
     expect(lastFrame()).toContain('3s/10s')
     expect(lastFrame()).not.toContain('phase')
+    unmount()
+  })
+
+  it('the closed model shows no late count; the final frame says whole run', () => {
+    const { lastFrame, unmount } = render(
+      createElement(LoadProgressView, { progress: { ...progress, model: 'closed', final: true } }),
+    )
+    expect(lastFrame()).not.toContain('late')
+    expect(lastFrame()).toContain('(whole run)')
     unmount()
   })
 })

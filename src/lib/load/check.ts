@@ -25,8 +25,11 @@ export interface CheckOptions {
 
 export interface CheckDeps {
   signal?: AbortSignal
-  /** Counts lake rows per Host and event_type; defaults to DuckDB over the lake (openLakeQuery). */
-  countLake?: (lake: Lake, cacheDir: string, signal?: AbortSignal) => Promise<LakeCounts>
+  /**
+   * Counts lake rows per Host and event_type (only rows with this User-Agent when given); defaults to
+   * DuckDB over the lake (openLakeQuery).
+   */
+  countLake?: (lake: Lake, cacheDir: string, signal?: AbortSignal, userAgent?: string) => Promise<LakeCounts>
 }
 
 export interface LakeCounts {
@@ -40,6 +43,8 @@ export interface CheckResult {
   ledgerFile: string
   lake: string
   scenario: string
+  /** The run id the lake rows were matched on (their User-Agent); absent for ledgers without one. */
+  runId?: string
   /** Rows with a failing status (missing, duplicate, amount-mismatch). */
   problems: number
   totals: { sent: number; accepted: number; lake: number }
@@ -64,19 +69,31 @@ export function countTables(): Map<TableName, string[]> {
   return out
 }
 
-/** SELECT per table: rows (and summed amount for add_money) per Host and event_type. */
-export function countSql(table: TableName): string {
+/**
+ * SELECT per table: rows (and summed amount for add_money) per Host and event_type; with `byAgent`,
+ * only the rows whose User-Agent is the bound parameter $1 (one load run's).
+ */
+export function countSql(table: TableName, byAgent = false): string {
   const amount = table === 'add_money' ? 'sum(amount)' : 'NULL'
-  return `SELECT "Host" AS host, event_type, count(*) AS n, ${amount} AS amount FROM "${table}" GROUP BY 1, 2`
+  const where = byAgent ? ' WHERE "User-Agent" = $1' : ''
+  return `SELECT "Host" AS host, event_type, count(*) AS n, ${amount} AS amount FROM "${table}"${where} GROUP BY 1, 2`
 }
 
 /** Counts the lake's rows per Host and event_type through the report engine (DuckDB over a snapshot). */
-export async function countLakeRows(lake: Lake, cacheDir: string, signal?: AbortSignal): Promise<LakeCounts> {
+export async function countLakeRows(
+  lake: Lake,
+  cacheDir: string,
+  signal?: AbortSignal,
+  userAgent?: string,
+): Promise<LakeCounts> {
   const q = await openLakeQuery({ lake, cacheDir, signal })
   try {
     const out: LakeCount[] = []
     for (const table of countTables().keys()) {
-      const r = await q.query(countSql(table))
+      const r =
+        userAgent === undefined
+          ? await q.query(countSql(table))
+          : await q.query(countSql(table, true), [userAgent])
       for (const row of r.rows) {
         const count: LakeCount = {
           host: String(row.host ?? ''),
@@ -96,7 +113,8 @@ export async function countLakeRows(lake: Lake, cacheDir: string, signal?: Abort
 
 /**
  * Reconciles a load ledger with the lake: per player and event type, sent vs accepted vs rows in the
- * lake. ok is false when events are missing (fewer rows than accepted), duplicated (more rows than
+ * lake. A ledger with a run id counts only that run's rows (their User-Agent names it), so the same
+ * players in earlier runs (e.g. `game demo`'s seed players) are not duplicates. ok is false when events are missing (fewer rows than accepted), duplicated (more rows than
  * sent) or add_money amounts differ.
  */
 export async function checkLedger(options: CheckOptions, deps: CheckDeps = {}): Promise<CheckResult> {
@@ -106,6 +124,7 @@ export async function checkLedger(options: CheckOptions, deps: CheckDeps = {}): 
     lake,
     lakeCacheDir(options.dataDir, options.lake),
     deps.signal,
+    ledger.userAgent,
   )
   const rows = diffLedger(ledger.entries, counts)
   const problems = rows.filter((r) => FAILED_STATUSES.includes(r.status)).length
@@ -120,9 +139,33 @@ export async function checkLedger(options: CheckOptions, deps: CheckDeps = {}): 
     ledgerFile: options.ledgerFile,
     lake: options.lake,
     scenario: ledger.scenario,
+    ...(ledger.runId ? { runId: ledger.runId } : {}),
     problems,
     totals,
     missingFiles,
     rows,
   }
+}
+
+/** What to run next after a failed check, from the statuses that failed. */
+export function checkHint(r: CheckResult): string {
+  const statuses = new Set(
+    r.rows.filter((row) => FAILED_STATUSES.includes(row.status)).map((row) => row.status),
+  )
+  const parts: string[] = []
+  if (statuses.has('missing')) {
+    parts.push(
+      `Accepted events are not in the lake yet: run \`game stream --once\` (or wait for the running stream's next flush), then \`game check --ledger ${r.ledgerFile}\` again; if they still miss, see \`game logs\`.`,
+    )
+  }
+  if (statuses.has('duplicate')) {
+    parts.push(
+      r.runId
+        ? 'Rows of this run landed twice: see `game logs` for the stream (a restart that re-wrote a batch).'
+        : 'This ledger has no run id, so every row of its players counts: earlier runs with the same players look like duplicates. Re-run `game load --ledger` (ledgers now carry a run id), or use a fresh lake.',
+    )
+  }
+  if (statuses.has('amount-mismatch') || statuses.has('table-mismatch'))
+    parts.push('Tables disagree with the ledger or each other: see `game logs` for the stream.')
+  return parts.join(' ')
 }

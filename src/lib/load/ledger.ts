@@ -26,6 +26,13 @@ export interface Ledger {
   url: string
   scenario: string
   seed: string
+  /**
+   * The run's id, in the User-Agent of every request it sent (`userAgent`): `game check` counts only
+   * lake rows with that User-Agent, so earlier runs with the same players do not show up as duplicates.
+   * Absent in ledgers written before run ids: then every row of the ledger's players counts.
+   */
+  runId?: string
+  userAgent?: string
   startedAt: string
   finishedAt: string
   entries: LedgerEntry[]

@@ -55,7 +55,8 @@ const MESSAGES = ['hello', 'gg', 'anyone up for a raid?', 'selling a Great Sword
 /** The seed notebook's data, exactly (seed/w205-project3.txt). Joins (phase 1) precede the cancel (phase 2). */
 const SEED: Scenario = {
   name: 'seed',
-  description: "Reproduces the seed notebook's events exactly (143 requests from 7 players).",
+  description:
+    "Reproduces the seed notebook's events exactly (143 requests from 6 players: the 6 Host values of its tables).",
   steps: [
     { method: 'GET', path: '/add_money', query: { amount: 5 }, count: 10, players: ['localhost'] },
     { method: 'GET', path: '/add_money', query: { amount: 10 }, count: 10, players: ['localhost'] },

@@ -2,7 +2,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { checkLedger, countSql, countTables } from '../../../src/lib/load/check.js'
+import {
+  type CheckResult,
+  checkHint,
+  checkLedger,
+  countSql,
+  countTables,
+} from '../../../src/lib/load/check.js'
 import { emptyEntry, type Ledger } from '../../../src/lib/load/ledger.js'
 
 let dir: string
@@ -26,6 +32,9 @@ describe('countTables', () => {
     })
     expect(countSql('add_money')).toContain('sum(amount)')
     expect(countSql('messages')).toContain('NULL AS amount')
+    expect(countSql('messages')).not.toContain('WHERE')
+    // one run's rows: its User-Agent, bound as a parameter, never spliced
+    expect(countSql('purchases', true)).toContain('WHERE "User-Agent" = $1')
   })
 })
 
@@ -64,5 +73,69 @@ describe('checkLedger', () => {
     expect(bad.ok).toBe(false)
     expect(bad.problems).toBe(1)
     expect(bad.missingFiles).toEqual(['x'])
+  })
+})
+
+describe('run ids', () => {
+  it("a ledger with a run id counts only that run's rows (its User-Agent goes to the counter)", async () => {
+    const ledger: Ledger = {
+      formatVersion: 1,
+      url: 'http://x',
+      scenario: 'seed',
+      seed: '1',
+      runId: 'abcd1234',
+      userAgent: 'game-load/1 (run abcd1234)',
+      startedAt: '',
+      finishedAt: '',
+      entries: [{ ...emptyEntry('a', 'join_guild'), sent: 1, accepted: 1 }],
+    }
+    const file = path.join(dir, 'run.json')
+    await writeFile(file, JSON.stringify(ledger))
+    const agents: (string | undefined)[] = []
+    const r = await checkLedger(
+      { ledgerFile: file, lake: `file://${dir}/lake`, hdfsUser: 'game', dataDir: dir },
+      {
+        countLake: async (_lake, _cache, _signal, userAgent) => {
+          agents.push(userAgent)
+          return { counts: [{ host: 'a', eventType: 'join_guild', rows: 1 }], missingFiles: [] }
+        },
+      },
+    )
+    expect(agents).toEqual(['game-load/1 (run abcd1234)'])
+    expect(r).toMatchObject({ ok: true, runId: 'abcd1234' })
+  })
+})
+
+describe('checkHint', () => {
+  const base: CheckResult = {
+    ok: false,
+    ledgerFile: 'run.json',
+    lake: 'file:///x',
+    scenario: 'seed',
+    problems: 1,
+    totals: { sent: 1, accepted: 1, lake: 0 },
+    missingFiles: [],
+    rows: [
+      {
+        host: 'a',
+        eventType: 'join_guild',
+        sent: 1,
+        accepted: 1,
+        lake: 0,
+        status: 'missing',
+        difference: -1,
+      },
+    ],
+  }
+
+  it('missing: run game stream --once, then check again', () => {
+    expect(checkHint(base)).toContain('run `game stream --once`')
+    expect(checkHint(base)).toContain('`game check --ledger run.json` again')
+  })
+
+  it('duplicate: says whether the ledger has a run id', () => {
+    const dup = { ...base, rows: [{ ...base.rows[0], lake: 2, status: 'duplicate' as const, difference: 1 }] }
+    expect(checkHint(dup)).toContain('This ledger has no run id')
+    expect(checkHint({ ...dup, runId: 'abcd1234' })).toContain('Rows of this run landed twice')
   })
 })

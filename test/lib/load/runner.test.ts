@@ -11,6 +11,7 @@ import { type LoadProgress, RequestEncoder, resolvePlayers, runLoad } from '../.
 import { BUILTIN_SCENARIOS } from '../../../src/lib/load/scenario.js'
 
 interface Seen {
+  agent: string
   host: string
   method: string
   url: string
@@ -32,7 +33,13 @@ beforeAll(async () => {
     req.on('data', (c) => (body += c))
     req.on('end', () => {
       const p = (req.url ?? '').split('?')[0]
-      seen.push({ host: req.headers.host ?? '', method: req.method ?? '', url: req.url ?? '', body })
+      seen.push({
+        agent: req.headers['user-agent'] ?? '',
+        host: req.headers.host ?? '',
+        method: req.method ?? '',
+        url: req.url ?? '',
+        body,
+      })
       if (hang.has(p)) return
       if (reject.has(p)) {
         res.writeHead(400, { 'content-type': 'application/json' })
@@ -89,17 +96,33 @@ describe('runLoad', () => {
     expect(r.rps).toBeGreaterThan(0)
     expect(r.players.find((p) => p.host === 'oski.berkeley.edu')).toMatchObject({ sent: 117, accepted: 117 })
     expect(r.eventTypes.find((t) => t.eventType === 'add_money')).toMatchObject({ sent: 121, accepted: 121 })
-    expect(r.thresholds).toEqual({ limits: {}, breaches: [], passed: true })
+    expect(r.thresholds).toEqual({ limits: {}, checks: [], breaches: [], passed: true })
+    expect(r.model).toBe('closed')
+    expect(r.runId).toMatch(/^[0-9a-f]{8}$/)
+    expect(r.userAgent).toBe(`game-load/1 (run ${r.runId})`)
 
     const ledger = parseLedger(await readFile(ledgerFile, 'utf8'))
     expect(ledger.scenario).toBe('seed')
+    expect(ledger.runId).toBe(r.runId)
+    expect(ledger.userAgent).toBe(r.userAgent)
+    expect(new Set(seen.map((s) => s.agent))).toEqual(new Set([r.userAgent]))
+    expect(r.players).toHaveLength(6) // the seed's 6 Host values, as its --help says
     expect(ledger.entries.find((e) => e.host === 'localhost' && e.eventType === 'add_money')).toMatchObject({
       sent: 20,
       accepted: 20,
       sentAmount: 150,
       acceptedAmount: 150,
     })
-    expect(progress.at(-1)).toMatchObject({ done: 143, total: 143, phases: 2, errors: 0 })
+    expect(progress.at(-1)).toMatchObject({
+      done: 143,
+      total: 143,
+      phases: 2,
+      errors: 0,
+      final: true,
+      rps: Math.round(r.rps),
+      p99: r.latency.p99,
+    })
+    expect(BUILTIN_SCENARIOS.seed.description).toContain('143 requests from 6 players')
   })
 
   it('counts 400s as rejected, per type, and breaches --max-error-rate', async () => {
@@ -178,18 +201,80 @@ describe('runLoad', () => {
     expect(r.requests.sent).toBeGreaterThan(10)
     expect(r.requests.sent).toBe(r.requests.answered + r.requests.unanswered)
     expect(r.requests.unanswered).toBeLessThanOrEqual(3)
-    // cut off by the end of -d: not errors
+    // cut off by the end of -d: interrupted, not errors
+    expect(r.requests.interrupted).toBe(r.requests.unanswered)
     expect(r.errorRatePct).toBe(0)
     expect(r.thresholds.passed).toBe(true)
     expect(seen.length).toBeGreaterThanOrEqual(r.requests.answered)
   })
 
-  it('--rate caps the request rate (autocannon limiter: one burst per second)', async () => {
+  it('--rate runs the open model: on schedule, corrected latency beside service time, a timeline', async () => {
     const t0 = Date.now()
-    const r = await runLoad({ url, scenario: 'shop', amount: 60, rate: 30, connections: 3, seed: 2 })
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(900)
-    expect(r.rate).toBe(30)
-    expect(r.requests.accepted).toBe(60)
+    const progress: LoadProgress[] = []
+    const r = await runLoad(
+      { url, scenario: 'shop', amount: 60, rate: 100, connections: 3, seed: 2 },
+      { onProgress: (p) => progress.push(p), progressIntervalMs: 200 },
+    )
+    // 60 requests at 100/s: the last is due at 0.59 s
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(580)
+    expect(r.model).toBe('open')
+    expect(r.rate).toBe(100)
+    expect(r.requests).toMatchObject({ sent: 60, accepted: 60, interrupted: 0 })
+    expect(r.latency.kind).toBe('corrected')
+    expect(r.serviceTime.kind).toBe('service-time')
+    expect(r.latency.count).toBe(60)
+    // from the due time: never less than from the write
+    expect(r.latency.max).toBeGreaterThanOrEqual(r.serviceTime.max)
+    expect(r.latency.p50).toBeLessThanOrEqual(r.latency.p99)
+    expect(r.latency.p999).toBeLessThanOrEqual(r.latency.max)
+    // answered over the phase's time: about the rate (a busy machine can only stretch the phase)
+    expect(r.rps).toBeGreaterThan(50)
+    expect(r.rps).toBeLessThan(120)
+    expect(r.timeline.reduce((a, p) => a + p.answered, 0)).toBeLessThanOrEqual(60)
+    expect(r.timeline.length).toBeGreaterThanOrEqual(2)
+    const live = progress.filter((p) => !p.final)
+    expect(live.length).toBeGreaterThanOrEqual(2)
+    // live rate over the last interval: about the scheduled rate (not diluted by start-up or the tail)
+    expect(live[1].rps).toBeGreaterThan(40)
+    expect(live[1].rps).toBeLessThan(200)
+    expect(r.distribution.at(-1)).toEqual([100, r.latency.max, r.serviceTime.max])
+  })
+
+  it('open model: a stalled server makes it open more connections, and the wait counts in the latency', async () => {
+    hang.add('/purchase_a_sword')
+    const r = await runLoad({
+      url,
+      scenario: 'shop',
+      amount: 100,
+      rate: 200,
+      connections: 2,
+      maxConnections: 5,
+      timeoutSec: 1,
+      seed: 3,
+    })
+    // hung requests hold their connection until the timeout; the cap of 5 makes the others queue
+    expect(r.open?.peakConnections).toBe(5)
+    expect(r.open?.peakQueue).toBeGreaterThan(0)
+    const swords = r.eventTypes.find((t) => t.eventType === 'purchase_sword')!
+    expect(r.requests.timeouts).toBe(swords.sent)
+    expect(r.requests.sent).toBe(100)
+    expect(r.requests.late).toBeGreaterThan(0)
+    // queued behind a hung connection for up to a second: corrected latency shows it, service time not
+    expect(r.latency.p99).toBeGreaterThan(200)
+    expect(r.serviceTime.p50).toBeLessThan(r.latency.p50 + 0.001)
+    expect(r.latency.max).toBeGreaterThan(r.serviceTime.max)
+  })
+
+  it('open model with -d: whatever is in flight at the end is interrupted, not an error', async () => {
+    hang.add('/')
+    const r = await runLoad({ url, scenario: 'mixed', durationSec: 0.5, rate: 200, seed: 4, timeoutSec: 5 })
+    const defaults = r.eventTypes.find((t) => t.eventType === 'default')!
+    expect(defaults.sent).toBeGreaterThan(0)
+    // the hung ones in flight, plus any request due just before the end that a late timer left unsent
+    expect(r.requests.interrupted).toBeGreaterThanOrEqual(defaults.sent)
+    expect(r.requests.timeouts).toBe(0)
+    expect(r.errorRatePct).toBe(0)
+    expect(r.requests.sent + r.requests.interrupted - defaults.sent).toBe(100)
   })
 
   it('requests without an answer time out and count as unanswered errors', async () => {
@@ -208,6 +293,13 @@ describe('runLoad', () => {
     expect(r.errorRatePct).toBe(50)
   })
 
+  it('--rate over https is a usage error (the open model speaks plain HTTP)', async () => {
+    const e = await runLoad({ url: 'https://127.0.0.1:1', scenario: 'seed', rate: 10 }).catch((x) => x)
+    expect(e).toBeInstanceOf(GameError)
+    expect(e.exitCode).toBe(2)
+    expect(e.message).toContain('--rate')
+  })
+
   it('an unreachable URL fails before sending anything: UNREACHABLE, exit 4, hint', async () => {
     const closed = http.createServer()
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
@@ -218,6 +310,81 @@ describe('runLoad', () => {
     expect(e.code).toBe('UNREACHABLE')
     expect(e.exitCode).toBe(4)
     expect(e.hint).toContain('game api')
+  })
+
+  it('open model against a server that closes every connection, or resets some: all accounted for', async () => {
+    let n = 0
+    const other = http.createServer((req, res) => {
+      req.resume()
+      n++
+      // every 10th request: the connection is reset without an answer
+      if (n % 10 === 0) {
+        req.socket.destroy()
+        return
+      }
+      res.setHeader('Connection', 'close')
+      res.end(req.url?.startsWith('/messages') ? 'chunk' : 'ok\n')
+    })
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve))
+    try {
+      const r = await runLoad({
+        url: `http://127.0.0.1:${(other.address() as AddressInfo).port}`,
+        scenario: 'messages',
+        amount: 100,
+        rate: 200,
+        connections: 2,
+        seed: 5,
+      })
+      expect(r.requests.sent).toBe(100)
+      expect(r.requests.connectionErrors).toBe(10)
+      expect(r.requests.accepted).toBe(90)
+      expect(r.requests.unanswered).toBe(10)
+      expect(r.requests.interrupted).toBe(0)
+      expect(r.errorRatePct).toBe(10)
+      // one connection per request: each answer closed its own
+      expect(r.open?.connectionsOpened).toBeGreaterThanOrEqual(100)
+    } finally {
+      other.closeAllConnections()
+      await new Promise((resolve) => other.close(resolve))
+    }
+  })
+
+  it('open model with -d: a generator stalled past the end still accounts for every due request', async () => {
+    let blocked = false
+    const r = await runLoad(
+      { url, scenario: 'messages', durationSec: 0.4, rate: 100, seed: 6 },
+      {
+        progressIntervalMs: 100,
+        onProgress: () => {
+          if (blocked) return
+          blocked = true
+          // the event loop stalls past the end of -d: the timers fire late
+          const until = Date.now() + 500
+          while (Date.now() < until) {}
+        },
+      },
+    )
+    expect(r.requests.sent + r.requests.interrupted).toBe(40)
+    expect(r.requests.interrupted).toBeGreaterThan(0)
+  })
+
+  it("onAbort 'return': the partial result, marked interrupted, and the ledger", async () => {
+    const controller = new AbortController()
+    const ledgerFile = path.join(dir, 'partial.json')
+    const r = await runLoad(
+      { url, scenario: 'mixed', durationSec: 30, rate: 100, ledgerFile },
+      {
+        onProgress: () => controller.abort(),
+        progressIntervalMs: 200,
+        signal: controller.signal,
+        onAbort: 'return',
+      },
+    )
+    expect(r.interrupted).toBe(true)
+    expect(r.requests.sent).toBeGreaterThan(5)
+    expect(r.requests.sent).toBeLessThan(200)
+    const ledger = parseLedger(await readFile(ledgerFile, 'utf8'))
+    expect(ledger.entries.reduce((a, e) => a + e.sent, 0)).toBe(r.requests.sent)
   })
 
   it('stops on abort, writes the ledger, throws the abort reason', async () => {
