@@ -1,10 +1,9 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { datanodeHostFlag, hdfsUserFlag, lakeFlag } from '../flags.js'
-import { ExitCode, GameError } from '../lib/errors.js'
+import { GameError } from '../lib/errors.js'
 import { type CheckResult, checkHint, checkLedger } from '../lib/load/check.js'
 import { renderCheck } from '../ui/load-summary.js'
-import { colorEnabled } from '../ui/terminal.js'
 
 export default class Check extends BaseCommand {
   static override summary = 'Reconcile a load ledger with the lake: sent vs accepted vs rows landed.'
@@ -34,12 +33,7 @@ Exits 5 when any row is missing, duplicate, amount-mismatch or table-mismatch, 0
 
   async run(): Promise<CheckResult> {
     const { flags } = await this.parse(Check)
-    const config = this.gameConfig({
-      'data-dir': flags['data-dir'],
-      lake: flags.lake,
-      hdfsUser: flags['hdfs-user'],
-      datanodeHost: flags['datanode-host'],
-    })
+    const config = this.configFromFlags(flags)
     const result = await checkLedger(
       {
         ledgerFile: flags.ledger,
@@ -50,19 +44,17 @@ Exits 5 when any row is missing, duplicate, amount-mismatch or table-mismatch, 0
       },
       { signal: this.interruptSignal() },
     )
-    if (this.jsonEnabled()) {
-      if (!result.ok) process.exitCode = ExitCode.checkFailed
-      return result
-    }
-    this.log(renderCheck(result, { color: colorEnabled(process.stdout, process.env) }))
+    if (!this.jsonEnabled()) this.log(renderCheck(result, { color: this.color }))
     if (!result.ok) {
-      throw new GameError(
-        'CHECK_FAILED',
-        `${result.problems} player/type rows differ between the ledger and the lake`,
-        {
-          exitCode: ExitCode.checkFailed,
-          hint: checkHint(result),
-        },
+      return this.resultFailed(
+        result,
+        new GameError(
+          'CHECK_FAILED',
+          `${result.problems} player/type rows differ between the ledger and the lake`,
+          {
+            hint: checkHint(result),
+          },
+        ),
       )
     }
     return result

@@ -7,7 +7,6 @@ import { type LoadProgress, type LoadResult, loadFailure, runLoad } from '../lib
 import { BUILTIN_SCENARIOS } from '../lib/load/scenario.js'
 import { renderLoadReport } from '../ui/load-report.js'
 import { renderLoadProgressLine, renderLoadSummary } from '../ui/load-summary.js'
-import { colorEnabled } from '../ui/terminal.js'
 
 const number = Flags.custom<number>({
   parse: async (input) => {
@@ -132,7 +131,7 @@ Thresholds (--max-p99, --max-error-rate, --min-rps) make the command exit 5 when
 
   async run(): Promise<LoadResult> {
     const { flags } = await this.parse(Load)
-    const config = this.gameConfig({ 'data-dir': flags['data-dir'], apiUrl: flags.url })
+    const config = this.configFromFlags(flags, { url: 'apiUrl' })
     if (flags.rate === 0) throw usageError('--rate must be > 0', 'Give requests per second, e.g. --rate 500.')
     const progress = await this.progressSink()
     let result: LoadResult
@@ -165,14 +164,11 @@ Thresholds (--max-p99, --max-error-rate, --min-rps) make the command exit 5 when
     }
     if (flags.report) await writeLoadReport(flags.report, result)
     const failure = loadFailure(result)
-    if (this.jsonEnabled()) {
-      if (failure) process.exitCode = failure.exitCode
-      return result
+    if (!this.jsonEnabled()) {
+      this.log(renderLoadSummary(result, { color: this.color }))
+      if (flags.report) this.log(`HTML report written to ${flags.report}`)
     }
-    this.log(renderLoadSummary(result, { color: colorEnabled(process.stdout, process.env) }))
-    if (flags.report) this.log(`HTML report written to ${flags.report}`)
-    if (failure) throw failure
-    return result
+    return failure ? this.resultFailed(result, failure) : result
   }
 
   /** An ink bar on a TTY (stderr), plain lines on stderr otherwise, nothing under --json. */
