@@ -8,6 +8,7 @@ import {
   isValidTopicName,
   LogError,
   type LogManager,
+  newTopicId,
   type PartitionLog,
   type ReadResult,
   type TopicConfig,
@@ -99,6 +100,19 @@ class MemoryPartition implements PartitionLog {
     this.retain()
     this.waiters.wake(this.next)
     return { baseOffset, logStartOffset: this.start }
+  }
+
+  async deleteRecordsBefore(offset: bigint): Promise<bigint> {
+    const target = offset === -1n ? this.next : offset
+    if (target < 0n || target > this.next)
+      throw new LogError('OFFSET_OUT_OF_RANGE', `offset ${offset} is past the high watermark ${this.next}`)
+    if (target > this.start) {
+      this.start = target
+      while (this.batches.length > 1 && this.batches[0].lastOffset < target) {
+        this.bytes -= this.batches.shift()!.data.length
+      }
+    }
+    return this.start
   }
 
   private retain(): void {
@@ -225,7 +239,7 @@ export function openMemoryLogManager(options: MemoryLogOptions = {}): LogManager
         throw new LogError('INVALID_PARTITIONS', `invalid partition count ${partitions}`)
       }
       if (topics.has(name)) throw new LogError('TOPIC_ALREADY_EXISTS', `topic "${name}" already exists`)
-      const info: TopicInfo = { name, partitions, config: { ...defaults, ...config } }
+      const info: TopicInfo = { name, id: newTopicId(), partitions, config: { ...defaults, ...config } }
       const parts = Array.from({ length: partitions }, (_, i) => new MemoryPartition(name, i, info.config))
       topics.set(name, { info, partitions: parts })
       return info
@@ -236,6 +250,19 @@ export function openMemoryLogManager(options: MemoryLogOptions = {}): LogManager
       topics.delete(name)
       for (const p of t.partitions) p.waiters.wakeAll()
       await offsets.deleteTopic(name)
+    },
+    async createPartitions(name, total) {
+      const t = topics.get(name)
+      if (!t) throw new LogError('UNKNOWN_TOPIC_OR_PARTITION', `unknown topic "${name}"`)
+      if (!Number.isInteger(total) || total <= t.info.partitions || total > 10_000)
+        throw new LogError(
+          'INVALID_PARTITIONS',
+          `topic ${name} has ${t.info.partitions} partitions; got ${total}`,
+        )
+      for (let i = t.info.partitions; i < total; i++)
+        t.partitions.push(new MemoryPartition(name, i, t.info.config))
+      t.info.partitions = total
+      return t.info
     },
     partition: (topic, partition) => topics.get(topic)?.partitions[partition],
     offsets,

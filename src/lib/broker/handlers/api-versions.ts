@@ -1,4 +1,7 @@
-import { Writer } from '../../protocol/primitives.js'
+import { apiSpec } from '../../protocol/apis.js'
+import type { Writer } from '../../protocol/primitives.js'
+import { encodeMessage } from '../../protocol/schema.js'
+import { codecHandler } from './codec-handler.js'
 import { ErrorCode } from './errors.js'
 import type { ApiHandler } from './types.js'
 
@@ -8,13 +11,15 @@ export interface ApiRange {
   maxVersion: number
 }
 
-/** ApiVersions (18) v0-2 body: error, the supported ranges, throttle (v1+). */
+const API_VERSIONS = 18
+
+/** The ApiVersions response body at `version` (v0-4): error, the supported ranges, throttle (v1+). */
 export function encodeApiVersions(version: number, errorCode: number, ranges: readonly ApiRange[]): Writer {
-  const w = new Writer(16 + ranges.length * 6)
-  w.int16(errorCode)
-  w.array(ranges, (w, r) => w.int16(r.key).int16(r.minVersion).int16(r.maxVersion))
-  if (version >= 1) w.int32(0)
-  return w
+  return encodeMessage(apiSpec(API_VERSIONS).response, version, {
+    errorCode,
+    apiKeys: ranges.map((r) => ({ apiKey: r.key, minVersion: r.minVersion, maxVersion: r.maxVersion })),
+    throttleTimeMs: 0,
+  })
 }
 
 /**
@@ -25,12 +30,26 @@ export function unsupportedApiVersionsResponse(ranges: readonly ApiRange[]): Wri
   return encodeApiVersions(0, ErrorCode.UNSUPPORTED_VERSION, ranges)
 }
 
+/**
+ * ApiVersions (18) v0-4. v3+ requests carry the client's software name and version (logged at
+ * debug, and checked as Kafka does: an invalid name or version gets INVALID_REQUEST).
+ */
 export function apiVersionsHandler(ranges: () => readonly ApiRange[]): ApiHandler {
-  return {
-    key: 18,
-    name: 'ApiVersions',
-    minVersion: 0,
-    maxVersion: 2,
-    handle: (ctx) => encodeApiVersions(ctx.apiVersion, ErrorCode.NONE, ranges()),
-  }
+  return codecHandler(API_VERSIONS, (ctx, req) => {
+    const v = ctx.apiVersion
+    let errorCode: number = ErrorCode.NONE
+    if (v >= 3) {
+      ctx.broker.log('debug', `client software ${req.clientSoftwareName} ${req.clientSoftwareVersion}`, {
+        clientHost: ctx.clientHost,
+      })
+      const valid = /^[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?$/
+      if (!valid.test(req.clientSoftwareName) || !valid.test(req.clientSoftwareVersion))
+        errorCode = ErrorCode.INVALID_REQUEST
+    }
+    return {
+      errorCode,
+      apiKeys: ranges().map((r) => ({ apiKey: r.key, minVersion: r.minVersion, maxVersion: r.maxVersion })),
+      throttleTimeMs: 0,
+    }
+  })
 }

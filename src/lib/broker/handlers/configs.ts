@@ -1,7 +1,8 @@
-import { Writer } from '../../protocol/primitives.js'
+import type { Message } from '../../protocol/schema.js'
 import type { TopicConfig } from '../log/types.js'
+import { codecHandler } from './codec-handler.js'
 import { ErrorCode } from './errors.js'
-import type { ApiHandler, BrokerContext } from './types.js'
+import type { BrokerContext } from './types.js'
 
 const TOPIC = 2
 const BROKER = 4
@@ -52,53 +53,61 @@ function brokerEntries(broker: BrokerContext): ConfigEntry[] {
   ]
 }
 
-/** DescribeConfigs (32) v0-2: a topic's retention/segment settings and a few broker settings (read only). */
-export const describeConfigsHandler: ApiHandler = {
-  key: 32,
-  name: 'DescribeConfigs',
-  minVersion: 0,
-  maxVersion: 2,
-  handle(ctx, r) {
-    const v = ctx.apiVersion
-    const resources = r.array((r) => ({
-      type: r.int8(),
-      name: r.string(),
-      keys: r.nullableArray((r) => r.string()),
-    }))
-    if (v >= 1) r.bool() // include_synonyms: there are none
-    const { broker } = ctx
-    const results = resources.map((res) => {
-      let error: number = ErrorCode.NONE
-      let message: string | null = null
-      let entries: ConfigEntry[] = []
-      if (res.type === TOPIC) {
-        const info = broker.logs.topic(res.name)
-        if (info) entries = topicEntries(info.config, broker.defaultTopicConfig)
-        else {
-          error = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-          message = `unknown topic ${res.name}`
-        }
-      } else if (res.type === BROKER) {
-        entries = brokerEntries(broker)
-      } else {
-        error = ErrorCode.INVALID_REQUEST
-        message = `unsupported resource type ${res.type}`
+/** DescribeConfigs (32) v0-4: a topic's retention/segment settings and a few broker settings (read only). */
+export const describeConfigsHandler = codecHandler(32, (ctx, req) => {
+  const { broker } = ctx
+  const results = (req.resources as Message[]).map((res) => {
+    let errorCode: number = ErrorCode.NONE
+    let errorMessage: string | null = null
+    let entries: ConfigEntry[] = []
+    if (res.resourceType === TOPIC) {
+      const info = broker.logs.topic(res.resourceName)
+      if (info) entries = topicEntries(info.config, broker.defaultTopicConfig)
+      else {
+        errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        errorMessage = `unknown topic ${res.resourceName}`
       }
-      if (res.keys) entries = entries.filter((e) => res.keys?.includes(e.name))
-      return { ...res, error, message, entries }
-    })
-    const w = new Writer(128 + results.length * 256)
-    w.int32(0)
-    w.array(results, (w, res) => {
-      w.int16(res.error).nullableString(res.message).int8(res.type).string(res.name)
-      w.array(res.entries, (w, e) => {
-        w.string(e.name).nullableString(e.value).bool(e.readOnly)
-        if (v === 0) w.bool(e.source === SOURCE_DEFAULT)
-        else w.int8(e.source)
-        w.bool(false)
-        if (v >= 1) w.int32(0)
-      })
-    })
-    return w
-  },
-}
+    } else if (res.resourceType === BROKER) {
+      entries = brokerEntries(broker)
+    } else {
+      errorCode = ErrorCode.INVALID_REQUEST
+      errorMessage = `unsupported resource type ${res.resourceType}`
+    }
+    const keys = res.configurationKeys as string[] | null
+    if (keys) entries = entries.filter((e) => keys.includes(e.name))
+    return {
+      errorCode,
+      errorMessage,
+      resourceType: res.resourceType,
+      resourceName: res.resourceName,
+      configs: entries.map((e) => ({
+        name: e.name,
+        value: e.value,
+        readOnly: e.readOnly,
+        isDefault: e.source === SOURCE_DEFAULT,
+        configSource: e.source,
+        isSensitive: false,
+        synonyms: [],
+        configType: 0,
+        documentation: null,
+      })),
+    }
+  })
+  return { throttleTimeMs: 0, results }
+})
+
+/** DescribeCluster (60) v0-1: this one broker, also the controller. */
+export const describeClusterHandler = codecHandler(60, (ctx, req) => {
+  const { broker } = ctx
+  // v1 endpoint type 2 asks for controllers (KIP-919); this broker answers for both roles.
+  return {
+    throttleTimeMs: 0,
+    errorCode: 0,
+    errorMessage: null,
+    endpointType: req.endpointType,
+    clusterId: broker.clusterId,
+    controllerId: broker.nodeId,
+    brokers: [{ brokerId: broker.nodeId, host: broker.advertisedHost, port: broker.port(), rack: null }],
+    clusterAuthorizedOperations: -2147483648,
+  }
+})

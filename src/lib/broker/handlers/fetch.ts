@@ -1,7 +1,7 @@
-import { Writer } from '../../protocol/primitives.js'
+import type { Message } from '../../protocol/schema.js'
 import type { PartitionLog } from '../log/types.js'
+import { codecHandler } from './codec-handler.js'
 import { ErrorCode, kafkaErrorCode } from './errors.js'
-import type { ApiHandler, RequestContext } from './types.js'
 
 interface FetchPartition {
   partition: number
@@ -17,6 +17,8 @@ interface FetchPartition {
 
 interface FetchTopic {
   topic: string
+  /** Kafka's topic id (v13+ requests name topics by it). */
+  topicId: string
   partitions: FetchPartition[]
 }
 
@@ -91,71 +93,77 @@ async function waitForAny(topics: FetchTopic[], timeoutMs: number, signal: Abort
   }
 }
 
-/** Fetch (1) v4-11: sessionless (session id 0), long-poll bounded by max_wait_ms. */
-export const fetchHandler: ApiHandler = {
-  key: 1,
-  name: 'Fetch',
-  minVersion: 4,
-  maxVersion: 11,
-  async handle(ctx: RequestContext, r) {
-    const v = ctx.apiVersion
-    r.int32() // replica_id
-    const maxWaitMs = r.int32()
-    const minBytes = r.int32()
-    const maxBytes = r.int32()
-    r.int8() // isolation_level: no transactions, LSO = HW
-    if (v >= 7) {
-      r.int32() // session_id
-      r.int32() // session_epoch
-    }
-    const { logs } = ctx.broker
-    const topics: FetchTopic[] = r.array((r) => {
-      const topic = r.string()
-      return {
-        topic,
-        partitions: r.array((r): FetchPartition => {
-          const partition = r.int32()
-          if (v >= 9) r.int32() // current_leader_epoch
-          const fetchOffset = r.int64()
-          if (v >= 5) r.int64() // log_start_offset (followers only)
-          const maxBytes = r.int32()
-          return {
-            partition,
-            fetchOffset,
-            maxBytes,
-            log: logs.partition(topic, partition),
-            error: 0,
-            highWatermark: -1n,
-            logStartOffset: -1n,
-            records: null,
-          }
+/**
+ * Fetch (1) v0-17 as Apache Kafka 3.9 advertises them: v4+ served (sessionless: session id 0; a
+ * request for an incremental session gets FETCH_SESSION_ID_NOT_FOUND, so the client falls back to
+ * full fetches), v13+ addressing topics by id; v0-3, which need the old message formats, get
+ * UNSUPPORTED_VERSION per partition. Long-poll bounded by max_wait_ms.
+ */
+export const fetchHandler = codecHandler(1, async (ctx, req) => {
+  const v = ctx.apiVersion
+  const { logs } = ctx.broker
+  const byId = v >= 13 ? new Map(logs.topics().map((t) => [t.id, t.name])) : undefined
+  const unknownIds = new Set<string>()
+  const topics: FetchTopic[] = (req.topics as Message[]).map((t) => {
+    const name = byId ? byId.get(t.topicId as string) : (t.topic as string)
+    if (name === undefined) unknownIds.add(t.topicId as string)
+    return {
+      topic: name ?? '',
+      topicId: t.topicId as string,
+      partitions: (t.partitions as Message[]).map(
+        (p): FetchPartition => ({
+          partition: p.partition,
+          fetchOffset: p.fetchOffset,
+          maxBytes: p.partitionMaxBytes,
+          log: name === undefined || v < 4 ? undefined : logs.partition(name, p.partition),
+          error: 0,
+          highWatermark: -1n,
+          logStartOffset: -1n,
+          records: null,
         }),
-      }
-    })
-    if (v >= 7) r.array((r) => [r.string(), r.array((r) => r.int32())])
-    if (v >= 11) r.string() // rack_id
-    const deadline = Date.now() + Math.max(0, maxWaitMs)
-    let state = await collect(topics, maxBytes)
-    while (!state.errors && state.bytes < Math.max(1, minBytes) && !ctx.signal.aborted) {
-      const left = deadline - Date.now()
-      if (left <= 0) break
-      await waitForAny(topics, left, ctx.signal)
-      state = await collect(topics, maxBytes)
+      ),
     }
-    const w = new Writer(128 + topics.length * 96)
-    w.int32(0) // throttle_time_ms
-    if (v >= 7) w.int16(0).int32(0)
-    w.array(topics, (w, t) => {
-      w.string(t.topic)
-      w.array(t.partitions, (w, p) => {
-        w.int32(p.partition).int16(p.error).int64(p.highWatermark)
-        w.int64(p.highWatermark) // last_stable_offset
-        if (v >= 5) w.int64(p.logStartOffset)
-        w.int32(0) // aborted_transactions: none
-        if (v >= 11) w.int32(-1) // preferred_read_replica
-        w.nullableBytes(p.records ?? Buffer.alloc(0))
-      })
-    })
-    return w
-  },
-}
+  })
+  const sessionId = req.sessionId as number
+  const sessionEpoch = req.sessionEpoch as number
+  const respond = (errorCode: number) => ({
+    throttleTimeMs: 0,
+    errorCode,
+    sessionId: 0,
+    responses: topics.map((t) => ({
+      topic: t.topic,
+      topicId: t.topicId,
+      partitions: t.partitions.map((p) => ({
+        partitionIndex: p.partition,
+        errorCode:
+          v < 4
+            ? ErrorCode.UNSUPPORTED_VERSION
+            : v >= 13 && unknownIds.has(t.topicId)
+              ? ErrorCode.UNKNOWN_TOPIC_ID
+              : p.error,
+        highWatermark: p.highWatermark,
+        lastStableOffset: p.highWatermark,
+        logStartOffset: p.logStartOffset,
+        abortedTransactions: null,
+        preferredReadReplica: -1,
+        records: p.records ?? Buffer.alloc(0),
+      })),
+    })),
+  })
+  // Sessionless only (KIP-227): session 0 with epoch -1 (full, no session) or 0 (a client asking
+  // to create one gets a full response with session id 0, meaning "no session").
+  if (v >= 7 && (sessionId !== 0 || (sessionEpoch !== -1 && sessionEpoch !== 0)))
+    return respond(ErrorCode.FETCH_SESSION_ID_NOT_FOUND)
+  if (v < 4) return respond(0)
+  const maxBytes = req.maxBytes as number
+  const minBytes = req.minBytes as number
+  const deadline = Date.now() + Math.max(0, req.maxWaitMs as number)
+  let state = await collect(topics, maxBytes)
+  while (!state.errors && state.bytes < Math.max(1, minBytes) && !ctx.signal.aborted) {
+    const left = deadline - Date.now()
+    if (left <= 0) break
+    await waitForAny(topics, left, ctx.signal)
+    state = await collect(topics, maxBytes)
+  }
+  return respond(0)
+})

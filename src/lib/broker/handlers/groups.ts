@@ -1,6 +1,6 @@
-import { apiSpec } from '../../protocol/apis.js'
-import { decodeMessage, encodeMessage, type Message } from '../../protocol/schema.js'
+import type { Message } from '../../protocol/schema.js'
 import type { GroupDescription, LeavingMember } from '../group/coordinator.js'
+import { codecHandler } from './codec-handler.js'
 import { ErrorCode } from './errors.js'
 import type { ApiHandler, RequestContext } from './types.js'
 
@@ -9,29 +9,6 @@ import type { ApiHandler, RequestContext } from './types.js'
  * (Apache Kafka 3.9's message definitions), each advertising 3.9's validVersions, flexible versions
  * included. The rules live in the GroupCoordinator; these handlers translate.
  */
-
-type Handle = (ctx: RequestContext, req: Message) => Message | Promise<Message>
-
-/** An ApiHandler over Kafka 3.9's descriptors for `key`: decode, handle, encode. */
-function codecHandler(key: number, handle: Handle): ApiHandler {
-  const api = apiSpec(key)
-  const encode = (ctx: RequestContext, res: Message) => encodeMessage(api.response, ctx.apiVersion, res)
-  return {
-    key,
-    name: api.name,
-    minVersion: api.valid[0],
-    maxVersion: api.valid[1],
-    handle(ctx, body) {
-      const req = decodeMessage(api.request, ctx.apiVersion, body)
-      ctx.broker.log('debug', `${api.name} v${ctx.apiVersion} from ${ctx.clientId || ctx.clientHost}`, {
-        api: api.name,
-        apiVersion: ctx.apiVersion,
-      })
-      const res = handle(ctx, req)
-      return res instanceof Promise ? res.then((m) => encode(ctx, m)) : encode(ctx, res)
-    },
-  }
-}
 
 const TRANSACTIONS_UNSUPPORTED = 'The embedded broker does not support transactions.'
 

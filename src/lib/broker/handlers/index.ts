@@ -1,5 +1,5 @@
 import { type ApiRange, apiVersionsHandler } from './api-versions.js'
-import { describeConfigsHandler } from './configs.js'
+import { describeClusterHandler, describeConfigsHandler } from './configs.js'
 import { fetchHandler } from './fetch.js'
 import {
   deleteGroupsHandler,
@@ -17,7 +17,12 @@ import {
 import { listOffsetsHandler } from './list-offsets.js'
 import { metadataHandler } from './metadata.js'
 import { produceHandler } from './produce.js'
-import { createTopicsHandler, deleteTopicsHandler } from './topics.js'
+import {
+  createPartitionsHandler,
+  createTopicsHandler,
+  deleteRecordsHandler,
+  deleteTopicsHandler,
+} from './topics.js'
 import type { ApiHandler } from './types.js'
 
 export { ProtocolDecodeError, Reader, Writer } from '../../protocol/primitives.js'
@@ -44,12 +49,15 @@ const HANDLERS: ApiHandler[] = [
   initProducerIdHandler,
   describeConfigsHandler,
   deleteGroupsHandler,
+  createPartitionsHandler,
+  deleteRecordsHandler,
+  describeClusterHandler,
 ]
 
 /** The advertised version ranges: exactly what the handlers implement. */
 export const SUPPORTED_APIS: readonly ApiRange[] = [
   ...HANDLERS.map((h) => ({ key: h.key, minVersion: h.minVersion, maxVersion: h.maxVersion })),
-  { key: 18, minVersion: 0, maxVersion: 2 },
+  { key: 18, minVersion: 0, maxVersion: 4 },
 ].sort((a, b) => a.key - b.key)
 
 /** Handlers by API key (ApiVersions included). */

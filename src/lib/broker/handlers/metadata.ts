@@ -1,77 +1,86 @@
-import { Writer } from '../../protocol/primitives.js'
-import { isValidTopicName } from '../log/types.js'
+import type { Message } from '../../protocol/schema.js'
+import { isValidTopicName, type TopicInfo } from '../log/types.js'
+import { codecHandler } from './codec-handler.js'
 import { ErrorCode, kafkaErrorCode } from './errors.js'
-import type { ApiHandler } from './types.js'
-
-interface TopicEntry {
-  error: number
-  name: string
-  partitions: number
-}
+import type { RequestContext } from './types.js'
 
 const NO_OPERATIONS = -2147483648
+const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA'
 
-/** Metadata (3) v0-8: the one broker (leader of everything), controller = this node. */
-export const metadataHandler: ApiHandler = {
-  key: 3,
-  name: 'Metadata',
-  minVersion: 0,
-  maxVersion: 8,
-  async handle(ctx, r) {
-    const v = ctx.apiVersion
-    const names = r.nullableArray((r) => r.string())
-    const allowAuto = v >= 4 ? r.bool() : true
-    if (v >= 8) {
-      r.bool()
-      r.bool()
-    }
-    const { broker } = ctx
-    const all = names === null || (v === 0 && names.length === 0)
-    const entries: TopicEntry[] = []
-    if (all) {
-      for (const t of broker.logs.topics()) entries.push({ error: 0, name: t.name, partitions: t.partitions })
-    } else {
-      for (const name of names) {
-        let info = broker.logs.topic(name)
-        let error: number = ErrorCode.NONE
-        if (!info) {
-          if (!isValidTopicName(name)) error = ErrorCode.INVALID_TOPIC_EXCEPTION
-          else if (allowAuto && broker.autoCreateTopics) {
-            try {
-              await broker.ensureTopic(name, broker.defaultPartitions)
-              info = broker.logs.topic(name)
-              broker.log('info', `auto-created topic ${name}`, { partitions: info?.partitions })
-            } catch (error_) {
-              error = kafkaErrorCode(error_)
-            }
-          } else error = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-          if (!info && error === ErrorCode.NONE) error = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-        }
-        entries.push({ error, name, partitions: info?.partitions ?? 0 })
-      }
-    }
-    const node = broker.nodeId
-    const w = new Writer(256 + entries.length * 64)
-    if (v >= 3) w.int32(0)
-    w.int32(1)
-    w.int32(node).string(broker.advertisedHost).int32(broker.port())
-    if (v >= 1) w.nullableString(null)
-    if (v >= 2) w.nullableString(broker.clusterId)
-    if (v >= 1) w.int32(node)
-    w.array(entries, (w, t) => {
-      w.int16(t.error).string(t.name)
-      if (v >= 1) w.bool(false)
-      w.int32(t.partitions)
-      for (let p = 0; p < t.partitions; p++) {
-        w.int16(0).int32(p).int32(node)
-        if (v >= 7) w.int32(0)
-        w.int32(1).int32(node)
-        w.int32(1).int32(node)
-        if (v >= 5) w.int32(0)
-      }
-      if (v >= 8) w.int32(NO_OPERATIONS)
-    })
-    if (v >= 8) w.int32(NO_OPERATIONS)
-    return w
-  },
+function topicEntry(
+  ctx: RequestContext,
+  info: TopicInfo | undefined,
+  name: string | null,
+  error: number,
+): Message {
+  const node = ctx.broker.nodeId
+  return {
+    errorCode: error,
+    name: info?.name ?? name,
+    topicId: info?.id ?? ZERO_UUID,
+    isInternal: false,
+    partitions: Array.from({ length: info?.partitions ?? 0 }, (_, p) => ({
+      errorCode: 0,
+      partitionIndex: p,
+      leaderId: node,
+      leaderEpoch: 0,
+      replicaNodes: [node],
+      isrNodes: [node],
+      offlineReplicas: [],
+    })),
+    topicAuthorizedOperations: NO_OPERATIONS,
+  }
 }
+
+/**
+ * Metadata (3) v0-12, with topic ids (v10+; v12 may name topics by id): the one broker leads every
+ * partition and is the controller. Unknown topics are auto-created when the request allows it.
+ */
+export const metadataHandler = codecHandler(3, async (ctx, req) => {
+  const v = ctx.apiVersion
+  const { broker } = ctx
+  const asked = req.topics as Message[] | null
+  const all = asked === null || (v === 0 && asked.length === 0)
+  const topics: Message[] = []
+  if (all) {
+    for (const t of broker.logs.topics()) topics.push(topicEntry(ctx, t, t.name, 0))
+  } else {
+    for (const t of asked) {
+      const name = t.name as string | null
+      if (name === null) {
+        // By topic id (v12): the name is answered back.
+        const info = broker.logs.topics().find((x) => x.id === t.topicId)
+        topics.push(
+          info
+            ? topicEntry(ctx, info, info.name, 0)
+            : { ...topicEntry(ctx, undefined, null, ErrorCode.UNKNOWN_TOPIC_ID), topicId: t.topicId },
+        )
+        continue
+      }
+      let info = broker.logs.topic(name)
+      let error: number = ErrorCode.NONE
+      if (!info) {
+        if (!isValidTopicName(name)) error = ErrorCode.INVALID_TOPIC_EXCEPTION
+        else if ((req.allowAutoTopicCreation as boolean) && broker.autoCreateTopics) {
+          try {
+            await broker.ensureTopic(name, broker.defaultPartitions)
+            info = broker.logs.topic(name)
+            broker.log('info', `auto-created topic ${name}`, { partitions: info?.partitions })
+          } catch (error_) {
+            error = kafkaErrorCode(error_)
+          }
+        } else error = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        if (!info && error === ErrorCode.NONE) error = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+      }
+      topics.push(topicEntry(ctx, error === 0 ? info : undefined, name, error))
+    }
+  }
+  return {
+    throttleTimeMs: 0,
+    brokers: [{ nodeId: broker.nodeId, host: broker.advertisedHost, port: broker.port(), rack: null }],
+    clusterId: broker.clusterId,
+    controllerId: broker.nodeId,
+    topics,
+    clusterAuthorizedOperations: NO_OPERATIONS,
+  }
+})

@@ -13,6 +13,7 @@ import {
   LogError,
   type LogManager,
   type LogManagerOptions,
+  newTopicId,
   type PartitionLog,
   type TopicConfig,
   type TopicInfo,
@@ -95,6 +96,7 @@ class FileLogManager implements DurableLogManager {
     const { dataDir } = this.options
     await mkdir(dataDir, { recursive: true })
     let stored: TopicInfo[] = []
+    let missingIds = false
     try {
       stored = JSON.parse(await readFile(this.topicsFile(), 'utf8')) as TopicInfo[]
     } catch (err) {
@@ -104,12 +106,16 @@ class FileLogManager implements DurableLogManager {
     for (const t of stored) {
       const info: TopicInfo = {
         name: t.name,
+        // Topics from before topic ids get one now (persisted below).
+        id: typeof t.id === 'string' && t.id.length === 22 ? t.id : newTopicId(),
         partitions: t.partitions,
         config: resolveTopicConfig(this.defaults, t.config),
       }
+      if (info.id !== t.id) missingIds = true
       const partitions = await mapLimit(info.partitions, OPEN_CONCURRENCY, (p) => this.openPartition(info, p))
       this.topicMap.set(info.name, { info, partitions })
     }
+    if (missingIds) await this.persistTopics()
     this.offsets = await FileGroupOffsetStore.open(path.join(dataDir, '__groups'), {
       compactBytes: this.options.offsetsCompactBytes,
     })
@@ -149,7 +155,7 @@ class FileLogManager implements DurableLogManager {
       throw new LogError('TOPIC_ALREADY_EXISTS', `topic ${name} already exists`)
     this.busyNames.add(name)
     try {
-      const info: TopicInfo = { name, partitions, config: resolved }
+      const info: TopicInfo = { name, id: newTopicId(), partitions, config: resolved }
       const parts: Partition[] = []
       try {
         const opened = await mapLimit(partitions, OPEN_CONCURRENCY, async (p) => {
@@ -198,6 +204,32 @@ class FileLogManager implements DurableLogManager {
 
   partition(topic: string, partition: number): PartitionLog | undefined {
     return this.topicMap.get(topic)?.partitions[partition]
+  }
+
+  async createPartitions(name: string, total: number): Promise<TopicInfo> {
+    this.checkOpen()
+    const t = this.topicMap.get(name)
+    if (!t || this.busyNames.has(name))
+      throw new LogError('UNKNOWN_TOPIC_OR_PARTITION', `topic ${name} does not exist`)
+    if (!Number.isInteger(total) || total <= t.info.partitions || total > MAX_PARTITIONS)
+      throw new LogError(
+        'INVALID_PARTITIONS',
+        `topic ${name} has ${t.info.partitions} partitions; the new count must be more, at most ${MAX_PARTITIONS} (got ${total})`,
+      )
+    this.busyNames.add(name)
+    try {
+      const from = t.info.partitions
+      const added = await mapLimit(total - from, OPEN_CONCURRENCY, async (i) => {
+        await rm(this.partitionDir(name, from + i), { recursive: true, force: true })
+        return this.openPartition(t.info, from + i)
+      })
+      t.partitions.push(...added)
+      t.info.partitions = total
+      await this.persistTopics()
+      return copyInfo(t.info)
+    } finally {
+      this.busyNames.delete(name)
+    }
   }
 
   enforceRetention(): Promise<RetentionResult> {
@@ -300,7 +332,7 @@ async function mapLimit<T>(n: number, limit: number, fn: (i: number) => Promise<
 }
 
 function copyInfo(info: TopicInfo): TopicInfo {
-  return { name: info.name, partitions: info.partitions, config: { ...info.config } }
+  return { name: info.name, id: info.id, partitions: info.partitions, config: { ...info.config } }
 }
 
 function validateOptions(options: LogManagerOptions): void {

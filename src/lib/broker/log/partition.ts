@@ -351,6 +351,22 @@ export class Partition implements PartitionLog {
     return doomed.length
   }
 
+  async deleteRecordsBefore(offset: bigint): Promise<bigint> {
+    const target = offset === -1n ? this.hw : offset
+    if (target < 0n || target > this.hw)
+      throw new LogError(
+        'OFFSET_OUT_OF_RANGE',
+        `offset ${offset} is past ${this.name()}'s high watermark ${this.hw}`,
+      )
+    if (target <= this.logStart) return this.logStart
+    await writeFileDurable(
+      path.join(this.dir, 'state.json'),
+      JSON.stringify({ logStartOffset: target.toString() }),
+    )
+    this.logStart = target
+    return target
+  }
+
   /** Stops appends, drains the writer, syncs, wakes waiters. */
   async close(): Promise<void> {
     if (this.closed) return

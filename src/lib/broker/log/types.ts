@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 /**
  * The contract between the broker's wire layer (protocol/, group/, server.ts) and its durable
  * storage (log/). The wire layer never touches files; the log never parses Kafka requests.
@@ -15,8 +16,20 @@ export interface TopicConfig {
 
 export interface TopicInfo {
   name: string
+  /** Kafka's topic id: a random UUID (base64url, as Uuid.toString) kept for the topic's life; a
+   * topic deleted and created again gets a new one. */
+  id: string
   partitions: number
   config: TopicConfig
+}
+
+/** A new topic id: 16 random bytes as Kafka's base64url Uuid string (never the zero or sentinel id). */
+export function newTopicId(): string {
+  for (;;) {
+    const bytes = randomBytes(16)
+    const id = bytes.toString('base64url')
+    if (id !== 'AAAAAAAAAAAAAAAAAAAAAA' && id !== 'AAAAAAAAAAAAAAAAAAAAAQ' && !id.startsWith('-')) return id
+  }
 }
 
 export interface AppendResult {
@@ -58,6 +71,12 @@ export interface PartitionLog {
   read(offset: bigint, maxBytes: number): Promise<ReadResult>
   /** The earliest offset whose batch maxTimestamp >= timestamp, or null if none (ListOffsets by time). */
   offsetForTimestamp(timestamp: bigint): Promise<{ offset: bigint; timestamp: bigint } | null>
+  /**
+   * DeleteRecords: moves the log start up to `offset` (-1 = the high watermark), durably; reads below
+   * it get OFFSET_OUT_OF_RANGE. Returns the new log start. Throws OFFSET_OUT_OF_RANGE past the high
+   * watermark. Whole segments below the new start go at the next retention run or open.
+   */
+  deleteRecordsBefore(offset: bigint): Promise<bigint>
   /** Resolves when highWatermark() > offset, or after timeoutMs, or when signal aborts. For long-poll fetch. */
   waitForData(offset: bigint, timeoutMs: number, signal?: AbortSignal): Promise<void>
   /** Bytes stored on disk for this partition. */
@@ -113,6 +132,8 @@ export interface LogManager {
   topic(name: string): TopicInfo | undefined
   createTopic(name: string, partitions: number, config?: Partial<TopicConfig>): Promise<TopicInfo>
   deleteTopic(name: string): Promise<void>
+  /** CreatePartitions: grows the topic to `total` partitions (never shrinks), durably. */
+  createPartitions(name: string, total: number): Promise<TopicInfo>
   partition(topic: string, partition: number): PartitionLog | undefined
   readonly offsets: GroupOffsetStore
   /** Flushes and closes every file. */

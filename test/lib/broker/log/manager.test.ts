@@ -10,6 +10,7 @@ describe('openLogManager: topics', () => {
       const info = await m.createTopic('game_events', 3, { segmentBytes: 1 << 20 })
       expect(info).toEqual({
         name: 'game_events',
+        id: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
         partitions: 3,
         config: { retentionBytes: -1, retentionMs: -1, segmentBytes: 1 << 20 },
       })
