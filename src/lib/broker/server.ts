@@ -1,6 +1,7 @@
 import net from 'node:net'
 import { ExitCode, GameError, isGameError } from '../errors.js'
 import { requestHeaderVersion, responseHeaderVersion } from '../protocol/apis.js'
+import { type Chunk, isDeferredBytes } from '../protocol/primitives.js'
 import { GroupCoordinator } from './group/coordinator.js'
 import {
   API_HANDLERS,
@@ -68,6 +69,8 @@ const PRODUCE = 0
 const MAX_PIPELINED_PRODUCES = 16
 /** Decoded-but-unanswered requests per connection before reading from it pauses. */
 const MAX_QUEUED_REQUESTS = 64
+/** Bytes of streamed record data read from the log per socket write (see respond). */
+const STREAM_CHUNK = 256 * 1024
 
 async function openLogs(options: BrokerOptions): Promise<LogManager> {
   if (options.storage === 'memory')
@@ -382,7 +385,7 @@ class Connection {
       await this.tail
       const pending = handler.handle(ctx, r)
       const result = pending instanceof Promise ? await pending : pending
-      if (result && !this.closed) this.respond(correlationId, result, apiKey, apiVersion)
+      if (result) await this.respond(correlationId, result, apiKey, apiVersion)
     } catch (error) {
       this.fail(error, apiKey, apiVersion)
     }
@@ -420,23 +423,90 @@ class Connection {
     this.stats.requests[name] = (this.stats.requests[name] ?? 0) + 1
   }
 
-  /** Writes the response: header v0 (correlation id) or v1 (plus an empty tagged-field section). */
-  private respond(correlationId: number, body: Writer, apiKey: number, apiVersion: number): void {
-    if (this.closed) return
+  /**
+   * Writes the response: header v0 (correlation id) or v1 (plus an empty tagged-field section).
+   * Deferred chunks (record data left in the log's segment files) are read STREAM_CHUNK bytes at a
+   * time, each only once the socket has drained the one before: a reader that stops reading holds
+   * one chunk of this broker's memory, not its whole fetch. Returns a promise when it streams.
+   */
+  private respond(
+    correlationId: number,
+    body: Writer,
+    apiKey: number,
+    apiVersion: number,
+  ): Promise<void> | undefined {
     const chunks = body.toChunks()
+    if (this.closed) {
+      releaseDeferred(chunks)
+      return undefined
+    }
     const headerSize = responseHeaderVersion(apiKey, apiVersion) >= 1 ? 5 : 4
     const head = Buffer.allocUnsafe(4 + headerSize)
     head.writeInt32BE(headerSize + body.length, 0)
     head.writeInt32BE(correlationId, 4)
     if (headerSize === 5) head[8] = 0
     this.stats.bytesOut += 4 + headerSize + body.length
-    if (chunks.length === 1 && chunks[0].length < 4096) {
-      this.socket.write(Buffer.concat([head, chunks[0]]))
-      return
+    if (body.hasDeferred()) return this.stream(head, chunks)
+    const buffers = chunks as Buffer[]
+    if (buffers.length === 1 && buffers[0].length < 4096) {
+      this.socket.write(Buffer.concat([head, buffers[0]]))
+      return undefined
     }
     this.socket.cork()
     this.socket.write(head)
-    for (const c of chunks) this.socket.write(c)
+    for (const c of buffers) this.socket.write(c)
     this.socket.uncork()
+    return undefined
   }
+
+  private async stream(head: Buffer, chunks: Chunk[]): Promise<void> {
+    // Muted while streaming (as Kafka mutes a channel until its response is sent): no new request
+    // is read from this connection, so it cannot pile up more responses behind a slow reader.
+    this.socket.pause()
+    try {
+      this.socket.write(head)
+      for (let i = 0; i < chunks.length; i++) {
+        const c = chunks[i]
+        if (!isDeferredBytes(c)) {
+          if (!this.socket.write(c)) await this.drained()
+          continue
+        }
+        for (let at = 0; at < c.length && !this.closed; ) {
+          const piece = await c.read(at, Math.min(STREAM_CHUNK, c.length - at))
+          if (piece.length === 0) throw new Error('log segment ended before the response did')
+          at += piece.length
+          if (this.closed) break
+          if (!this.socket.write(piece)) await this.drained()
+        }
+        c.release()
+        chunks[i] = EMPTY
+      }
+    } catch (error) {
+      // A response cannot be sent in part: the client sees the connection close, and retries.
+      this.broker.log('warn', `closing connection from ${this.clientHost}: ${String(error)}`)
+      this.closed = true
+      this.socket.destroy()
+    } finally {
+      releaseDeferred(chunks)
+      if (!this.closed && this.queue.length < MAX_QUEUED_REQUESTS) this.socket.resume()
+    }
+  }
+
+  private drained(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done)
+        this.socket.off('close', done)
+        resolve()
+      }
+      this.socket.on('drain', done)
+      this.socket.on('close', done)
+    })
+  }
+}
+
+const EMPTY = Buffer.alloc(0)
+
+function releaseDeferred(chunks: readonly Chunk[]): void {
+  for (const c of chunks) if (isDeferredBytes(c)) c.release()
 }

@@ -107,7 +107,8 @@ export class Connection {
       const chunks = body.toChunks()
       this.socket.cork()
       this.socket.write(head)
-      for (const c of chunks) this.socket.write(c)
+      // A client's requests never hold deferred chunks (those are the broker's streamed records).
+      for (const c of chunks) this.socket.write(c as Buffer)
       this.socket.uncork()
     })
   }

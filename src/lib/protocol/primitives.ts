@@ -202,11 +202,34 @@ export class Reader {
 const SCRATCH = 16 * 1024
 
 /**
+ * Bytes a response carries without holding them: `length` bytes that `read(offset, length)` yields
+ * in pieces while the response is written (record data streamed from a log segment), and
+ * `release()` once written or abandoned. The writer only reserves their place.
+ */
+export interface DeferredBytes {
+  readonly length: number
+  read(offset: number, length: number): Promise<Buffer>
+  release(): void
+}
+
+export function isDeferredBytes(v: unknown): v is DeferredBytes {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    !Buffer.isBuffer(v) &&
+    typeof (v as DeferredBytes).read === 'function'
+  )
+}
+
+/** A chunk of an encoded response: bytes, or a deferred piece read while sending. */
+export type Chunk = Buffer | DeferredBytes
+
+/**
  * Builds a response as a list of chunks: small fields go into a scratch buffer, large byte fields
  * (stored record batches) are appended as their own chunk without copying.
  */
 export class Writer {
-  private chunks: Buffer[] = []
+  private chunks: Chunk[] = []
   private buf: Buffer
   private pos = 0
   private total = 0
@@ -413,13 +436,31 @@ export class Writer {
     return this.total
   }
 
-  /** The encoded bytes as chunks (valid until the writer is used again). */
-  toChunks(): Buffer[] {
+  /** Reserves `d.length` bytes that are read from `d` while the response is sent. */
+  deferred(d: DeferredBytes): this {
+    if (d.length === 0) return this
+    this.flush()
+    this.chunks.push(d)
+    this.total += d.length
+    return this
+  }
+
+  /** The encoded bytes as chunks (valid until the writer is used again); deferred chunks included. */
+  toChunks(): Chunk[] {
     this.flush()
     return this.chunks
   }
 
+  /** Whether some chunk is deferred (read while sending). */
+  hasDeferred(): boolean {
+    return this.chunks.some(isDeferredBytes)
+  }
+
+  /** All bytes in one buffer; a writer holding deferred chunks cannot be flattened synchronously. */
   toBuffer(): Buffer {
-    return Buffer.concat(this.toChunks(), this.total)
+    const chunks = this.toChunks()
+    if (chunks.some(isDeferredBytes))
+      throw new RangeError('the writer holds deferred bytes; send it with its chunks')
+    return Buffer.concat(chunks as Buffer[], this.total)
   }
 }

@@ -1,4 +1,4 @@
-import { ProtocolDecodeError, type Reader, Writer } from './primitives.js'
+import { isDeferredBytes, ProtocolDecodeError, type Reader, Writer } from './primitives.js'
 
 /**
  * Message descriptors and the codec that walks them. A descriptor says, per field, in which
@@ -142,6 +142,13 @@ function writeValue(w: Writer, f: FieldSpec, type: string, v: unknown, version: 
     }
     case 'bytes':
     case 'records': {
+      if (isDeferredBytes(v)) {
+        // Record data streamed from the log while the response is written: length now, bytes later.
+        if (flex) w.uvarint(v.length + 1)
+        else w.int32(v.length)
+        w.deferred(v)
+        return
+      }
       const b = v as Buffer | null | undefined
       if ((b === null || b === undefined) && !nullable) {
         if (flex) w.compactBytes(Buffer.alloc(0))
@@ -216,7 +223,10 @@ function writeStruct(
     writeValue(body, f, f.type, v, version, true)
     w.uvarint(f.tag ?? 0)
     w.uvarint(body.length)
-    for (const chunk of body.toChunks()) w.raw(chunk)
+    for (const chunk of body.toChunks()) {
+      if (isDeferredBytes(chunk)) w.deferred(chunk)
+      else w.raw(chunk)
+    }
   }
 }
 

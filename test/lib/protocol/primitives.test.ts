@@ -39,7 +39,7 @@ describe('protocol codec', () => {
     const big = Buffer.alloc(4096, 1)
     const chunks = new Writer().int32(1).bytes(big).int32(2).toChunks()
     expect(chunks.some((c) => c === big)).toBe(true)
-    expect(Buffer.concat(chunks).length).toBe(4 + 4 + 4096 + 4)
+    expect(Buffer.concat(chunks as Buffer[]).length).toBe(4 + 4 + 4096 + 4)
   })
 
   it('throws ProtocolDecodeError on truncation, negative lengths and absurd counts', () => {

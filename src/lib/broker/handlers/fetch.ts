@@ -1,3 +1,4 @@
+import { type DeferredBytes, isDeferredBytes } from '../../protocol/primitives.js'
 import type { Message } from '../../protocol/schema.js'
 import type { PartitionLog } from '../log/types.js'
 import { codecHandler } from './codec-handler.js'
@@ -12,7 +13,19 @@ interface FetchPartition {
   error: number
   highWatermark: bigint
   logStartOffset: bigint
-  records: Buffer | null
+  records: Buffer | DeferredBytes | null
+}
+
+/**
+ * Reads allowed more than this many bytes leave the record data in the segment files (a DeferredBytes
+ * the server streams in small pieces as the socket drains), so a client that asks for 50 MB and stops
+ * reading holds a piece of the broker's memory, not 50 MB. Smaller reads are read at once.
+ */
+const DEFER_ABOVE = 1024 * 1024
+
+function releaseRecords(p: FetchPartition): void {
+  if (p.records && isDeferredBytes(p.records)) p.records.release()
+  p.records = null
 }
 
 interface FetchTopic {
@@ -32,7 +45,7 @@ async function collect(topics: FetchTopic[], maxBytes: number): Promise<{ bytes:
   let errors = false
   for (const t of topics) {
     for (const p of t.partitions) {
-      p.records = null
+      releaseRecords(p)
       if (!p.log) {
         p.error = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
         p.highWatermark = -1n
@@ -52,7 +65,10 @@ async function collect(topics: FetchTopic[], maxBytes: number): Promise<{ bytes:
       const budget = Math.min(p.maxBytes, maxBytes - bytes)
       if (budget <= 0 && bytes > 0) continue
       try {
-        const read = await p.log.read(p.fetchOffset, Math.max(budget, 1))
+        const read =
+          p.log.readDeferred && budget > DEFER_ABOVE
+            ? await p.log.readDeferred(p.fetchOffset, budget)
+            : await p.log.read(p.fetchOffset, Math.max(budget, 1))
         p.records = read.records
         p.highWatermark = read.highWatermark
         p.logStartOffset = read.logStartOffset

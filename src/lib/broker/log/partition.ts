@@ -7,8 +7,17 @@
 import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { BATCH_LOG_OVERHEAD, BATCH_SCAN_PREFIX, type BatchSpan } from '../../protocol/batch.js'
+import type { DeferredBytes } from '../../protocol/primitives.js'
 import { assignOffsets, splitBatches } from './batch.js'
-import { type FileCache, readAt, removeFile, syncDir, writeAll, writeFileDurable } from './files.js'
+import {
+  type FileCache,
+  type FileLease,
+  readAt,
+  removeFile,
+  syncDir,
+  writeAll,
+  writeFileDurable,
+} from './files.js'
 import {
   type ProducerCheck,
   ProducerStateTable,
@@ -17,6 +26,7 @@ import {
 } from './producer-state.js'
 import {
   IndexBuilder,
+  indexPositionAtOrBefore,
   lookupPosition,
   lookupTimePosition,
   offsetIndexLooksValid,
@@ -27,6 +37,7 @@ import {
 } from './segment.js'
 import {
   type AppendResult,
+  type DeferredReadResult,
   type FsyncPolicy,
   LogError,
   type PartitionLog,
@@ -261,6 +272,87 @@ export class Partition implements PartitionLog {
       highWatermark: this.hw,
       logStartOffset: this.logStart,
     }
+  }
+
+  async readDeferred(offset: bigint, maxBytes: number): Promise<DeferredReadResult> {
+    this.checkRange(offset)
+    const hw = this.hw
+    const regions: { lease: FileLease; position: number; length: number }[] = []
+    const release = () => {
+      for (const r of regions.splice(0)) r.lease.release()
+    }
+    try {
+      if (offset < hw) {
+        const segments = this.segments
+        let budget = Math.max(0, maxBytes)
+        let target = offset
+        for (let i = findSegment(segments, offset); i < segments.length; i++) {
+          const seg = segments[i]
+          const limit = seg.visibleSize
+          if (limit === 0) continue
+          const start = await this.locate(seg, target, limit)
+          if (start === null) continue
+          let want = Math.min(budget, limit - start.position)
+          if (want < start.size) {
+            if (regions.length > 0) break
+            want = start.size
+          }
+          // The lease keeps the file open while the response is sent, even if retention deletes it.
+          const lease = await this.ctx.files.acquire(seg.paths.log)
+          const end =
+            start.position + want >= limit
+              ? limit
+              : await this.lastBoundary(seg, lease, start.position, start.position + want)
+          regions.push({ lease, position: start.position, length: end - start.position })
+          budget -= end - start.position
+          if (budget <= 0 || end < limit) break
+          target = seg.nextOffset
+          if (target >= hw) break
+        }
+      }
+    } catch (err) {
+      release()
+      if (offset < this.logStart)
+        throw new LogError(
+          'OFFSET_OUT_OF_RANGE',
+          `offset ${offset} was deleted by retention (log start ${this.logStart})`,
+        )
+      throw storageError(err, `read ${this.name()}`)
+    }
+    const length = regions.reduce((n, r) => n + r.length, 0)
+    const records: DeferredBytes = {
+      length,
+      read: async (from, size) => {
+        // Pieces never cross a region: the caller asks again for the rest.
+        let skip = from
+        for (const r of regions) {
+          if (skip >= r.length) {
+            skip -= r.length
+            continue
+          }
+          return readAt(r.lease.fh, r.position + skip, Math.min(size, r.length - skip))
+        }
+        return Buffer.alloc(0)
+      },
+      release,
+    }
+    return { records, highWatermark: this.hw, logStartOffset: this.logStart }
+  }
+
+  /** The last batch boundary in (from, end]: from the offset index, then batch headers. */
+  private async lastBoundary(seg: Segment, lease: FileLease, from: number, end: number): Promise<number> {
+    const index = seg.builder ? seg.builder.offsetIndex() : (await this.ctx.indexes.get(seg)).offsets
+    let pos = Math.max(from, indexPositionAtOrBefore(index, end))
+    for (;;) {
+      if (pos + BATCH_LOG_OVERHEAD > end) break
+      const head = await readAt(lease.fh, pos, BATCH_LOG_OVERHEAD)
+      if (head.length < BATCH_LOG_OVERHEAD) break
+      const size = BATCH_LOG_OVERHEAD + head.readInt32BE(8)
+      if (pos + size > end) break
+      pos += size
+    }
+    // At least the first batch (the caller sized `end` to hold it).
+    return pos > from ? pos : end
   }
 
   async offsetForTimestamp(timestamp: bigint): Promise<{ offset: bigint; timestamp: bigint } | null> {

@@ -103,6 +103,22 @@ export function lookupPosition(index: Buffer, relOffset: number): number {
   return found
 }
 
+/** Position of the last index entry at or before `position` (0 if none): a batch start to scan from. */
+export function indexPositionAtOrBefore(index: Buffer, position: number): number {
+  let lo = 0
+  let hi = index.length / INDEX_ENTRY - 1
+  let found = 0
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1
+    const at = index.readUInt32BE(mid * INDEX_ENTRY + 4)
+    if (at <= position) {
+      found = at
+      lo = mid + 1
+    } else hi = mid - 1
+  }
+  return found
+}
+
 /**
  * Start of the scan for the first batch with maxTimestamp >= ts: the last time-index entry whose
  * "max before" is below ts (every batch before it is older than ts).

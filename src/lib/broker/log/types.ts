@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import type { DeferredBytes } from '../../protocol/primitives.js'
 /**
  * The contract between the broker's wire layer (protocol/, group/, server.ts) and its durable
  * storage (log/). The wire layer never touches files; the log never parses Kafka requests.
@@ -46,6 +47,12 @@ export interface ReadResult {
   logStartOffset: bigint
 }
 
+export interface DeferredReadResult {
+  records: DeferredBytes
+  highWatermark: bigint
+  logStartOffset: bigint
+}
+
 export interface PartitionLog {
   readonly topic: string
   readonly partition: number
@@ -69,6 +76,12 @@ export interface PartitionLog {
    * LogError('OFFSET_OUT_OF_RANGE') if offset < logStartOffset or offset > highWatermark.
    */
   read(offset: bigint, maxBytes: number): Promise<ReadResult>
+  /**
+   * The same batches as read(), but left in the segment files: `records` is a DeferredBytes that the
+   * server reads in small pieces while it sends the response (release it when done). Optional: a log
+   * without files (memory) has only read().
+   */
+  readDeferred?(offset: bigint, maxBytes: number): Promise<DeferredReadResult>
   /** The earliest offset whose batch maxTimestamp >= timestamp, or null if none (ListOffsets by time). */
   offsetForTimestamp(timestamp: bigint): Promise<{ offset: bigint; timestamp: bigint } | null>
   /**
