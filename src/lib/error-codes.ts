@@ -49,6 +49,14 @@ export const ERROR_CODES = {
     exit: failure,
     meaning: 'The embedded broker cannot open its log under the data dir.',
   },
+  BROKER_LOG_LOCKED: {
+    exit: failure,
+    meaning: "Another broker holds the log directory's .lock; two brokers on one log would lose data.",
+  },
+  BROKER_LOG_CORRUPT: {
+    exit: failure,
+    meaning: 'A log segment is damaged with valid batches after the damage; the hint names the repair.',
+  },
   API_LISTEN_FAILED: { exit: failure, meaning: 'game api cannot listen on its address.' },
   DOCKER_UNAVAILABLE: { exit: unreachable, meaning: 'No Docker engine answers (game up --docker).' },
   COMPOSE_MISSING: { exit: unreachable, meaning: 'The Docker Compose v2 plugin is not installed.' },

@@ -6,6 +6,7 @@
 import { mkdir, readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { FileCache, writeFileDurable } from './files.js'
+import { type DirLock, lockLogDir } from './lock.js'
 import { FileGroupOffsetStore } from './offsets.js'
 import { IndexCache, Partition } from './partition.js'
 import {
@@ -84,6 +85,7 @@ class FileLogManager implements DurableLogManager {
   private retentionRun: Promise<RetentionResult> | null = null
   private closing: Promise<void> | null = null
   offsets!: FileGroupOffsetStore
+  private lock: DirLock | undefined
 
   constructor(private readonly options: LogManagerOptions) {
     this.files = new FileCache(options.maxOpenFiles ?? 256)
@@ -94,6 +96,7 @@ class FileLogManager implements DurableLogManager {
   async open(): Promise<void> {
     const { dataDir } = this.options
     await mkdir(dataDir, { recursive: true })
+    this.lock = await lockLogDir(dataDir, process.pid)
     let stored: TopicInfo[] = []
     try {
       stored = JSON.parse(await readFile(this.topicsFile(), 'utf8')) as TopicInfo[]
@@ -240,6 +243,7 @@ class FileLogManager implements DurableLogManager {
     await this.topicsWrite.catch(() => undefined)
     await this.offsets?.close()
     await this.files.closeAll()
+    await this.lock?.release()
   }
 
   private checkOpen(): void {

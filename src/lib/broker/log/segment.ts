@@ -232,3 +232,25 @@ export function segmentPaths(dir: string, baseOffset: bigint) {
     timeindex: path.join(dir, segmentFileName(baseOffset, 'timeindex')),
   }
 }
+
+/**
+ * Position of the first whole, CRC-valid batch that starts after `from` (null if none): tells a
+ * torn tail (nothing valid follows the bad bytes: truncate them) from damage in the middle of the
+ * log (valid batches follow: truncating would drop acknowledged data). Reads the rest of the file
+ * once; only positions whose magic byte is 2 and whose length fits pay for a CRC.
+ */
+export async function findValidBatchAfter(
+  fh: FileHandle,
+  from: number,
+  fileSize: number,
+): Promise<number | null> {
+  if (from >= fileSize) return null
+  const rest = await readAt(fh, from, fileSize - from)
+  for (let p = 1; p + BATCH_SCAN_PREFIX <= rest.length; p++) {
+    if (rest[p + 16] !== 2) continue
+    const length = rest.readInt32BE(p + 8)
+    if (length < 49 || BATCH_LOG_OVERHEAD + length > rest.length - p) continue
+    if (batchProblem(rest, p, rest.length) === null) return from + p
+  }
+  return null
+}

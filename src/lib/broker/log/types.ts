@@ -124,11 +124,17 @@ export type LogErrorCode =
   | 'STORAGE_ERROR'
   /** A topic config value out of range (Kafka INVALID_CONFIG, 40). */
   | 'INVALID_CONFIG'
+  /** Valid batches follow a damaged one: recovery refuses to truncate acknowledged data. */
+  | 'CORRUPT_LOG'
+  /** Another process (or another open in this one) holds the log directory's lock. */
+  | 'LOG_LOCKED'
 
 export class LogError extends Error {
   constructor(
     readonly code: LogErrorCode,
     message: string,
+    /** What to run next, when there is something better than the caller's generic hint. */
+    readonly hint?: string,
   ) {
     super(message)
     this.name = 'LogError'
