@@ -80,6 +80,10 @@ export const ERROR_CODES = {
     exit: failure,
     meaning: "The lake's committed offsets are past the topic's end (a recreated topic).",
   },
+  LAKE_COMMIT_CORRUPT: {
+    exit: failure,
+    meaning: 'A commit record or checkpoint under _game/ no longer parses; the hint says how to repair it.',
+  },
   LAKE_NOT_FOUND: { exit: failure, meaning: 'A lake path does not exist.' },
   LAKE_ALREADY_EXISTS: { exit: failure, meaning: 'A lake file that must be new exists already.' },
   LAKE_BAD_PATH: { exit: failure, meaning: 'A lake path is not a safe relative path.' },
