@@ -80,6 +80,10 @@ export const ERROR_CODES = {
     exit: failure,
     meaning: "The lake's committed offsets are past the topic's end (a recreated topic).",
   },
+  QUERY_TIMEOUT: {
+    exit: failure,
+    meaning: 'A game query or report statement ran longer than queryTimeoutMs and was stopped.',
+  },
   LAKE_COMMIT_CORRUPT: {
     exit: failure,
     meaning: 'A commit record or checkpoint under _game/ no longer parses; the hint says how to repair it.',
