@@ -30,6 +30,7 @@ export default class StackDaemon extends BaseCommand {
       await runDaemon({
         dataDir: config.dataDir,
         pid: process.pid,
+        bind: config.bind,
         signal,
         log: (line) => log(`[daemon] ${line}`),
         notify: (message) => {
