@@ -43,6 +43,7 @@ export default class StackDaemon extends BaseCommand {
           hdfsPort: config.hdfsPort,
           fsync: config.fsync,
           hdfsUser: config.hdfsUser,
+          hdfsAllowedHosts: config.hdfsAllowedHosts,
           log: (service, line) => log(`[${service}] ${line}`),
         }),
       })
