@@ -49,7 +49,12 @@ describe('API request hardening', () => {
     })
     const closed = new Promise<void>((r) => socket.once('close', () => r()))
     const write = (b: Buffer | string) =>
-      new Promise<void>((resolve) => socket.write(b, (e) => (e ? ((error ??= e), resolve()) : resolve())))
+      new Promise<void>((resolve) =>
+        socket.write(b, (e) => {
+          if (e) error ??= e
+          resolve()
+        }),
+      )
     await write(
       'POST /messages HTTP/1.1\r\nHost: p1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n',
     )
