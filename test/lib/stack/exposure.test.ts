@@ -4,6 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { runDaemon } from '../../../src/lib/stack/daemon.js'
+import { runDoctor } from '../../../src/lib/stack/doctor.js'
 import { embeddedServices } from '../../../src/lib/stack/embedded.js'
 import { exposureWarning, isLoopbackHost } from '../../../src/lib/stack/exposure.js'
 import { stackStatus } from '../../../src/lib/stack/stack.js'
@@ -18,6 +19,26 @@ describe('exposure', () => {
       expect(isLoopbackHost(h)).toBe(false)
     expect(exposureWarning('127.0.0.1', 'x')).toBeUndefined()
     expect(exposureWarning('0.0.0.0', 'x')).toContain('EVERY network interface')
+  })
+
+  it('game doctor warns about a non-loopback bind (and says nothing for loopback)', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'game-exposure-doc-'))
+    try {
+      const base = {
+        dataDir: path.join(dir, 'data'),
+        nodeVersion: '20.19.0',
+        ports: [],
+        apiUrl: 'http://127.0.0.1:1',
+        lake: `file://${dir}`,
+        spawner: fakeSpawner(() => ({ code: 1 })),
+      }
+      const exposed = await runDoctor({ ...base, bind: '0.0.0.0' })
+      expect(exposed.checks.find((c) => c.name === 'bind')?.detail).toContain('EVERY network interface')
+      const local = await runDoctor({ ...base, bind: '127.0.0.1' })
+      expect(local.checks.find((c) => c.name === 'bind')).toBeUndefined()
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('game status on a stack bound to 0.0.0.0 shows 0.0.0.0 and warns', async () => {
