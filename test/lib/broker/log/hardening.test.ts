@@ -1,12 +1,13 @@
 /** Stored data that cannot silently change: damaged segments are refused, one broker per log. */
-import { readFile, rm, stat, truncate, writeFile } from 'node:fs/promises'
+import { open as fsOpen, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { LogError } from '../../../../src/lib/broker/log/index.js'
 import { LOCK_FILE } from '../../../../src/lib/broker/log/lock.js'
+import { findValidBatchAfter } from '../../../../src/lib/broker/log/segment.js'
 import { startBroker } from '../../../../src/lib/broker/server.js'
 import { GameError } from '../../../../src/lib/errors.js'
-import { fill, open, readAll, segmentFiles, withTempDir } from './helpers.js'
+import { fill, makeBatch, open, readAll, segmentFiles, withTempDir } from './helpers.js'
 
 async function filledActiveSegment(dir: string, batches: number) {
   const m = await open(dir)
@@ -72,6 +73,24 @@ describe('log recovery: damage in the middle of a segment', () => {
       expect(err).toBeInstanceOf(GameError)
       expect((err as GameError).code).toBe('BROKER_LOG_CORRUPT')
       expect((err as GameError).hint).toContain('truncate -s')
+    }))
+})
+
+describe('findValidBatchAfter', () => {
+  it('finds a valid batch past the 1 MiB scan chunk, or none in garbage', () =>
+    withTempDir(async (dir) => {
+      const batch = await makeBatch({ values: ['a', 'b'] })
+      // Garbage full of magic bytes (2) and plausible lengths, then a real batch at an odd offset.
+      const junk = Buffer.alloc((1 << 20) + 12345, 2)
+      const file = path.join(dir, 'seg.log')
+      await writeFile(file, Buffer.concat([junk, batch]))
+      const fh = await fsOpen(file, 'r')
+      try {
+        expect(await findValidBatchAfter(fh, 0, junk.length + batch.length)).toBe(junk.length)
+        expect(await findValidBatchAfter(fh, 0, junk.length + batch.length - 1)).toBeNull()
+      } finally {
+        await fh.close()
+      }
     }))
 })
 
