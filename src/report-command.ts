@@ -58,10 +58,25 @@ interface ReportFlagValues {
 
 /** Shared by the report and query commands: the configured lake and its cache directory. */
 export abstract class LakeCommand extends BaseCommand {
-  protected openConfiguredLake(flags: ReportFlagValues): { lake: Lake; cacheDir: string } {
+  protected openConfiguredLake(flags: ReportFlagValues): {
+    lake: Lake
+    cacheDir: string
+    timeoutMs: number
+    memoryLimit?: string
+  } {
     const config = this.configFromFlags(flags)
     const lake = openLake(config.lake, { hdfsUser: config.hdfsUser, datanodeHost: config.datanodeHost })
-    return { lake, cacheDir: lakeCacheDir(config.dataDir, lake.url) }
+    return {
+      lake,
+      cacheDir: lakeCacheDir(config.dataDir, lake.url),
+      timeoutMs: config.queryTimeoutMs,
+      memoryLimit: config.queryMemoryLimit,
+    }
+  }
+
+  /** Files skipped to answer, one stderr line each (they are also in the --json result). */
+  protected printWarnings(warnings: string[] | undefined): void {
+    for (const w of warnings ?? []) this.progress(`Warning: ${w}`)
   }
 
   /**
@@ -100,15 +115,18 @@ export abstract class ReportCommand extends LakeCommand {
     const { flags } = (await this.parse(this.constructor as typeof ReportCommand)) as unknown as {
       flags: ReportFlagValues
     }
-    const { lake, cacheDir } = this.openConfiguredLake(flags)
+    const { lake, cacheDir, timeoutMs, memoryLimit } = this.openConfiguredLake(flags)
     const { result, empty } = await lakeReport(this.reportName, {
       lake,
       cacheDir,
+      timeoutMs,
+      memoryLimit,
       filters: { host: flags.host, since: flags.since, until: flags.until, limit: flags.limit },
       onProgress: this.snapshotProgress(),
       signal: this.interruptSignal(),
     })
     if (empty) this.emptyLakeNotice(lake)
+    this.printWarnings(result.warnings)
     if (this.jsonEnabled()) return result
     if (flags.csv) {
       process.stdout.write(renderReportCsv(result))

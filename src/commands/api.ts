@@ -3,6 +3,7 @@ import { BaseCommand } from '../base-command.js'
 import { brokersFlag, topicFlag } from '../flags.js'
 import { type ApiLogger, startApi } from '../lib/api/index.js'
 import { removeApiState, writeApiState } from '../lib/stack/api-state.js'
+import { exposureWarning } from '../lib/stack/exposure.js'
 
 export interface ApiResult {
   url: string
@@ -37,7 +38,10 @@ Prints the URL it listens on to stdout, logs to stderr. SIGINT/SIGTERM stop acce
       min: 0,
       max: 65_535,
     }),
-    bind: Flags.string({ summary: 'Address to listen on. Default: 127.0.0.1.', env: 'GAME_BIND' }),
+    bind: Flags.string({
+      summary: "Address to listen on (its own setting, apiBind; not the stack's bind). Default: 127.0.0.1.",
+      env: 'GAME_API_BIND',
+    }),
     brokers: brokersFlag,
     topic: topicFlag,
     'log-requests': Flags.boolean({
@@ -70,7 +74,8 @@ Prints the URL it listens on to stdout, logs to stderr. SIGINT/SIGTERM stop acce
 
   async run(): Promise<ApiResult> {
     const { flags } = await this.parse(Api)
-    const config = this.configFromFlags(flags)
+    const config = this.configFromFlags(flags, { bind: 'apiBind' })
+    const apiBind = config.apiBind
     const verbose = flags.verbose
     const log: ApiLogger = {
       info: (m) => this.progress(`${new Date().toISOString()} info ${m}`),
@@ -81,7 +86,7 @@ Prints the URL it listens on to stdout, logs to stderr. SIGINT/SIGTERM stop acce
     const api = await startApi(
       {
         port: flags.port,
-        bind: config.bind,
+        bind: apiBind,
         brokers: config.brokers,
         topic: config.topic,
         prices: config.prices,
@@ -92,6 +97,8 @@ Prints the URL it listens on to stdout, logs to stderr. SIGINT/SIGTERM stop acce
       },
       { log },
     )
+    const exposed = exposureWarning(apiBind, `game api (bind ${apiBind}) will`)
+    if (exposed) log.warn(`WARNING: ${exposed}`)
     writeApiState(config.dataDir, { pid: process.pid, url: api.url, startedAt: new Date().toISOString() })
     if (!this.jsonEnabled()) this.log(api.url)
     log.info(`game api listening on ${api.url} (brokers ${config.brokers.join(',')}, topic ${config.topic})`)

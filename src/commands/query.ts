@@ -29,15 +29,18 @@ Statements that write or attach files (COPY, ATTACH, INSTALL, LOAD, CREATE, INSE
 
   async run(): Promise<QueryResult> {
     const { args, flags } = await this.parse(Query)
-    const { lake, cacheDir } = this.openConfiguredLake(flags)
+    const { lake, cacheDir, timeoutMs, memoryLimit } = this.openConfiguredLake(flags)
     const { result, empty } = await lakeSql({
       lake,
       cacheDir,
+      timeoutMs,
+      memoryLimit,
       sql: args.sql,
       onProgress: this.snapshotProgress(),
       signal: this.interruptSignal(),
     })
     if (empty) this.emptyLakeNotice(lake)
+    this.printWarnings(result.warnings)
     if (this.jsonEnabled()) return result
     if (flags.format === 'json') process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
     else if (flags.format === 'csv') process.stdout.write(renderQueryCsv(result))

@@ -41,6 +41,7 @@ Exits 4 when the stack is not running or a service does not answer.`
         this.log('No topics.')
       }
     }
+    for (const w of result.warnings ?? []) this.progress(`WARNING: ${w}`)
     if (!allRunning(result.services)) {
       const down = result.services.filter((s) => s.state !== 'running')
       return this.resultFailed(

@@ -76,6 +76,7 @@ Either way, game up waits until a Kafka admin can fetch metadata and WebHDFS ans
     if (!this.jsonEnabled()) {
       this.log(renderTable(STATUS_HEAD, statusRows(result), { color: this.color }))
     }
+    for (const w of result.warnings ?? []) this.progress(`WARNING: ${w}`)
     // An already-running stack whose services do not answer (e.g. containers stopped behind our back).
     if (!allRunning(result.services)) process.exitCode = ExitCode.unreachable
     return result

@@ -40,6 +40,14 @@ export interface GameConfig {
    * (default 100: Kafka's own semantics, an ack means in the log; see docs/broker-storage.md).
    */
   fsync: 'always' | number
+  /** `game query` and reports: a statement running longer is stopped (ms; 0 = no limit). */
+  queryTimeoutMs: number
+  /** DuckDB memory_limit for `game query` and reports, e.g. "2GB" (default: a quarter of RAM). */
+  queryMemoryLimit?: string
+  /** Bind address of `game api` (its own; `bind` is the embedded stack's). */
+  apiBind: string
+  /** Host names (besides loopback) the embedded WebHDFS gateway answers to. */
+  hdfsAllowedHosts: string[]
 }
 
 export type ConfigKey = keyof GameConfig
@@ -132,6 +140,26 @@ const fsync: Parse = (raw, key) => {
   return n
 }
 
+const nonNegativeInt: Parse = (raw, key) => {
+  const n = typeof raw === 'number' ? raw : Number(raw)
+  if (!Number.isInteger(n) || n < 0) throw configError(key, raw, 'expected a whole number >= 0')
+  return n
+}
+
+const memorySize: Parse = (raw, key) => {
+  const v = String(raw).trim()
+  if (!/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(v))
+    throw configError(key, raw, 'expected a size such as "512MB" or "4GB"')
+  return v
+}
+
+const hostList: Parse = (raw, key) => {
+  const list = (Array.isArray(raw) ? raw : String(raw).split(',')).map((h) => String(h).trim().toLowerCase())
+  for (const h of list)
+    if (!/^[a-z0-9.:[\]-]+$/.test(h)) throw configError(key, raw, `"${h}" is not a host name`)
+  return list.filter(Boolean)
+}
+
 const SPEC: Record<ConfigKey, KeySpec> = {
   dataDir: { env: 'GAME_HOME', parse: str },
   brokers: { env: 'GAME_BROKERS', parse: brokerList },
@@ -146,6 +174,10 @@ const SPEC: Record<ConfigKey, KeySpec> = {
   bind: { env: 'GAME_BIND', parse: str },
   prices: { env: 'GAME_PRICES', parse: prices },
   fsync: { env: 'GAME_FSYNC', parse: fsync },
+  queryTimeoutMs: { env: 'GAME_QUERY_TIMEOUT_MS', parse: nonNegativeInt },
+  queryMemoryLimit: { env: 'GAME_QUERY_MEMORY_LIMIT', parse: memorySize },
+  apiBind: { env: 'GAME_API_BIND', parse: str },
+  hdfsAllowedHosts: { env: 'GAME_HDFS_ALLOWED_HOSTS', parse: hostList },
 }
 
 /** Every config key (each has a kebab-case flag of the same name where a command offers one). */
@@ -285,6 +317,10 @@ export function resolveConfig(options: LoadConfigOptions = {}): {
     bind: (parsed('bind') as string | undefined) ?? '127.0.0.1',
     prices: (parsed('prices') as GameConfig['prices'] | undefined) ?? { sword: 10, knife: 10 },
     fsync: (parsed('fsync') as GameConfig['fsync'] | undefined) ?? DEFAULT_FSYNC_INTERVAL_MS,
+    queryTimeoutMs: (parsed('queryTimeoutMs') as number | undefined) ?? 60_000,
+    queryMemoryLimit: parsed('queryMemoryLimit') as string | undefined,
+    apiBind: (parsed('apiBind') as string | undefined) ?? '127.0.0.1',
+    hdfsAllowedHosts: (parsed('hdfsAllowedHosts') as string[] | undefined) ?? [],
   }
   const fromStack: Partial<Record<keyof GameConfig, unknown>> = {
     brokers: state.kafka,

@@ -49,6 +49,14 @@ export const ERROR_CODES = {
     exit: failure,
     meaning: 'The embedded broker cannot open its log under the data dir.',
   },
+  BROKER_LOG_LOCKED: {
+    exit: failure,
+    meaning: "Another broker holds the log directory's .lock; two brokers on one log would lose data.",
+  },
+  BROKER_LOG_CORRUPT: {
+    exit: failure,
+    meaning: 'A log segment is damaged with valid batches after the damage; the hint names the repair.',
+  },
   API_LISTEN_FAILED: { exit: failure, meaning: 'game api cannot listen on its address.' },
   DOCKER_UNAVAILABLE: { exit: unreachable, meaning: 'No Docker engine answers (game up --docker).' },
   COMPOSE_MISSING: { exit: unreachable, meaning: 'The Docker Compose v2 plugin is not installed.' },
@@ -71,6 +79,14 @@ export const ERROR_CODES = {
   LAKE_AHEAD_OF_KAFKA: {
     exit: failure,
     meaning: "The lake's committed offsets are past the topic's end (a recreated topic).",
+  },
+  QUERY_TIMEOUT: {
+    exit: failure,
+    meaning: 'A game query or report statement ran longer than queryTimeoutMs and was stopped.',
+  },
+  LAKE_COMMIT_CORRUPT: {
+    exit: failure,
+    meaning: 'A commit record or checkpoint under _game/ no longer parses; the hint says how to repair it.',
   },
   LAKE_NOT_FOUND: { exit: failure, meaning: 'A lake path does not exist.' },
   LAKE_ALREADY_EXISTS: { exit: failure, meaning: 'A lake file that must be new exists already.' },

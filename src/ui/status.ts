@@ -13,7 +13,7 @@ export const STATUS_HEAD = ['service', 'address', 'state', 'health', 'latency', 
 export function statusRows(result: StackStatusResult): Cell[][] {
   return result.services.map((s) => [
     s.name,
-    s.address,
+    s.listen ? `${s.address} (listening on ${s.listen})` : s.address,
     s.state,
     s.detail ?? '',
     s.latencyMs === undefined ? '' : `${s.latencyMs} ms`,

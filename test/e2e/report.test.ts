@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises'
+import { appendFile, readdir, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -143,5 +143,44 @@ describe('game report over hdfs:// (real gateway)', () => {
     expect(second.code).toBe(0)
     expect(second.stderr).not.toContain('Fetched')
     expect(JSON.parse(second.stdout)).toEqual(JSON.parse(first.stdout))
+  })
+})
+
+describe('game report with damaged lake files (built CLI)', () => {
+  it('skips an unreadable Parquet file with a warning (stderr and --json), and stops on a damaged commit record', async () => {
+    const d = await tempDir('game-e2e-report-damaged-')
+    try {
+      const lakeDir = path.join(d, 'lake')
+      await commitEvents(fileLake(lakeDir), seedEvents())
+      const e = { GAME_HOME: path.join(d, 'home'), GAME_LAKE: pathToFileURL(lakeDir).href }
+      const dayDir = path.join(
+        lakeDir,
+        'add_money',
+        (await readdir(path.join(lakeDir, 'add_money'))).sort()[0],
+      )
+      const bad = path.join(dayDir, (await readdir(dayDir))[0])
+      await writeFile(bad, 'not parquet')
+
+      const json = await runCli(['report', 'balances', '--json'], { env: e })
+      expect(json.code, json.stderr).toBe(0)
+      const doc = JSON.parse(json.stdout)
+      expect(doc.rows.length).toBeGreaterThan(0)
+      expect(doc.warnings).toHaveLength(1)
+      expect(doc.warnings[0]).toContain(bad)
+      const text = await runCli(['report', 'balances'], { env: e })
+      expect(text.code).toBe(0)
+      expect(text.stderr).toContain(`Warning: Skipped unreadable Parquet file ${bad}`)
+
+      const commits = path.join(lakeDir, '_game', 'commits')
+      const newest = (await readdir(commits)).sort().at(-1)!
+      await appendFile(path.join(commits, newest), 'x')
+      const stopped = await runCli(['report', 'balances', '--json'], { env: e })
+      expect(stopped.code).toBe(1)
+      const error = JSON.parse(stopped.stdout).error
+      expect(error.code).toBe('LAKE_COMMIT_CORRUPT')
+      expect(error.message).toContain(newest)
+    } finally {
+      await rm(d, { recursive: true, force: true })
+    }
   })
 })

@@ -30,6 +30,7 @@ export default class StackDaemon extends BaseCommand {
       await runDaemon({
         dataDir: config.dataDir,
         pid: process.pid,
+        bind: config.bind,
         signal,
         log: (line) => log(`[daemon] ${line}`),
         notify: (message) => {
@@ -42,6 +43,7 @@ export default class StackDaemon extends BaseCommand {
           hdfsPort: config.hdfsPort,
           fsync: config.fsync,
           hdfsUser: config.hdfsUser,
+          hdfsAllowedHosts: config.hdfsAllowedHosts,
           log: (service, line) => log(`[${service}] ${line}`),
         }),
       })

@@ -16,6 +16,9 @@ import { parseBytes, parseDuration } from '../../lib/stream/units.js'
 import { renderStreamResult, streamProgressLine } from '../../ui/stream-summary.js'
 import { colorEnabled } from '../../ui/terminal.js'
 
+/** How long a failed stream lets handles close before it exits anyway (the exit code is already set). */
+const EXIT_GRACE_MS = 2_000
+
 export default class Stream extends BaseCommand {
   static override summary = 'Stream game events from Kafka into the lake as Parquet tables, exactly once.'
   static override description =
@@ -137,7 +140,14 @@ Ctrl-C or SIGTERM flushes what is buffered, commits, and exits 0.`
         crash: () => process.kill(process.pid, 'SIGKILL'),
       },
       signal,
-    ).finally(() => onProgress.done())
+    )
+      .catch((error: unknown) => {
+        // Whatever kafkajs still holds open (reconnect timers, sockets to a broker that is gone)
+        // must not keep the process alive after the error is reported: exit shortly after.
+        setTimeout(() => process.exit(), EXIT_GRACE_MS).unref()
+        throw error
+      })
+      .finally(() => onProgress.done())
     // A signal is the normal way to stop a long-running stream: it flushed and committed, so exit 0.
     this.interrupted = false
     if (!this.jsonEnabled())

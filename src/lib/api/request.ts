@@ -92,6 +92,48 @@ export type BodyResult = { ok: true; body: Buffer } | { ok: false; reason: 'too_
  * Reads a request body up to `limit` bytes. A declared Content-Length over the limit is refused
  * before reading; a body that grows past it stops being buffered at once (the rest is discarded).
  */
+/** Most bytes and time spent reading a refused body so that the client gets to read the answer. */
+export const MAX_DRAIN_BYTES = 64 * 1024 * 1024
+export const MAX_DRAIN_MS = 5_000
+
+/** Reads and drops the rest of a request body; true if it ended within the bounds. */
+export function drainBody(req: IncomingMessage, maxBytes: number, maxMs: number): Promise<boolean> {
+  if (req.complete || req.destroyed) return Promise.resolve(req.complete)
+  return new Promise((resolve) => {
+    let seen = 0
+    const done = (ended: boolean) => {
+      clearTimeout(timer)
+      req.off('data', onData)
+      req.off('end', onEnd)
+      req.off('error', onFail)
+      req.off('close', onFail)
+      resolve(ended)
+    }
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length
+      if (seen > maxBytes) done(false)
+    }
+    const onEnd = () => done(true)
+    const onFail = () => done(req.complete)
+    const timer = setTimeout(() => done(false), maxMs)
+    req.on('data', onData)
+    req.on('end', onEnd)
+    req.on('error', onFail)
+    req.on('close', onFail)
+    req.resume()
+  })
+}
+
+/** Host headers in a raw header list (RFC 9112 wants exactly one). */
+export function hostHeaderCount(rawHeaders: string[]): number {
+  let n = 0
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]
+    if (name.length === 4 && name.toLowerCase() === 'host') n++
+  }
+  return n
+}
+
 export function readBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
   const declared = Number(req.headers['content-length'])
   if (Number.isFinite(declared) && declared > limit) {

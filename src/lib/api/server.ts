@@ -17,7 +17,17 @@ import {
 import { createKafka } from '../kafka/client.js'
 import { createEventProducer, type EventProducer } from '../kafka/producer.js'
 import { ApiMetrics } from './metrics.js'
-import { mediaType, parseForm, readBody, splitTarget, wantsJson } from './request.js'
+import {
+  drainBody,
+  hostHeaderCount,
+  MAX_DRAIN_BYTES,
+  MAX_DRAIN_MS,
+  mediaType,
+  parseForm,
+  readBody,
+  splitTarget,
+  wantsJson,
+} from './request.js'
 
 export const MAX_BODY_BYTES = 64 * 1024
 export const RETRY_AFTER_SECONDS = 1
@@ -219,6 +229,9 @@ export async function startApi(options: ApiOptions, deps: ApiDeps = {}): Promise
           metrics.rejection('aborted')
           return
         }
+        // Read (and drop) the rest of the upload, up to a bound, before answering: closing with
+        // unread data makes the kernel send a reset and most clients never see the 413.
+        await drainBody(req, MAX_DRAIN_BYTES, MAX_DRAIN_MS)
         res.shouldKeepAlive = false
         return sendError(
           res,
@@ -310,6 +323,15 @@ export async function startApi(options: ApiOptions, deps: ApiDeps = {}): Promise
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const method = req.method ?? 'GET'
+    if (hostHeaderCount(req.rawHeaders) > 1) {
+      // RFC 9112 3.2: more than one Host header is a 400 (Host is the player; which one would win?).
+      // A missing one is Node's business: it refuses HTTP/1.1 without Host (requireHostHeader).
+      return sendError(res, 'unknown', method, 400, {
+        code: 'BAD_HOST',
+        message: 'send exactly one Host header',
+        reason: 'bad_host',
+      })
+    }
     const { path, query } = splitTarget(req.url ?? '/')
     const spec = routes.get(`${method} ${path}`)
     if (spec) return handleEvent(req, res, spec, path, query)

@@ -92,6 +92,15 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
     logs = await openLogs(options)
   } catch (error) {
     if (isGameError(error)) throw error
+    if (error instanceof LogError && (error.code === 'LOG_LOCKED' || error.code === 'CORRUPT_LOG'))
+      throw new GameError(
+        error.code === 'LOG_LOCKED' ? 'BROKER_LOG_LOCKED' : 'BROKER_LOG_CORRUPT',
+        error.message,
+        {
+          cause: error,
+          hint: error.hint,
+        },
+      )
     throw new GameError(
       'BROKER_STORAGE_FAILED',
       `Could not open the broker's data in ${options.dataDir}: ${error instanceof Error ? error.message : String(error)}`,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { createReadStream, createWriteStream, type Stats } from 'node:fs'
+import { createWriteStream, existsSync, constants as fsConstants, type Stats } from 'node:fs'
 import fs from 'node:fs/promises'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -35,7 +35,23 @@ export interface WebHdfsGatewayOptions {
   owner?: string
   /** Reported as the group of every file; default supergroup. */
   group?: string
+  /**
+   * Host names (besides loopback names and the IP the client connected to) accepted in the `Host`
+   * header. Anything else gets 400: a web page reached through DNS rebinding names its own host.
+   */
+  allowedHosts?: string[]
+  /**
+   * Require the `X-XSRF-HEADER` header on PUT/POST/DELETE, as Hadoop's REST CSRF protection
+   * (dfs.webhdfs.rest-csrf.enabled) does: a browser cannot send it cross-origin without a
+   * preflight. Default true.
+   */
+  requireXsrfHeader?: boolean
 }
+
+/** The header Hadoop's RestCsrfPreventionFilter requires on writes (any value). */
+export const XSRF_HEADER = 'x-xsrf-header'
+/** Longest path component accepted (NAME_MAX on Linux and macOS). */
+const MAX_NAME_BYTES = 255
 
 export interface WebHdfsGateway {
   host: string
@@ -196,6 +212,22 @@ function permissionParam(q: URLSearchParams, dflt: number): number {
   return Number.parseInt(v, 8) & 0o777
 }
 
+/** Hostname of a Host header value (brackets and port removed, lower case), or null if malformed. */
+export function hostHeaderName(value: string): string | null {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.exec(value.trim())
+  return m ? m[1].replace(/^\[(.*)\]$/, '$1').toLowerCase() : null
+}
+
+function isLoopbackName(h: string): boolean {
+  return (
+    h === 'localhost' ||
+    h.endsWith('.localhost') ||
+    h === '::1' ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) ||
+    (h.startsWith('::ffff:') && isLoopbackName(h.slice(7)))
+  )
+}
+
 /** Starts the embedded WebHDFS gateway. */
 export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promise<WebHdfsGateway> {
   const log = options.log ?? (() => {})
@@ -209,6 +241,33 @@ export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promi
   await fs.rm(tmpDir, { recursive: true, force: true })
   await fs.mkdir(tmpDir, { recursive: true })
   const appendLocks = new Map<string, Promise<unknown>>()
+  /** Linux: directories can be addressed through their open handle (see verifiedDir). */
+  const procFd = existsSync('/proc/self/fd')
+  const allowedHosts = new Set((options.allowedHosts ?? []).map((h) => h.toLowerCase()))
+  const requireXsrf = options.requireXsrfHeader ?? true
+
+  /**
+   * The Host a request named, if we serve it: loopback names, configured names, or the literal IP
+   * the client connected to (DNS rebinding always names the attacker's host, never our IP).
+   */
+  function checkedHost(req: http.IncomingMessage): string {
+    const raw = req.headers.host
+    if (raw === undefined)
+      return `${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`
+    const name = hostHeaderName(raw)
+    const local = (req.socket.localAddress ?? '').replace(/^::ffff:/, '')
+    if (
+      name === null ||
+      !(isLoopbackName(name) || allowedHosts.has(name) || name === local || name === `::ffff:${local}`)
+    )
+      throw new RemoteError(
+        400,
+        'IllegalArgumentException',
+        'java.lang.IllegalArgumentException',
+        `Host ${JSON.stringify(raw.slice(0, 100))} is not served here; add it to hdfsAllowedHosts (GAME_HDFS_ALLOWED_HOSTS) to allow it`,
+      )
+    return raw.trim()
+  }
 
   /** Parses and confines a raw (still percent-encoded) HDFS path. */
   async function resolve(raw: string): Promise<Resolved> {
@@ -227,6 +286,12 @@ export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promi
     const segments = decoded.split('/').filter((s) => s !== '' && s !== '.')
     if (segments.includes('..')) throw ace(`Permission denied: path ${decoded} escapes the root`)
     if (segments[0] === GATEWAY_TMP_DIR) throw ace(`Permission denied: ${decoded} is reserved`)
+    for (const s of segments)
+      if (Buffer.byteLength(s) > MAX_NAME_BYTES)
+        throw iae(
+          `Invalid path name: the component "${s.slice(0, 40)}..." is ${Buffer.byteLength(s)} bytes (at most ${MAX_NAME_BYTES})`,
+        )
+    if (Buffer.byteLength(decoded) > 3000) throw iae(`Invalid path name: longer than 3000 bytes`)
     const local = path.join(root, ...segments)
     // Symlinks must not lead out of root: check the real path of the deepest existing ancestor.
     let probe = local
@@ -284,10 +349,63 @@ export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promi
     const out: Record<string, unknown>[] = []
     for (const n of names) {
       const p = path.join(r.local, n)
-      const st = await statOrUndefined(p)
+      // A symlink that leads out of root is not listed (nor is its target's size leaked).
+      const st = await statInside(p)
       if (st) out.push(await fileStatus(p, n, st)) // gone meanwhile: skip, like a listing taken a moment later
     }
     return out
+  }
+
+  /**
+   * A path naming the directory root/segments that no symlink swapped in later can redirect:
+   * on Linux each component is opened with O_NOFOLLOW relative to its already-open parent and
+   * the result is addressed as /proc/self/fd/N; elsewhere the real path, checked to be in root.
+   * A symlink on the way is ELOOP (403).
+   */
+  async function verifiedDir(segments: string[]): Promise<{ path: string; close(): Promise<void> }> {
+    if (procFd) {
+      let fh = await fs.open(root, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY)
+      try {
+        for (const s of segments) {
+          const next = await fs.open(
+            `/proc/self/fd/${fh.fd}/${s}`,
+            fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NOFOLLOW,
+          )
+          await fh.close()
+          fh = next
+        }
+      } catch (e) {
+        await fh.close()
+        if (errnoOf(e) === 'ENOENT') throw fnf(`File /${segments.join('/')} does not exist.`)
+        if (
+          errnoOf(e) === 'ENOTDIR' &&
+          (await fs.lstat(path.join(root, ...segments)).catch(() => null))?.isSymbolicLink()
+        )
+          throw ace('Permission denied: a symbolic link is in the way')
+        throw e
+      }
+      const held = fh
+      return { path: `/proc/self/fd/${held.fd}`, close: () => held.close() }
+    }
+    const real = await fs.realpath(path.join(root, ...segments))
+    if (real !== root && !real.startsWith(root + path.sep))
+      throw ace('Permission denied: resolves outside the root')
+    return { path: real, close: async () => {} }
+  }
+
+  /** Where a child entry points, if it is a plain entry or a symlink that stays inside root. */
+  async function statInside(p: string): Promise<Stats | undefined> {
+    let st: Stats
+    try {
+      st = await fs.lstat(p)
+    } catch (e) {
+      if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ENOTDIR') return undefined
+      throw e
+    }
+    if (!st.isSymbolicLink()) return st
+    const real = await fs.realpath(p).catch(() => undefined)
+    if (!real || (real !== root && !real.startsWith(root + path.sep))) return undefined
+    return statOrUndefined(real)
   }
 
   /** Makes every missing directory of segments (mkdir -p); a file on the way is ParentNotDirectory. */
@@ -315,7 +433,7 @@ export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promi
   }
 
   function locationFor(req: http.IncomingMessage, r: Resolved, q: URLSearchParams): string {
-    const host = req.headers.host ?? `${address.address}:${address.port}`
+    const host = checkedHost(req)
     const params = new URLSearchParams(q)
     params.delete('noredirect')
     params.set('datanode', 'true')
@@ -357,14 +475,19 @@ export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promi
     if (existing && !overwrite) throw fae(`${r.hdfs} for client ${req.socket.remoteAddress} already exists`)
     await mkdirs(r.segments.slice(0, -1), 0o755)
     const tmp = path.join(tmpDir, randomUUID())
+    let dir: Awaited<ReturnType<typeof verifiedDir>> | undefined
     try {
       await pipeline(req, createWriteStream(tmp, { mode }))
       await fs.chmod(tmp, mode)
+      // Publish into the directory as it is now, through a handle: a symlink swapped in for one
+      // of its components while the body was uploading cannot send the file out of root.
+      dir = await verifiedDir(r.segments.slice(0, -1))
+      const target = path.join(dir.path, r.segments[r.segments.length - 1])
       if (overwrite) {
-        await fs.rename(tmp, r.local)
+        await fs.rename(tmp, target)
       } else {
         try {
-          await fs.link(tmp, r.local) // no-clobber publish: fails if a concurrent CREATE won
+          await fs.link(tmp, target) // no-clobber publish: fails if a concurrent CREATE won
         } catch (e) {
           if (errnoOf(e) === 'EEXIST')
             throw fae(`${r.hdfs} for client ${req.socket.remoteAddress} already exists`)
@@ -377,27 +500,34 @@ export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promi
       if (errnoOf(e) === 'EISDIR' || errnoOf(e) === 'ENOTEMPTY')
         throw fae(`${r.hdfs} already exists as a directory`)
       throw e
+    } finally {
+      await dir?.close()
     }
-    const host = req.headers.host ?? `${address.address}:${address.port}`
+    const host = checkedHost(req)
     res.writeHead(201, { Location: `webhdfs://${host}${r.hdfs}`, 'Content-Length': '0' })
     res.end()
   }
 
   async function append(req: http.IncomingMessage, res: http.ServerResponse, r: Resolved) {
     const run = async () => {
-      const st = await statOrUndefined(r.local)
-      if (!st) throw fnf(`File ${r.hdfs} does not exist.`)
-      if (st.isDirectory()) throw fnf(`Failed to append to ${r.hdfs}: it is a directory`)
-      // Copy, append, rename: readers see the old or the new file, never a half append.
+      const dir = await verifiedDir(r.segments.slice(0, -1))
       const tmp = path.join(tmpDir, randomUUID())
       try {
-        await fs.copyFile(r.local, tmp)
+        const target = path.join(dir.path, r.segments[r.segments.length - 1])
+        const st = await fs.lstat(target).catch(() => undefined)
+        if (!st) throw fnf(`File ${r.hdfs} does not exist.`)
+        if (st.isSymbolicLink()) throw ace(`Permission denied: ${r.hdfs} is a symbolic link`)
+        if (st.isDirectory()) throw fnf(`Failed to append to ${r.hdfs}: it is a directory`)
+        // Copy, append, rename: readers see the old or the new file, never a half append.
+        await fs.copyFile(target, tmp)
         await pipeline(req, createWriteStream(tmp, { flags: 'a' }))
         await fs.chmod(tmp, st.mode & 0o777)
-        await fs.rename(tmp, r.local)
+        await fs.rename(tmp, target)
       } catch (e) {
         await fs.rm(tmp, { force: true }).catch(() => {})
         throw e
+      } finally {
+        await dir.close()
       }
     }
     const prev = appendLocks.get(r.local) ?? Promise.resolve()
@@ -415,20 +545,45 @@ export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promi
   async function open(res: http.ServerResponse, r: Resolved, q: URLSearchParams) {
     const offset = longParam(q, 'offset') ?? 0
     const length = longParam(q, 'length')
-    const st = await statOrUndefined(r.local)
-    if (!st) throw fnf(`File ${r.hdfs} does not exist.`)
-    if (st.isDirectory()) throw fnf(`Path is not a file: ${r.hdfs}`)
-    if (offset > st.size) throw ioe(`Offset=${offset} out of the range [0, ${st.size}]`)
-    const count = Math.min(length ?? st.size - offset, st.size - offset)
-    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(count) })
-    if (count === 0) {
-      res.end()
-      return
+    if (r.segments.length === 0) throw fnf(`Path is not a file: ${r.hdfs}`)
+    // Opened through the directory's handle with O_NOFOLLOW: a symlink swapped in is never read.
+    const dir = await verifiedDir(r.segments.slice(0, -1))
+    let fh: fs.FileHandle
+    try {
+      fh = await fs.open(
+        path.join(dir.path, r.segments[r.segments.length - 1]),
+        fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW,
+      )
+    } catch (e) {
+      if (errnoOf(e) === 'ENOENT') throw fnf(`File ${r.hdfs} does not exist.`)
+      throw e
+    } finally {
+      await dir.close()
     }
-    await pipeline(
-      createReadStream(r.local, { start: offset, end: offset + count - 1, highWaterMark: 1 << 20 }),
-      res,
-    )
+    let streaming = false
+    try {
+      const st = await fh.stat()
+      if (st.isDirectory()) throw fnf(`Path is not a file: ${r.hdfs}`)
+      if (offset > st.size) throw ioe(`Offset=${offset} out of the range [0, ${st.size}]`)
+      const count = Math.min(length ?? st.size - offset, st.size - offset)
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(count) })
+      if (count === 0) {
+        res.end()
+        return
+      }
+      streaming = true
+      await pipeline(
+        fh.createReadStream({
+          start: offset,
+          end: offset + count - 1,
+          highWaterMark: 1 << 20,
+          autoClose: true,
+        }),
+        res,
+      )
+    } finally {
+      if (!streaming) await fh.close()
+    }
   }
 
   async function rename(r: Resolved, q: URLSearchParams): Promise<boolean> {
@@ -519,8 +674,9 @@ export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promi
         for (const n of await fs.readdir(p)) {
           if (p === root && n === GATEWAY_TMP_DIR) continue
           const c = path.join(p, n)
-          const cs = await statOrUndefined(c)
-          if (cs) await walk(c, cs)
+          // Symlinks are never followed: a link to /etc must not be walked or counted.
+          const cs = await fs.lstat(c).catch(() => undefined)
+          if (cs && !cs.isSymbolicLink()) await walk(c, cs)
         }
       } else {
         fileCount++
@@ -554,6 +710,18 @@ export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promi
       return
     }
     const method = req.method ?? 'GET'
+    checkedHost(req)
+    if (
+      requireXsrf &&
+      (method === 'PUT' || method === 'POST' || method === 'DELETE') &&
+      req.headers[XSRF_HEADER] === undefined
+    )
+      throw new RemoteError(
+        400,
+        'IllegalArgumentException',
+        'java.lang.IllegalArgumentException',
+        'Missing Required Header for CSRF Vulnerability Protection: send X-XSRF-HEADER on PUT, POST and DELETE',
+      )
     const opName = (q.get('op') ?? '').toUpperCase()
     const methodClass = METHOD_CLASS[method]
     if (!methodClass) {
@@ -685,21 +853,27 @@ export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promi
       error instanceof RemoteError
         ? error
         : errnoOf(error) === 'ENOSPC'
-          ? ioe(`No space left on device: ${(error as Error).message}`)
+          ? ioe('No space left on device')
           : errnoOf(error) === 'EACCES' || errnoOf(error) === 'EPERM'
-            ? ace(`Permission denied: ${(error as Error).message}`)
-            : new RemoteError(
-                500,
-                'RuntimeException',
-                'java.lang.RuntimeException',
-                (error as Error)?.message ?? String(error),
-              )
+            ? ace(`Permission denied (${errnoOf(error)})`)
+            : errnoOf(error) === 'ENAMETOOLONG'
+              ? iae('Invalid path name: too long')
+              : errnoOf(error) === 'ELOOP'
+                ? ace('Permission denied: a symbolic link is in the way')
+                : new RemoteError(
+                    500,
+                    'RuntimeException',
+                    'java.lang.RuntimeException',
+                    // Never the local path: errno messages name it. The log has the full text.
+                    `Internal error${errnoOf(error) ? ` (${errnoOf(error)})` : ''}; see the gateway log`,
+                  )
     if (res.headersSent || res.destroyed) {
       log('debug', `WebHDFS ${req.method} ${req.url} cut short: ${remote.message}`)
       res.destroy()
       return
     }
-    if (remote.status >= 500) log('error', `WebHDFS ${req.method} ${req.url} failed: ${remote.message}`)
+    if (remote.status >= 500)
+      log('error', `WebHDFS ${req.method} ${req.url} failed: ${(error as Error)?.message ?? String(error)}`)
     else log('debug', `WebHDFS ${req.method} ${req.url} -> ${remote.status} ${remote.exception}`)
     if (res.headersSent || res.destroyed) {
       res.destroy()

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { GameError } from '../errors.js'
 import type { TableName } from '../events/catalog.js'
 import {
   CHECKPOINTS_DIR,
@@ -160,6 +161,19 @@ async function readIfPresent(lake: Lake, path: string): Promise<Buffer | undefin
   }
 }
 
+/** A commit record or checkpoint that no longer parses: readers and the stream must stop. */
+export function damagedMetadataError(path: string, cause: unknown): GameError {
+  return new GameError(
+    'LAKE_COMMIT_CORRUPT',
+    `The lake's commit metadata ${path} is damaged (${cause instanceof Error ? cause.message : String(cause)}); reports and the stream stop rather than skip it`,
+    {
+      cause,
+      hint: `Restore ${path} from a backup, or repair its JSON by hand (e.g. remove trailing bytes) so that it parses. Do not delete it: the offsets it records would be landed again. See docs/reports.md, "Damaged commit records".`,
+      details: { path },
+    },
+  )
+}
+
 /**
  * The lake's commit metadata as few reads as possible: the newest checkpoint plus the commit
  * records it does not cover (layout.ts has the rules). Starts over when a listed file vanishes.
@@ -189,9 +203,10 @@ export async function readLakeState(lake: Lake, options: ReadStateOptions = {}):
       let checkpoint: Checkpoint
       try {
         checkpoint = parseCheckpoint(data.toString('utf8'))
-      } catch {
-        // Only complete files are renamed into checkpoints/: one that does not parse is not ours.
-        continue
+      } catch (error) {
+        // Only complete files are renamed into checkpoints/: one that does not parse was damaged
+        // afterwards. Skipping it would hide the commits it merged and let the stream land them again.
+        throw damagedMetadataError(e.path, error)
       }
       checkpoints.push(checkpoint)
       read.checkpoints.push(e.name)
@@ -210,13 +225,17 @@ export async function readLakeState(lake: Lake, options: ReadStateOptions = {}):
           vanished = true
           return
         }
+        let record: CommitRecord
         try {
-          records.push(parseCommitRecord(data.toString('utf8')))
-          read.commits.push(e.name)
-        } catch {
-          // A record that does not parse was never a commit: its rename is the commit point and
-          // only complete files are renamed. Ignore it rather than fail every reader.
+          record = parseCommitRecord(data.toString('utf8'))
+        } catch (error) {
+          // Only complete records are renamed into commits/, so one that does not parse was
+          // damaged afterwards. Skipping it silently dropped its rows from reports and let the
+          // next stream run land its offsets again: stop instead.
+          throw damagedMetadataError(e.path, error)
         }
+        records.push(record)
+        read.commits.push(e.name)
       },
     )
     if (vanished) continue

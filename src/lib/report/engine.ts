@@ -1,3 +1,4 @@
+import os from 'node:os'
 import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api'
 import { ExitCode, GameError } from '../errors.js'
 import { PARTITION_COLUMN, type TableName, tableColumns } from '../events/catalog.js'
@@ -12,6 +13,17 @@ export interface LakeQueryOptions {
   cacheDir: string
   onProgress?: (event: SnapshotProgress) => void
   signal?: AbortSignal
+  /** A statement running longer than this is interrupted (QUERY_TIMEOUT). Default 60 s; 0 = none. */
+  timeoutMs?: number
+  /** DuckDB's memory_limit, e.g. "2GB" (default: a quarter of this machine's RAM). */
+  memoryLimit?: string
+}
+
+export const DEFAULT_QUERY_TIMEOUT_MS = 60_000
+
+/** Default DuckDB memory_limit: a quarter of RAM (DuckDB's own default is 80%), at least 256 MB. */
+export function defaultMemoryLimit(totalBytes: number = os.totalmem()): string {
+  return `${Math.max(256, Math.floor(totalBytes / 4 / 1_000_000))}MB`
 }
 
 export interface QueryColumn {
@@ -22,6 +34,8 @@ export interface QueryColumn {
 export interface QueryResult {
   columns: QueryColumn[]
   rows: Record<string, unknown>[]
+  /** What was skipped to answer (e.g. an unreadable Parquet file); absent when nothing was. */
+  warnings?: string[]
 }
 
 export interface LakeTableInfo {
@@ -51,6 +65,8 @@ export interface LakeQuery {
   readonly snapshot: LakeSnapshot
   /** True when no table has a committed file. */
   readonly empty: boolean
+  /** Committed files left out because DuckDB cannot read them, one line each naming the file. */
+  readonly warnings: string[]
   close(): void
 }
 
@@ -89,11 +105,35 @@ export async function openLakeQuery(options: LakeQueryOptions): Promise<LakeQuer
     autoload_known_extensions: 'false',
   })
   let connection: DuckDBConnection
+  const warnings: string[] = []
+  const timeoutMs = options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS
   try {
     connection = await instance.connect()
     // Parquet footers are read once per file, not again for every bind (views, DESCRIBE, query).
     await connection.run('SET parquet_metadata_cache = true')
-    for (const t of snapshot.tables) await connection.run(viewSql(t.name, t.files))
+    await connection.run(`SET memory_limit = ${literal(options.memoryLimit ?? defaultMemoryLimit())}`)
+    for (const t of snapshot.tables) {
+      try {
+        await connection.run(viewSql(t.name, t.files))
+      } catch (error) {
+        // One unreadable file must not take every report down: find the files DuckDB cannot
+        // read, leave them out with a warning naming each, and build the view from the rest.
+        const good: string[] = []
+        for (const f of t.files) {
+          try {
+            await connection.run(`SELECT count(*) FROM parquet_metadata(${literal(f)})`)
+            good.push(f)
+          } catch (fileError) {
+            warnings.push(
+              `Skipped unreadable Parquet file ${f} (table ${t.name}): ${((fileError as Error).message ?? '').split('\n')[0]}`,
+            )
+          }
+        }
+        if (good.length === t.files.length) throw error
+        t.files = good
+        await connection.run(viewSql(t.name, t.files))
+      }
+    }
     const allowed = snapshot.tables.flatMap((t) => t.files)
     await connection.run(`SET allowed_paths = [${allowed.map(literal).join(', ')}]`)
     await connection.run('SET enable_external_access = false')
@@ -132,8 +172,11 @@ export async function openLakeQuery(options: LakeQueryOptions): Promise<LakeQuer
     snapshot,
     empty: snapshot.tables.every((t) => t.files.length === 0),
     tables: () => infos,
+    warnings,
     async query(sql, params, types) {
       let statementType: number
+      let timer: NodeJS.Timeout | undefined
+      let timedOut = false
       let prepared: Awaited<ReturnType<DuckDBConnection['prepare']>>
       assertReadOnlySql(sql)
       try {
@@ -156,6 +199,13 @@ export async function openLakeQuery(options: LakeQueryOptions): Promise<LakeQuer
           : undefined
         if (params !== undefined)
           prepared.bind(params as DuckDBValue[] | Record<string, DuckDBValue>, duckTypes)
+        timer =
+          timeoutMs > 0
+            ? setTimeout(() => {
+                timedOut = true
+                connection.interrupt()
+              }, timeoutMs)
+            : undefined
         const reader = await prepared.runAndReadAll()
         const names = reader.columnNames()
         const columnTypes = reader.columnTypes().map((t) => String(t))
@@ -163,10 +213,18 @@ export async function openLakeQuery(options: LakeQueryOptions): Promise<LakeQuer
         return {
           columns: names.map((name, i) => ({ name, type: columnTypes[i] })),
           rows: reader.getRowObjectsJS().map((row) => toPlainRow(row, typeOf)),
+          ...(warnings.length > 0 ? { warnings: [...warnings] } : {}),
         }
       } catch (error) {
+        if (timedOut)
+          throw new GameError('QUERY_TIMEOUT', `The query ran longer than ${timeoutMs} ms and was stopped`, {
+            cause: error,
+            hint: 'Narrow it (WHERE, LIMIT), or raise queryTimeoutMs (GAME_QUERY_TIMEOUT_MS; 0 = no limit).',
+            details: { timeoutMs },
+          })
         throw queryFailed(error, tablesHint())
       } finally {
+        clearTimeout(timer)
         prepared.destroySync()
       }
     },

@@ -15,6 +15,8 @@ export interface LakeReportOptions {
   filters?: ReportFilterInput
   onProgress?: (event: SnapshotProgress) => void
   signal?: AbortSignal
+  timeoutMs?: number
+  memoryLimit?: string
 }
 
 export interface LakeReportResult<N extends ReportName = ReportName> {
@@ -33,6 +35,7 @@ export async function lakeReport<N extends ReportName>(
   const query = await openLakeQuery(options)
   try {
     const result = await runReport(name, { query, filters: options.filters })
+    if (query.warnings.length > 0) result.warnings = [...query.warnings]
     return { result, empty: query.empty }
   } finally {
     query.close()
@@ -45,6 +48,8 @@ export interface LakeSqlOptions {
   sql: string
   onProgress?: (event: SnapshotProgress) => void
   signal?: AbortSignal
+  timeoutMs?: number
+  memoryLimit?: string
 }
 
 /** `game query`: one read-only statement over the lake's views. */

@@ -166,6 +166,8 @@ export interface ReportRows {
 export interface ReportResult<N extends ReportName = ReportName> {
   report: N
   rows: ReportRows[N][]
+  /** Files skipped to answer (unreadable Parquet), one line each; absent when none were. */
+  warnings?: string[]
 }
 
 type Raw = Record<string, unknown>

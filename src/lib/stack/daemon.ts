@@ -16,6 +16,8 @@ export interface DaemonOptions {
   notify: (message: DaemonMessage) => void
   log: (line: string) => void
   now?: () => Date
+  /** The address the services listen on (recorded so that status shows the real exposure). */
+  bind?: string
 }
 
 /** Pure: the state file a daemon writes once its services listen. */
@@ -24,6 +26,7 @@ export function daemonState(
   pid: number,
   running: Array<{ name: string; address: string }>,
   now: Date,
+  bind?: string,
 ): StackStateFile {
   const find = (name: string) => running.find((s) => s.name === name)?.address ?? ''
   return {
@@ -34,6 +37,7 @@ export function daemonState(
     dataDir,
     services: running.map((s) => ({ name: s.name, address: s.address, pid })),
     addresses: { kafka: find('kafka'), hdfs: find('hdfs') },
+    ...(bind === undefined ? {} : { bind }),
   }
 }
 
@@ -58,7 +62,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     })
     throw e
   }
-  writeState(dataDir, daemonState(dataDir, pid, running, (options.now ?? (() => new Date()))()))
+  writeState(dataDir, daemonState(dataDir, pid, running, (options.now ?? (() => new Date()))(), options.bind))
   options.notify({ type: 'ready', pid, services: running.map((s) => ({ name: s.name, address: s.address })) })
   log(`daemon ${pid} ready: ${running.map((s) => `${s.name}=${s.address}`).join(' ')}`)
 

@@ -2,6 +2,7 @@ import { access, mkdir, rm, statfs, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
 import { checkComposePlugin, checkDockerEngine } from './docker.js'
+import { exposureWarning } from './exposure.js'
 import { probeGameApi, webHdfsProbe } from './probes.js'
 import type { Spawner } from './spawner.js'
 import { externalServices, stackHealth } from './stack.js'
@@ -99,6 +100,12 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorResult> {
     `Node ${options.nodeVersion}`,
     'Install Node.js 20.19 or newer (https://nodejs.org, or `nvm install 20`).',
   )
+
+  const exposed = exposureWarning(
+    options.bind,
+    `With bind ${options.bind}, the Kafka broker and the WebHDFS gateway`,
+  )
+  if (exposed) checks.push({ name: 'bind', ok: true, level: 'info', detail: `WARNING: ${exposed}`, fix: '' })
 
   try {
     await mkdir(options.dataDir, { recursive: true })

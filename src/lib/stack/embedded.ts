@@ -11,6 +11,8 @@ export interface EmbeddedStackOptions {
   /** Broker fsync policy: 'always' or a flush interval in ms (default: the broker's, 100 ms). */
   fsync?: 'always' | number
   hdfsUser?: string
+  /** Host names besides loopback the WebHDFS gateway answers to (hdfsAllowedHosts). */
+  hdfsAllowedHosts?: string[]
   /** Log lines from the services (the daemon appends them to its log). */
   log?: (service: string, line: string) => void
 }
@@ -84,6 +86,7 @@ export function embeddedServices(options: EmbeddedStackOptions): ServiceSpec[] {
           host,
           port: options.hdfsPort,
           root: hdfsDataDir(options.dataDir),
+          allowedHosts: options.hdfsAllowedHosts,
           log: serviceLog('hdfs', log),
         })
         return { address: `${connectHost(gateway.host)}:${gateway.port}`, stop: () => gateway.close() }

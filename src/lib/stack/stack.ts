@@ -15,6 +15,7 @@ import {
   requireDockerEngine,
 } from './docker.js'
 import { embeddedServices } from './embedded.js'
+import { exposureWarning, hostPort } from './exposure.js'
 import { probeGameApi, probeKafka, webHdfsProbe } from './probes.js'
 import type { Spawner } from './spawner.js'
 import {
@@ -65,10 +66,24 @@ async function describeRunning(state: StackStateFile, hdfsUser?: string): Promis
     dataDir: state.dataDir,
     ...(state.pid === undefined ? {} : { pid: state.pid }),
     ...(state.composeFile ? { composeFile: state.composeFile } : {}),
-    services: services.map((s, i) =>
-      toServiceStatus({ name: s.name, address: s.address, pid: state.pid }, probes[i]),
-    ),
+    services: services.map((s, i) => {
+      const status = toServiceStatus({ name: s.name, address: s.address, pid: state.pid }, probes[i])
+      const listen = state.bind
+        ? hostPort(state.bind, s.address.slice(s.address.lastIndexOf(':') + 1))
+        : undefined
+      return listen && listen !== s.address ? { ...status, listen } : status
+    }),
+    ...(state.bind ? { bind: state.bind } : {}),
+    ...exposure(state.bind),
   }
+}
+
+function exposure(bind: string | undefined): { warnings?: string[] } {
+  const w =
+    bind === undefined
+      ? undefined
+      : exposureWarning(bind, `The Kafka broker and the WebHDFS gateway (bind ${bind})`)
+  return w ? { warnings: [w] } : {}
 }
 
 /** Pure-ish: the probe-able services a state file describes (same specs as up, at the recorded addresses). */

@@ -17,6 +17,8 @@ export interface StackStateFile {
   /** docker mode: the compose file that was brought up. */
   composeFile?: string
   services: Array<{ name: string; address: string; pid?: number }>
+  /** embedded mode: the address the services listen on (`bind`), when it is not loopback's default. */
+  bind?: string
   addresses: { kafka: string; hdfs: string; datanode?: string; api?: string }
 }
 

@@ -46,6 +46,8 @@ export interface ServiceStatus {
   detail?: string
   /** How long the probe took, in ms. */
   latencyMs?: number
+  /** Where it really listens when that differs from `address` (e.g. 0.0.0.0:9092). */
+  listen?: string
 }
 
 export interface PartitionOffsets {
@@ -74,4 +76,8 @@ export interface StackStatusResult {
   /** Set by `game up` when it created the events topic. */
   topicCreated?: boolean
   topics?: TopicStatus[]
+  /** embedded mode: the bind address the services listen on. */
+  bind?: string
+  /** Loud notes for the user, e.g. a bind that exposes the stack beyond this machine. */
+  warnings?: string[]
 }

@@ -64,6 +64,45 @@ const REBALANCE_STOP_WARNING =
 /** A failing fetch (broker down, no leader) is retried this often, and given up after this long. */
 const FETCH_BACKOFF_MS = 250
 const FETCH_GIVE_UP_MS = 30_000
+/** How long a stream that lost Kafka waits for a flush or kafkajs's disconnect before it gives up. */
+const STOP_GRACE_MS = 5_000
+
+/** Resolves when p settles or after ms, whichever comes first (never rejects). */
+function bounded(p: Promise<unknown>, ms: number): Promise<void> {
+  if (!Number.isFinite(ms))
+    return p.then(
+      () => undefined,
+      () => undefined,
+    )
+  let timer: NodeJS.Timeout | undefined
+  return Promise.race([
+    p.then(
+      () => undefined,
+      () => undefined,
+    ),
+    new Promise<void>((r) => {
+      timer = setTimeout(r, ms)
+    }),
+  ]).finally(() => clearTimeout(timer))
+}
+
+/** kafkajs errors that mean the brokers are gone (not a refusal): the stream exits 4 for them. */
+function lostConnection(error: unknown): boolean {
+  type Chained = Error & { cause?: unknown; originalError?: unknown; code?: unknown }
+  for (let e = error as Chained | undefined, depth = 0; e && depth < 8; depth++) {
+    if (
+      /KafkaJS(Connection|ConnectionClosed|NumberOfRetriesExceeded|RequestTimeout|BrokerNotFound|GroupCoordinatorNotFound)Error/.test(
+        e.name ?? '',
+      ) ||
+      e.code === 'ECONNREFUSED' ||
+      e.code === 'UNREACHABLE'
+    )
+      return true
+    e = (e.originalError ?? e.cause) as Chained | undefined
+  }
+  return false
+}
+
 /** Fetch requests in flight at once (one loop each, over a share of the partitions). */
 const FETCH_LOOPS = 3
 
@@ -280,6 +319,8 @@ export async function streamToLake(
      */
     const unverified = new Map<number, bigint | undefined>()
     let fatal: unknown
+    /** kafkajs reported a lost connection at some point: a later kafkajs failure means Kafka is gone. */
+    let lostKafka = false
     let inFlight: Promise<void> | undefined
     /** A flush is writing its Parquet files (DuckDB busy); false once it publishes. */
     let writing = false
@@ -587,6 +628,7 @@ export async function streamToLake(
       })
     })
     c.on(c.events.CRASH, (e) => {
+      if (lostConnection(e.payload.error)) lostKafka = true
       if (!e.payload.restart) {
         fatal ??= e.payload.error
         finish('signal')
@@ -764,21 +806,33 @@ export async function streamToLake(
     clearInterval(ticker)
     ticker = undefined
     deps.onProgress?.(snapshot('stopping'))
-    c.pause([{ topic }])
+    try {
+      c.pause([{ topic }])
+    } catch {
+      // kafkajs crashed (e.g. Kafka went away) and dropped its group: nothing left to pause.
+    }
     // The final flush writes while the in-flight one publishes (once that one is done writing):
     // DuckDB and the upload work at once, and the final flush still publishes after it. Not while a
     // partition's lake offsets are unverified (the final flush would read the lake mid-publish).
     if (inFlight && writing) await written
     const overlap = inFlight !== undefined && unverified.size === 0 && !rebalancing && !fatal
-    if (inFlight && !overlap) await inFlight
+    // After a fatal error (Kafka gone) waiting is bounded: an interrupted publish is completed or
+    // rolled back by the next run's recovery, so exiting beats hanging on kafkajs retries.
+    if (inFlight && !overlap) await (fatal ? bounded(inFlight, STOP_GRACE_MS) : inFlight)
     if (rebalancing) {
       // What this process still owns is unknown mid-rebalance: publish nothing; the partitions'
       // next owners read these events again from the lake's offsets.
       warnings.push(REBALANCE_STOP_WARNING)
     } else if (!fatal) await flush('final', overlap)
-    await c.disconnect().catch(() => undefined)
+    await bounded(
+      c.disconnect().catch(() => undefined),
+      fatal ? STOP_GRACE_MS : Number.POSITIVE_INFINITY,
+    )
     consumer = undefined
-    if (fatal) throw fatal
+    if (fatal)
+      throw fatal instanceof GameError || !(lostKafka || lostConnection(fatal))
+        ? fatal
+        : kafkaUnreachable(options.brokers, fatal)
     deps.onProgress?.(snapshot('done'))
     return {
       topic,
@@ -796,7 +850,11 @@ export async function streamToLake(
     }
   } finally {
     if (ticker) clearInterval(ticker)
-    if (consumer) await consumer.disconnect().catch(() => undefined)
+    if (consumer)
+      await bounded(
+        consumer.disconnect().catch(() => undefined),
+        STOP_GRACE_MS,
+      )
     closeFetcher?.()
     await writerReady?.then(
       (w) => w.close(),

@@ -15,16 +15,25 @@ interface Answer {
 }
 
 /** One raw request; the path is sent exactly as given (no URL normalisation). */
-function raw(port: number, method: string, rawPath: string, body?: string | Buffer): Promise<Answer> {
+function raw(
+  port: number,
+  method: string,
+  rawPath: string,
+  body?: string | Buffer,
+  headers: Record<string, string> = method === 'GET' ? {} : { 'X-XSRF-HEADER': 'test' },
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path: rawPath, agent: false }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString()
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) })
-      })
-    })
+    const req = http.request(
+      { host: '127.0.0.1', port, method, path: rawPath, agent: false, headers },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString()
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) })
+        })
+      },
+    )
     req.on('error', reject)
     req.end(body)
   })
@@ -89,7 +98,7 @@ describe('WebHDFS gateway', () => {
           method: 'PUT',
           path: p,
           agent: false,
-          headers: { Expect: '100-continue', 'Content-Length': String(body.length) },
+          headers: { Expect: '100-continue', 'Content-Length': String(body.length), 'X-XSRF-HEADER': 't' },
         })
         req.on('continue', () => {
           continued = true
@@ -281,7 +290,7 @@ describe('WebHDFS gateway', () => {
         port: gw.port,
         method: 'PUT',
         path: `/webhdfs/v1/aborted.bin?op=CREATE&datanode=true&${U}`,
-        headers: { 'content-length': '1000000' },
+        headers: { 'content-length': '1000000', 'x-xsrf-header': 't' },
         agent: false,
       })
       req.on('error', () => resolve())

@@ -177,8 +177,43 @@ describe('crash at each step, then recover', () => {
     expect(old.rolledBack).toEqual(['c1'])
   })
 
-  it('skips a commit-record-named file that does not parse', async () => {
+  it('stops on a commit-record-named file that does not parse, naming it (never skips it)', async () => {
     await lake.writeFile(`${COMMITS_DIR}/00000000000000000001-zz.json`, '{"nope":1}')
-    expect(await readCommitRecords(lake)).toEqual([])
+    await expect(readCommitRecords(lake)).rejects.toMatchObject({
+      code: 'LAKE_COMMIT_CORRUPT',
+      message: expect.stringContaining('00000000000000000001-zz.json'),
+      hint: expect.stringContaining('Do not delete it'),
+    })
+  })
+
+  it('stops when one byte is appended to the newest commit record (no rows dropped, no offsets re-landed)', async () => {
+    await publish(lake, {
+      commitId: 'c1',
+      seq: 1,
+      topic: 't',
+      group: 'g',
+      offsets: { '0': '10' },
+      files: await files('c1'),
+    })
+    await publish(lake, {
+      commitId: 'c2',
+      seq: 2,
+      topic: 't',
+      group: 'g',
+      offsets: { '0': '20' },
+      files: await files('c2'),
+    })
+    expect((await readCommitRecords(lake)).map((r) => r.commitId)).toEqual(['c1', 'c2'])
+    const newest = (await lake.list(COMMITS_DIR))
+      .map((e) => e.path)
+      .sort()
+      .at(-1)!
+    await lake.writeFile(newest, `${(await lake.readFile(newest)).toString('utf8')}x`, { overwrite: true })
+    await expect(readCommitRecords(lake)).rejects.toMatchObject({
+      code: 'LAKE_COMMIT_CORRUPT',
+      message: expect.stringContaining(newest),
+    })
+    // The stream starts with recover(): it stops too, so the damaged record's offsets are never landed again.
+    await expect(recover(lake)).rejects.toMatchObject({ code: 'LAKE_COMMIT_CORRUPT' })
   })
 })

@@ -6,6 +6,7 @@
 import { mkdir, readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { FileCache, writeFileDurable } from './files.js'
+import { type DirLock, lockLogDir } from './lock.js'
 import { FileGroupOffsetStore } from './offsets.js'
 import { IndexCache, Partition } from './partition.js'
 import {
@@ -85,6 +86,7 @@ class FileLogManager implements DurableLogManager {
   private retentionRun: Promise<RetentionResult> | null = null
   private closing: Promise<void> | null = null
   offsets!: FileGroupOffsetStore
+  private lock: DirLock | undefined
 
   constructor(private readonly options: LogManagerOptions) {
     this.files = new FileCache(options.maxOpenFiles ?? 256)
@@ -95,6 +97,7 @@ class FileLogManager implements DurableLogManager {
   async open(): Promise<void> {
     const { dataDir } = this.options
     await mkdir(dataDir, { recursive: true })
+    this.lock = await lockLogDir(dataDir, process.pid)
     let stored: TopicInfo[] = []
     let missingIds = false
     try {
@@ -272,6 +275,7 @@ class FileLogManager implements DurableLogManager {
     await this.topicsWrite.catch(() => undefined)
     await this.offsets?.close()
     await this.files.closeAll()
+    await this.lock?.release()
   }
 
   private checkOpen(): void {

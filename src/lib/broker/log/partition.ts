@@ -4,7 +4,8 @@
  * queued since its last write (group commit: one writev + one fdatasync for all of it). The high
  * watermark moves only after the data is written (and synced under fsync 'always').
  */
-import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises'
+import { constants as fsConstants } from 'node:fs'
+import { copyFile, type FileHandle, mkdir, open, readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { BATCH_LOG_OVERHEAD, BATCH_SCAN_PREFIX, type BatchSpan } from '../../protocol/batch.js'
 import type { DeferredBytes } from '../../protocol/primitives.js'
@@ -25,6 +26,7 @@ import {
   replaySegmentHeaders,
 } from './producer-state.js'
 import {
+  findValidBatchAfter,
   IndexBuilder,
   indexPositionAtOrBefore,
   lookupPosition,
@@ -784,6 +786,7 @@ export class Partition implements PartitionLog {
         this.producers.replay(producerBatchAt(buf, pos), base),
       )
       if (scan.validSize < size) {
+        await this.refuseIfDamaged(fh, seg, scan.validSize, size, scan.problem)
         await fh.truncate(scan.validSize)
         await fh.sync()
       }
@@ -809,6 +812,33 @@ export class Partition implements PartitionLog {
     }
   }
 
+  /**
+   * A scan stopped at `bad` before the end of the file. Only a torn tail (no whole, valid batch
+   * after the bad bytes) may be truncated. Otherwise truncating would silently drop acknowledged
+   * batches: keep a copy of the segment beside it (`.corrupt`), change nothing, and refuse to open.
+   */
+  private async refuseIfDamaged(
+    fh: FileHandle,
+    seg: Segment,
+    bad: number,
+    size: number,
+    problem: string | null,
+  ): Promise<void> {
+    const next = await findValidBatchAfter(fh, bad, size)
+    if (next === null) return
+    const copy = `${seg.paths.log}.corrupt`
+    await copyFile(seg.paths.log, copy, fsConstants.COPYFILE_EXCL).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw storageError(err, `copy ${seg.paths.log} aside`)
+    })
+    throw new LogError(
+      'CORRUPT_LOG',
+      `${seg.paths.log} is damaged at byte ${bad} (${problem ?? 'bad batch'}) and valid batches follow at byte ${next}; ` +
+        `truncating it would drop ${size - bad} bytes of acknowledged data, so the broker will not start`,
+      `A copy is kept at ${copy}. To start anyway and lose everything from byte ${bad} on, run ` +
+        `\`truncate -s ${bad} '${seg.paths.log}'\` and then \`game up\` again (see docs/broker-storage.md, "Damaged segments").`,
+    )
+  }
+
   /** Trusts a closed segment's index files if they are complete; rebuilds them otherwise. */
   private async loadClosed(seg: Segment, size: number, nextBase: bigint): Promise<void> {
     const [index, times] = await Promise.all([
@@ -832,6 +862,7 @@ export class Partition implements PartitionLog {
     try {
       const scan = await scanSegment(fh, seg.baseOffset, size)
       if (scan.validSize < size) {
+        await this.refuseIfDamaged(fh, seg, scan.validSize, size, scan.problem)
         await fh.truncate(scan.validSize)
         await fh.sync()
       }

@@ -8,7 +8,13 @@
  */
 import type { FileHandle } from 'node:fs/promises'
 import path from 'node:path'
-import { BATCH_LOG_OVERHEAD, BATCH_SCAN_PREFIX, batchProblem } from '../../protocol/batch.js'
+import {
+  BATCH_HEADER_SIZE,
+  BATCH_LOG_OVERHEAD,
+  BATCH_SCAN_PREFIX,
+  batchProblem,
+  MAGIC_V2,
+} from '../../protocol/batch.js'
 import { readAt } from './files.js'
 
 export const INDEX_INTERVAL_BYTES = 4096
@@ -255,4 +261,36 @@ export function segmentPaths(dir: string, baseOffset: bigint) {
     index: path.join(dir, segmentFileName(baseOffset, 'index')),
     timeindex: path.join(dir, segmentFileName(baseOffset, 'timeindex')),
   }
+}
+
+/**
+ * Position of the first whole, CRC-valid batch that starts after `from` (null if none): tells a
+ * torn tail (nothing valid follows the bad bytes: truncate them) from damage in the middle of the
+ * log (valid batches follow: truncating would drop acknowledged data). Reads the rest of the file
+ * in chunks; only positions whose magic byte is 2 and whose length fits the file are read whole
+ * and pay for a CRC. Runs only when recovery found a bad batch.
+ */
+export async function findValidBatchAfter(
+  fh: FileHandle,
+  from: number,
+  fileSize: number,
+): Promise<number | null> {
+  const minLength = BATCH_HEADER_SIZE - BATCH_LOG_OVERHEAD
+  for (let base = from + 1; base + BATCH_SCAN_PREFIX <= fileSize; base += SCAN_CHUNK) {
+    // Each chunk overlaps the next by a scan prefix, so a header across the boundary is seen.
+    const chunk = await readAt(fh, base, Math.min(SCAN_CHUNK + BATCH_SCAN_PREFIX, fileSize - base))
+    const last = Math.min(SCAN_CHUNK, chunk.length - BATCH_SCAN_PREFIX + 1)
+    for (let p = 0; p < last; p++) {
+      if (chunk[p + 16] !== MAGIC_V2) continue
+      const length = chunk.readInt32BE(p + 8)
+      const at = base + p
+      if (length < minLength || at + BATCH_LOG_OVERHEAD + length > fileSize) continue
+      const whole =
+        p + BATCH_LOG_OVERHEAD + length <= chunk.length
+          ? chunk.subarray(p, p + BATCH_LOG_OVERHEAD + length)
+          : await readAt(fh, at, BATCH_LOG_OVERHEAD + length)
+      if (batchProblem(whole, 0, whole.length) === null) return at
+    }
+  }
+  return null
 }

@@ -167,11 +167,17 @@ export type LogErrorCode =
   | 'OUT_OF_ORDER_SEQUENCE_NUMBER'
   /** Idempotent produce: an epoch older than the last one seen for the producer id (Kafka 47). */
   | 'INVALID_PRODUCER_EPOCH'
+  /** Valid batches follow a damaged one: recovery refuses to truncate acknowledged data. */
+  | 'CORRUPT_LOG'
+  /** Another process (or another open in this one) holds the log directory's lock. */
+  | 'LOG_LOCKED'
 
 export class LogError extends Error {
   constructor(
     readonly code: LogErrorCode,
     message: string,
+    /** What to run next, when there is something better than the caller's generic hint. */
+    readonly hint?: string,
   ) {
     super(message)
     this.name = 'LogError'
