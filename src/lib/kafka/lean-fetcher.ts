@@ -388,34 +388,32 @@ export function forEachRecord(
     at = end
     const lastOffset = lastOffsetOf(records, batchAt)
     if (lastOffset + 1 > next) next = lastOffset + 1
-    if (lastOffset < from) continue
     const baseOffset = Number(batchBaseOffset(records, batchAt))
     const magic = batchMagic(records, batchAt)
+    const attributes = batchAttributes(records, batchAt)
+    const control = (attributes & ATTR_CONTROL) !== 0
     let problem: string | null = null
-    if (magic !== MAGIC_V2) problem = `message format v${magic} (only v2, Kafka 0.11+, is read)`
-    else if (crc32c(records, batchAt + 21, end) !== batchCrc(records, batchAt)) problem = 'CRC-32C mismatch'
-    if (problem === null) {
-      const attributes = batchAttributes(records, batchAt)
-      const control = (attributes & ATTR_CONTROL) !== 0
-      // Transaction bookkeeping first (an abort marker ends a transaction).
-      if (aborts && (attributes & ATTR_TRANSACTIONAL) !== 0) {
-        let marker = false
-        try {
-          marker = control && isAbortMarker(records, batchAt, end)
-        } catch (error) {
-          if (!(error instanceof GameError)) throw error
-          problem = error.message
-        }
-        if (problem === null && aborts.skip(batchProducerId(records, batchAt), lastOffset, marker)) continue
+    if (magic !== MAGIC_V2) {
+      problem = `message format v${magic} (only v2, Kafka 0.11+, is read)`
+    } else if (aborts && (attributes & ATTR_TRANSACTIONAL) !== 0) {
+      // Transaction bookkeeping first, also below `from` (an abort marker there ends a transaction).
+      let marker = false
+      try {
+        marker = control && isAbortMarker(records, batchAt, end)
+      } catch (error) {
+        if (!(error instanceof GameError)) throw error
+        problem = error.message
       }
-      if (problem === null && control) continue
-      if (problem === null) {
-        progress.next = Math.max(from, baseOffset)
-        problem = walkRecords(records, batchAt, end, baseOffset, attributes, from, visit, progress)
-      }
-    } else {
-      progress.next = Math.max(from, baseOffset)
+      if (problem === null && aborts.skip(batchProducerId(records, batchAt), lastOffset, marker)) continue
     }
+    if (lastOffset < from) continue
+    progress.next = Math.max(from, baseOffset)
+    if (problem === null && crc32c(records, batchAt + 21, end) !== batchCrc(records, batchAt)) {
+      problem = 'CRC-32C mismatch'
+    }
+    if (problem === null && control) continue
+    if (problem === null)
+      problem = walkRecords(records, batchAt, end, baseOffset, attributes, from, visit, progress)
     if (problem === null) continue
     const what = `batch at offsets ${baseOffset}-${lastOffset}: ${problem}`
     if (!undecodable) throw corrupt(what)

@@ -746,6 +746,16 @@ describe('forEachRecord', () => {
     expect(offsetsOf(loose, 0, [{ producerId: 7n, firstOffset: 0 }])).toEqual({ offsets: [0], next: 2 })
   })
 
+  it('read_committed: an ABORT marker below `from` still ends the transaction', () => {
+    const TXN = 0x10
+    const records = Buffer.concat([
+      batch(0, ['p7-aborted-0', 'p7-aborted-1'], { attributes: TXN, producerId: 7n }),
+      marker(2, 7n, 'abort'),
+      batch(3, ['p7-next-3'], { attributes: TXN, producerId: 7n }),
+    ])
+    expect(offsetsOf(records, 3, [{ producerId: 7n, firstOffset: 0 }])).toEqual({ offsets: [3], next: 4 })
+  })
+
   it('a batch that does not decode goes to `undecodable` (or throws without it); the walk moves on', () => {
     for (const [codec, name] of [
       [2, 'snappy'],
