@@ -192,3 +192,49 @@ export function firstRecordAtOrAfter(
     return undefined
   }
 }
+
+/**
+ * Why the records of the uncompressed batch at `at` (ending at `end`) are malformed, or null when
+ * they parse, as Kafka's LogValidator checks them on produce: `recordCount` records, each with a
+ * non-negative length that stays inside the batch, its fields (attributes, timestamp and offset
+ * deltas, key, value, headers) inside that length and ending exactly at it, and no bytes after
+ * the last record. Does not allocate.
+ */
+export function recordsProblem(batch: Buffer, at: number, end: number, count: number): string | null {
+  const c: RecordCursor = { buf: batch, pos: at + BATCH_HEADER_SIZE, end }
+  try {
+    for (let i = 0; i < count; i++) {
+      const length = readVarint(c)
+      const recordEnd = c.pos + length
+      if (length < 1 || recordEnd > end) return `record ${i}: length ${length} outside the batch`
+      c.end = recordEnd
+      c.pos++ // attributes
+      readVarint(c) // timestamp delta
+      readVarint(c) // offset delta
+      const keyLen = readVarint(c)
+      if (keyLen < -1 || c.pos + Math.max(0, keyLen) > recordEnd) return `record ${i}: key length ${keyLen}`
+      if (keyLen > 0) c.pos += keyLen
+      const valueLen = readVarint(c)
+      if (valueLen < -1 || c.pos + Math.max(0, valueLen) > recordEnd)
+        return `record ${i}: value length ${valueLen}`
+      if (valueLen > 0) c.pos += valueLen
+      const headers = readVarint(c)
+      if (headers < 0) return `record ${i}: header count ${headers}`
+      for (let h = 0; h < headers; h++) {
+        const hk = readVarint(c)
+        if (hk < 0 || c.pos + hk > recordEnd) return `record ${i}: header key length ${hk}`
+        c.pos += hk
+        const hv = readVarint(c)
+        if (hv < -1 || c.pos + Math.max(0, hv) > recordEnd) return `record ${i}: header value length ${hv}`
+        if (hv > 0) c.pos += hv
+      }
+      if (c.pos !== recordEnd) return `record ${i}: ${recordEnd - c.pos} bytes left inside the record`
+      c.end = end
+    }
+  } catch (error) {
+    if (error instanceof RangeError) return error.message
+    throw error
+  }
+  if (c.pos !== end) return `${end - c.pos} bytes after the last of ${count} records`
+  return null
+}
