@@ -30,6 +30,11 @@ export function StreamProgressView({ progress }: { progress?: StreamProgress }) 
           ? `flush ${progress.flushes}: ${last.rows} rows, ${last.files} files in ${last.durationMs}ms (${last.reason}) at ${last.at}`
           : 'no flush yet'}
       </Text>
+      {progress.undecodable > 0 ? (
+        <Text color="red">
+          {progress.undecodable} undecodable batch(es) skipped into rejected, last: {progress.lastUndecodable}
+        </Text>
+      ) : null}
       {progress.warnings.length > 0 ? (
         <Text color="yellow">
           {progress.warnings.length} warning(s), last: {progress.warnings.at(-1)}

@@ -13,7 +13,8 @@ export function streamProgressLine(p: StreamProgress): string {
     ? ` last flush ${p.lastFlush.rows} rows/${p.lastFlush.files} files in ${p.lastFlush.durationMs}ms (${p.lastFlush.reason})`
     : ''
   const warned = p.warnings.length > 0 ? `; ${p.warnings.length} warning(s), last: ${p.warnings.at(-1)}` : ''
-  return `stream: ${p.events} events (${p.eventsPerSec}/s), ${p.rejected} rejected, ${rows} rows published in ${p.flushes} flushes, ${p.buffered} buffered, lag ${totalLag(p.lag)}, partitions [${p.assigned.join(',')}]${flush}${warned}`
+  const bad = p.undecodable > 0 ? `; ${p.undecodable} undecodable batch(es), last: ${p.lastUndecodable}` : ''
+  return `stream: ${p.events} events (${p.eventsPerSec}/s), ${p.rejected} rejected, ${rows} rows published in ${p.flushes} flushes, ${p.buffered} buffered, lag ${totalLag(p.lag)}, partitions [${p.assigned.join(',')}]${flush}${warned}${bad}`
 }
 
 /** The final summary (stdout, human mode). Pure. */
@@ -30,6 +31,11 @@ export function renderStreamResult(r: StreamResult, options: { color?: boolean }
   if (r.recovered.rolledForward.length + r.recovered.rolledBack.length > 0) {
     lines.push(
       `recovered: ${r.recovered.rolledForward.length} commit(s) rolled forward, ${r.recovered.rolledBack.length} staging dir(s) rolled back`,
+    )
+  }
+  if (r.undecodable > 0) {
+    lines.push(
+      `undecodable: ${r.undecodable} record batch(es) skipped into rejected, last: ${r.lastUndecodable}`,
     )
   }
   for (const w of r.warnings) lines.push(`warning: ${w}`)

@@ -167,6 +167,9 @@ export const REJECTED_COLUMNS: readonly ColumnSpec[] = [
   { name: 'kafka_topic', type: 'VARCHAR' },
   { name: 'kafka_partition', type: 'BIGINT' },
   { name: 'kafka_offset', type: 'BIGINT' },
+  // Set for a record batch the stream could not decode (CRC, codec, corrupt records): the offset
+  // range is kafka_offset..kafka_offset_last. Null for a single rejected message.
+  { name: 'kafka_offset_last', type: 'BIGINT' },
 ]
 
 /** Hive partition column under each table: dt=YYYY-MM-DD (event date, UTC). */

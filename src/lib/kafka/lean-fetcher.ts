@@ -5,6 +5,7 @@ import {
   batchBaseOffset,
   batchBaseTimestamp,
   batchCompression,
+  batchCrc,
   batchLastOffsetDelta,
   batchLength,
   batchMagic,
@@ -14,9 +15,10 @@ import {
   batchSize,
   MAGIC_V2,
 } from '../protocol/batch.js'
+import { crc32c } from '../protocol/crc32c.js'
 import { isRetriable } from '../protocol/errors.js'
 import { Reader, Writer } from '../protocol/primitives.js'
-import { batchRecords, type RecordCursor, readVarint } from '../protocol/records.js'
+import { batchRecords, CODEC_NAMES, type RecordCursor, readVarint } from '../protocol/records.js'
 import { ConnectionPool, KafkaRequestError, NETWORK, requestMetadata } from './wire.js'
 
 /**
@@ -29,8 +31,9 @@ import { ConnectionPool, KafkaRequestError, NETWORK, requestMetadata } from './w
  * Group membership is not here: the stream keeps a kafkajs consumer for the consumer-group protocol
  * (join, sync, heartbeats, offset commits) and fetches the partitions it is assigned with this.
  *
- * Record batches: magic 2, uncompressed or gzip (the codecs kafkajs handles without plugins);
- * snappy, lz4 and zstd batches fail with UNSUPPORTED_COMPRESSION. Control batches are skipped and
+ * Record batches: magic 2, any codec (gzip, snappy, lz4, zstd: protocol/records.ts), CRC-32C
+ * checked as the Java client does; a batch that does not decode goes to the caller's onUndecodable
+ * (see forEachRecord) instead of stopping the walk. Control batches are skipped and
  * batches of aborted transactions are left out (read_committed), as Kafka's consumer does.
  */
 export interface LeanFetcherOptions {
@@ -298,7 +301,6 @@ export function createLeanFetcher(options: LeanFetcherOptions): LeanFetcher {
 const ATTR_LOG_APPEND_TIME = 0x08
 const ATTR_TRANSACTIONAL = 0x10
 const ATTR_CONTROL = 0x20
-const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd']
 
 function corrupt(what: string): GameError {
   return new GameError('CORRUPT_RECORDS', `Fetched records are corrupt: ${what}`, {
@@ -350,50 +352,83 @@ class AbortTracker {
 }
 
 /**
+ * Called for a batch that cannot be decoded (CRC mismatch, corrupt or unknown compression, records
+ * that do not parse, an old message format): offsets [first, last] were not visited (first is past
+ * any records of the batch already visited), `reason` says why.
+ */
+export type UndecodableVisitor = (first: number, last: number, reason: string, timestamp: number) => void
+
+/**
  * Walks the record batches of one partition's fetched bytes and calls `visit` for every data record
  * at or past `from` (control records and aborted transactions left out). A partial batch at the end
  * (the response's size limit cut it) is ignored. Returns the offset after the last complete batch.
+ *
+ * Each batch's CRC-32C is checked (Kafka's check.crcs). A batch that does not decode goes to
+ * `undecodable` and the walk carries on with the next one, so it never holds back the records
+ * around it; without `undecodable` it throws CORRUPT_RECORDS. Only a batch length too short to
+ * find the next batch by always throws.
  */
 export function forEachRecord(
   records: Buffer,
   from: number,
   visit: RecordVisitor,
   aborted?: readonly AbortedTransaction[] | null,
+  undecodable?: UndecodableVisitor,
 ): number {
   let next = from
   let at = 0
   const aborts = aborted && aborted.length > 0 ? new AbortTracker(aborted) : undefined
+  const progress = { next: 0 }
   while (at + BATCH_HEADER_SIZE <= records.length) {
     const size = batchSize(records, at)
     const end = at + size
     if (size < BATCH_HEADER_SIZE) throw corrupt(`batch length ${batchLength(records, at)} at byte ${at}`)
     if (end > records.length) break
-    const magic = batchMagic(records, at)
-    if (magic !== MAGIC_V2) throw corrupt(`message format v${magic} (only v2, Kafka 0.11+, is read)`)
     const batchAt = at
     at = end
     const lastOffset = lastOffsetOf(records, batchAt)
     if (lastOffset + 1 > next) next = lastOffset + 1
+    const baseOffset = Number(batchBaseOffset(records, batchAt))
+    const magic = batchMagic(records, batchAt)
     const attributes = batchAttributes(records, batchAt)
     const control = (attributes & ATTR_CONTROL) !== 0
-    // Transaction bookkeeping first, also below `from` (an abort marker there ends a transaction).
-    if (aborts && (attributes & ATTR_TRANSACTIONAL) !== 0) {
-      const marker = control && isAbortMarker(records, batchAt, end)
-      if (aborts.skip(batchProducerId(records, batchAt), lastOffset, marker)) continue
+    let problem: string | null = null
+    if (magic !== MAGIC_V2) {
+      problem = `message format v${magic} (only v2, Kafka 0.11+, is read)`
+    } else if (aborts && (attributes & ATTR_TRANSACTIONAL) !== 0) {
+      // Transaction bookkeeping first, also below `from` (an abort marker there ends a transaction).
+      let marker = false
+      try {
+        marker = control && isAbortMarker(records, batchAt, end)
+      } catch (error) {
+        if (!(error instanceof GameError)) throw error
+        problem = error.message
+      }
+      if (problem === null && aborts.skip(batchProducerId(records, batchAt), lastOffset, marker)) continue
     }
-    if (control || lastOffset < from) continue
-    const baseOffset = Number(batchBaseOffset(records, batchAt))
-    try {
-      walkRecords(records, batchAt, end, baseOffset, attributes, from, visit)
-    } catch (error) {
-      if (error instanceof RangeError) throw corrupt(`batch at offset ${baseOffset}: ${error.message}`)
-      throw error
+    if (lastOffset < from) continue
+    progress.next = Math.max(from, baseOffset)
+    if (problem === null && crc32c(records, batchAt + 21, end) !== batchCrc(records, batchAt)) {
+      problem = 'CRC-32C mismatch'
+    }
+    if (problem === null && control) continue
+    if (problem === null)
+      problem = walkRecords(records, batchAt, end, baseOffset, attributes, from, visit, progress)
+    if (problem === null) continue
+    const what = `batch at offsets ${baseOffset}-${lastOffset}: ${problem}`
+    if (!undecodable) throw corrupt(what)
+    if (progress.next <= lastOffset) {
+      undecodable(progress.next, lastOffset, problem, Number(batchMaxTimestamp(records, batchAt)))
     }
   }
   return next
 }
 
-/** The records of one batch (whole, decoded header fields given) at or past `from`, to `visit`. */
+/**
+ * The records of one batch (whole, decoded header fields given) at or past `from`, to `visit`.
+ * Returns why the batch does not decode (null when it does); progress.next is then the first
+ * offset not visited.
+ */
 function walkRecords(
   records: Buffer,
   batchAt: number,
@@ -402,45 +437,48 @@ function walkRecords(
   attributes: number,
   from: number,
   visit: RecordVisitor,
-): void {
+  progress: { next: number },
+): string | null {
   let c: RecordCursor | null
+  const codec = batchCompression(records, batchAt)
+  const codecName = CODEC_NAMES[codec] ?? `codec ${codec}`
   try {
     c = batchRecords(records, batchAt, end)
   } catch (error) {
-    throw corrupt(`gzip batch at offset ${baseOffset}: ${(error as Error).message}`)
+    return `${codecName} data does not decompress: ${(error as Error).message}`
   }
-  if (c === null) {
-    const codec = batchCompression(records, batchAt)
-    throw new GameError(
-      'UNSUPPORTED_COMPRESSION',
-      `Record batch at offset ${baseOffset} is ${CODECS[codec] ?? `codec ${codec}`}-compressed; the stream reads uncompressed and gzip batches`,
-      { hint: 'Produce without compression or with gzip (kafkajs: CompressionTypes.GZIP).' },
-    )
-  }
+  if (c === null) return `unknown compression (${codecName})`
   const baseTimestamp = Number(batchBaseTimestamp(records, batchAt))
   const logAppendTime =
     (attributes & ATTR_LOG_APPEND_TIME) !== 0 ? Number(batchMaxTimestamp(records, batchAt)) : -1
   const count = batchRecordCount(records, batchAt)
-  for (let i = 0; i < count; i++) {
-    const len = readVarint(c)
-    const recordEnd = c.pos + len
-    if (len < 0 || recordEnd > c.end) throw corrupt(`record length ${len} in batch at offset ${baseOffset}`)
-    c.pos++ // attributes
-    const tsDelta = readVarint(c)
-    const offset = baseOffset + readVarint(c)
-    const keyLen = readVarint(c)
-    if (keyLen > 0) c.pos += keyLen
-    const valueLen = readVarint(c)
-    const start = c.pos
-    if (valueLen > 0 && start + valueLen > recordEnd)
-      throw corrupt(`value length ${valueLen} at offset ${offset}`)
-    if (offset >= from) {
-      const timestamp = logAppendTime >= 0 ? logAppendTime : baseTimestamp + tsDelta
-      if (valueLen < 0) visit(offset, timestamp, c.buf, -1, -1)
-      else visit(offset, timestamp, c.buf, start, start + valueLen)
+  try {
+    for (let i = 0; i < count; i++) {
+      const len = readVarint(c)
+      const recordEnd = c.pos + len
+      if (len < 0 || recordEnd > c.end) return `record length ${len}`
+      c.pos++ // attributes
+      const tsDelta = readVarint(c)
+      const offset = baseOffset + readVarint(c)
+      const keyLen = readVarint(c)
+      if (keyLen > 0) c.pos += keyLen
+      const valueLen = readVarint(c)
+      const start = c.pos
+      if (valueLen > 0 && start + valueLen > recordEnd) return `value length ${valueLen} at offset ${offset}`
+      if (offset >= from) {
+        if (offset < progress.next) return `offset ${offset} out of order`
+        const timestamp = logAppendTime >= 0 ? logAppendTime : baseTimestamp + tsDelta
+        if (valueLen < 0) visit(offset, timestamp, c.buf, -1, -1)
+        else visit(offset, timestamp, c.buf, start, start + valueLen)
+        progress.next = offset + 1
+      }
+      c.pos = recordEnd // headers are not read
     }
-    c.pos = recordEnd // headers are not read
+  } catch (error) {
+    if (error instanceof RangeError) return error.message
+    throw error
   }
+  return null
 }
 
 /** A control batch's first record key: version int16, type int16 (0 = ABORT, 1 = COMMIT). */

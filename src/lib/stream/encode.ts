@@ -729,6 +729,38 @@ export class MessageEncoder {
     else this.byteLine.text(CSV_NULL)
   }
 
+  /**
+   * The `rejected` row for a record batch that does not decode (lean-fetcher forEachRecord's
+   * undecodable): offsets first..last of meta's partition, with the reason. `ms` is the batch's
+   * max timestamp (the row's date).
+   */
+  undecodable(meta: MessageMeta, first: number, last: number, reason: string, ms: number): EncodedMessage {
+    const when = Number.isSafeInteger(ms) && ms >= 0 && ms < 253_402_300_800_000 ? ms : 0
+    const row = {
+      raw_event: null,
+      timestamp: when,
+      Accept: null,
+      Host: null,
+      'User-Agent': null,
+      event_type: null,
+      dt: eventDate(when),
+      reason: `undecodable record batch: ${reason}`,
+      kafka_topic: meta.topic,
+      kafka_partition: meta.partition,
+      kafka_offset: first,
+      kafka_offset_last: last,
+      event_id: derivedEventId({ topic: meta.topic, partition: meta.partition, offset: `${first}-${last}` }),
+    }
+    const out = this.out
+    out.rejected = row.reason
+    out.csv = false
+    out.bytes = null
+    out.tables = REJECTED
+    out.dt = row.dt
+    out.line = `${JSON.stringify(row).slice(0, -1)},"__p":${meta.partition},"__o":${last}}`
+    return out
+  }
+
   /** The readable path: routeMessage, then the row serialized as the buffer always has. */
   private reference(value: Buffer | string | null, meta: MessageMeta, offset: number): EncodedMessage {
     const routed = routeMessage(value, withOffset(meta, offset))

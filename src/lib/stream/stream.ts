@@ -175,6 +175,10 @@ export interface StreamProgress {
   events: number
   eventsPerSec: number
   rejected: number
+  /** Record batches that did not decode (each one `rejected` row naming its offset range). */
+  undecodable: number
+  /** The last undecodable batch: topic/partition, offsets and reason. */
+  lastUndecodable?: string
   /** Rows published per table. */
   rows: Record<TableName, number>
   buffered: number
@@ -194,6 +198,9 @@ export interface StreamResult {
   /** Rows published per table. */
   rows: Record<TableName, number>
   rejected: number
+  /** Record batches that did not decode (see StreamProgress). */
+  undecodable: number
+  lastUndecodable?: string
   flushes: number
   /** Per partition, the next offset to consume, as the lake's commit records say after this run. */
   offsets: Record<string, string>
@@ -302,6 +309,8 @@ export async function streamToLake(
     const commits: string[] = []
     let events = 0
     let rejected = 0
+    let undecodable = 0
+    let lastUndecodable: string | undefined
     let flushes = 0
     let lastFlushAt = clock.now()
     let lastFlush: FlushInfo | undefined
@@ -658,6 +667,15 @@ export async function streamToLake(
           last = offset
         },
         f.aborted,
+        (first, lastOffset, reason, ms) => {
+          // Land the rest, skip this batch once: a rejected row that carries its offsets.
+          const encoded = encoder.undecodable(meta, first, lastOffset, reason, ms)
+          undecodable += 1
+          rejected += 1
+          lastUndecodable = `${topic}/${p} offsets ${first}-${lastOffset}: ${reason}`
+          buffer.addLine(p, encoded.tables, encoded.dt, encoded.line, false)
+          last = lastOffset
+        },
       )
       if (last >= 0) tracker.accept(p, BigInt(last))
       tracker.setHighWatermark(p, BigInt(f.highWatermark))
@@ -772,6 +790,8 @@ export async function streamToLake(
       events,
       eventsPerSec,
       rejected,
+      undecodable,
+      lastUndecodable,
       rows: { ...published },
       buffered: buffer.rows,
       lag: tracker.lag(),
@@ -840,6 +860,8 @@ export async function streamToLake(
       events,
       rows: published,
       rejected,
+      undecodable,
+      lastUndecodable,
       flushes,
       offsets: tracker.committedOffsets(),
       durationMs: clock.now() - started,

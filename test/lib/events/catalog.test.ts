@@ -41,6 +41,7 @@ describe('event catalog', () => {
       'kafka_topic',
       'kafka_partition',
       'kafka_offset',
+      'kafka_offset_last',
       'event_id',
     ])
     expect(tableColumns('purchases').find((c) => c.name === 'amount')?.type).toBe('BIGINT')

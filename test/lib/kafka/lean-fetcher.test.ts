@@ -18,6 +18,7 @@ import {
 } from '../../../src/lib/kafka/lean-fetcher.js'
 import { encodeRecordBatch, type LeanMessage } from '../../../src/lib/kafka/lean-producer.js'
 import { KafkaRequestError, NETWORK } from '../../../src/lib/kafka/wire.js'
+import { crc32c } from '../../../src/lib/protocol/crc32c.js'
 
 /** One record as both readers see it: offset, timestamp, value as hex (null for a null value). */
 interface Row {
@@ -584,7 +585,7 @@ describe('createLeanFetcher against the embedded broker', () => {
 const ABORT_KEY = '\u0000\u0000\u0000\u0000' // control record key: version 0, type 0 (ABORT)
 const COMMIT_KEY = '\u0000\u0000\u0000\u0001' // version 0, type 1 (COMMIT)
 
-/** An uncompressed RecordBatch v2 at baseOffset, with attributes and producer id patched in (CRC not fixed). */
+/** An uncompressed RecordBatch v2 at baseOffset, with attributes and producer id patched in (CRC fixed). */
 function batch(
   baseOffset: number,
   values: string[],
@@ -595,7 +596,13 @@ function batch(
   buf.writeBigInt64BE(BigInt(baseOffset), 0)
   if (options.attributes !== undefined) buf.writeInt16BE(options.attributes, 21)
   if (options.producerId !== undefined) buf.writeBigInt64BE(options.producerId, 43)
-  return buf
+  return fixCrc(buf)
+}
+
+/** Recomputes a batch's CRC-32C after a test patched it. */
+function fixCrc(b: Buffer): Buffer {
+  b.writeUInt32BE(crc32c(b, 21), 17)
+  return b
 }
 
 /** A control batch (one record) of a producer: an ABORT or COMMIT marker. */
@@ -660,6 +667,7 @@ describe('forEachRecord', () => {
     const at = b.indexOf(Buffer.from('second-value')) - 1
     expect(b[at]).toBe(24)
     b[at] = 1
+    fixCrc(b)
     expect(walk(b, 0).rows).toEqual([
       { offset: 0, timestamp: T0, value: hex('ab') },
       { offset: 1, timestamp: T0, value: null },
@@ -669,6 +677,7 @@ describe('forEachRecord', () => {
   it('LogAppendTime batches give every record the batch max timestamp', () => {
     const b = batch(0, ['a', 'b'], { attributes: 0x08 })
     b.writeBigInt64BE(BigInt(T0 + 5555), 35)
+    fixCrc(b)
     expect(walk(b, 0).rows.map((r) => r.timestamp)).toEqual([T0 + 5555, T0 + 5555])
   })
 
@@ -678,13 +687,14 @@ describe('forEachRecord', () => {
     const b = Buffer.concat([plain.subarray(0, 61), compressed])
     b.writeInt32BE(b.length - 12, 8)
     b.writeInt16BE(1, 21)
+    fixCrc(b)
     expect(walk(b, 11).rows.map((r) => Buffer.from(r.value ?? '', 'hex').toString())).toEqual([
       'twö',
       'three',
     ])
     expect(nextFetchOffset(b, 0)).toBe(13)
     // Garbage instead of gzip data: CORRUPT_RECORDS.
-    b.fill(0x42, 61)
+    fixCrc(b.fill(0x42, 61))
     expect(gameErrorOf(() => walk(b, 0)).code).toBe('CORRUPT_RECORDS')
   })
 
@@ -736,19 +746,101 @@ describe('forEachRecord', () => {
     expect(offsetsOf(loose, 0, [{ producerId: 7n, firstOffset: 0 }])).toEqual({ offsets: [0], next: 2 })
   })
 
-  it('a snappy, lz4 or zstd batch fails with UNSUPPORTED_COMPRESSION', () => {
+  it('read_committed: an ABORT marker below `from` still ends the transaction', () => {
+    const TXN = 0x10
+    const records = Buffer.concat([
+      batch(0, ['p7-aborted-0', 'p7-aborted-1'], { attributes: TXN, producerId: 7n }),
+      marker(2, 7n, 'abort'),
+      batch(3, ['p7-next-3'], { attributes: TXN, producerId: 7n }),
+    ])
+    expect(offsetsOf(records, 3, [{ producerId: 7n, firstOffset: 0 }])).toEqual({ offsets: [3], next: 4 })
+  })
+
+  it('a batch that does not decode goes to `undecodable` (or throws without it); the walk moves on', () => {
     for (const [codec, name] of [
       [2, 'snappy'],
       [3, 'lz4'],
       [4, 'zstd'],
+      [5, 'codec 5'],
     ] as const) {
-      const records = Buffer.concat([batch(0, ['ok']), batch(1, ['compressed?'], { attributes: codec })])
+      const records = Buffer.concat([
+        batch(0, ['ok']),
+        batch(1, ['not', 'compressed'], { attributes: codec }),
+        batch(3, ['after']),
+      ])
       const error = gameErrorOf(() => forEachRecord(records, 0, () => {}))
-      expect(error.code).toBe('UNSUPPORTED_COMPRESSION')
+      expect(error.code).toBe('CORRUPT_RECORDS')
       expect(error.message).toContain(name)
+      expect(error.message).toContain('offsets 1-2')
+      const seen: number[] = []
+      const bad: string[] = []
+      const next = forEachRecord(
+        records,
+        0,
+        (offset) => seen.push(offset),
+        null,
+        (first, last, reason) => bad.push(`${first}-${last} ${reason}`),
+      )
+      expect(seen).toEqual([0, 3])
+      expect(bad).toHaveLength(1)
+      expect(bad[0]).toMatch(new RegExp(`^1-2 .*${name}`))
+      expect(next).toBe(4)
       // The headers alone still give the next offset.
-      expect(nextFetchOffset(records, 0)).toBe(2)
+      expect(nextFetchOffset(records, 0)).toBe(4)
     }
+  })
+
+  it('checks each batch CRC-32C: a flipped byte is undecodable, not landed', () => {
+    const good = batch(0, ['{"amount":5}', 'b', 'c'])
+    const flipped = Buffer.from(good)
+    const at = flipped.indexOf(Buffer.from('5'))
+    flipped[at] = '9'.charCodeAt(0)
+    const records = Buffer.concat([flipped, batch(3, ['d'])])
+    expect(gameErrorOf(() => forEachRecord(records, 0, () => {})).message).toContain('CRC-32C mismatch')
+    const bad: string[] = []
+    const { rows } = { rows: [] as number[] }
+    forEachRecord(
+      records,
+      1,
+      (o) => rows.push(o),
+      null,
+      (f, l, r) => bad.push(`${f}-${l} ${r}`),
+    )
+    // From offset 1: the range starts at the first offset asked for.
+    expect(rows).toEqual([3])
+    expect(bad).toEqual(['1-2 CRC-32C mismatch'])
+  })
+
+  it('records that stop parsing midway: the records before are visited, the rest reported once', () => {
+    const b = batch(10, ['a', 'b', 'c'])
+    b.writeInt32BE(4, 57) // one record more than it holds
+    fixCrc(b)
+    const seen: number[] = []
+    const bad: string[] = []
+    forEachRecord(
+      b,
+      0,
+      (o) => seen.push(o),
+      null,
+      (f, l) => bad.push(`${f}-${l}`),
+    )
+    expect(seen).toEqual([10, 11, 12])
+    // lastOffsetDelta says 12, so nothing is left to report past the visited records.
+    expect(bad).toEqual([])
+    const c = batch(20, ['a', 'b', 'c'])
+    const at = c.indexOf(Buffer.from('b')) - 1
+    c[at] = 80 // value length 40: runs past its record
+    fixCrc(c)
+    seen.length = 0
+    forEachRecord(
+      c,
+      0,
+      (o) => seen.push(o),
+      null,
+      (f, l, r) => bad.push(`${f}-${l} ${r}`),
+    )
+    expect(seen).toEqual([20])
+    expect(bad).toEqual(['21-22 value length 40 at offset 21'])
   })
 
   it('a truncated batch at the end is ignored: the return value is the offset after the last complete batch', () => {
@@ -785,11 +877,13 @@ describe('forEachRecord', () => {
     // One record more than the batch holds.
     const more = batch(0, ['a', 'b'])
     more.writeInt32BE(3, 57)
+    fixCrc(more)
     expect(gameErrorOf(() => forEachRecord(more, 0, () => {})).code).toBe('CORRUPT_RECORDS')
     // A value longer than its record.
     const long = batch(0, ['abc'])
     const at = long.indexOf(Buffer.from('abc')) - 1
     long[at] = 40 // zig-zag 20
+    fixCrc(long)
     expect(gameErrorOf(() => forEachRecord(long, 0, () => {})).code).toBe('CORRUPT_RECORDS')
   })
 })

@@ -8,6 +8,7 @@ import {
   setBatchBaseOffset,
 } from '../../../src/lib/protocol/batch.js'
 import { crc32c } from '../../../src/lib/protocol/crc32c.js'
+import { recordsProblem } from '../../../src/lib/protocol/records.js'
 import { Compression, makeBatch, values } from '../broker/log/helpers.js'
 
 function codeOf(fn: () => unknown): string | undefined {
@@ -64,6 +65,35 @@ describe('RecordBatch v2 helpers', () => {
     expect(batchCompression(g)).toBe(1)
     expect(splitBatches(g)).toHaveLength(1)
     expect(readBatchHeader(g).recordCount).toBe(20)
+  })
+
+  it('validates uncompressed records on produce (valid CRC, garbage records: CORRUPT_MESSAGE)', async () => {
+    const good = await makeBatch({ values: values('r', 0, 3) })
+    expect(recordsProblem(good, 0, good.length, 3)).toBeNull()
+    const withCrc = (b: Buffer) => {
+      b.writeUInt32BE(crc32c(b, 21), 17)
+      return b
+    }
+    // Garbage in place of the records, CRC recomputed: accepted before (error 0), refused now.
+    const garbage = withCrc(Buffer.from(good).fill(0xff, 61))
+    expect(batchProblem(garbage, 0, garbage.length)).toBeNull()
+    expect(codeOf(() => splitBatches(garbage))).toBe('CORRUPT_MESSAGE')
+    // One record more than the bytes hold (count and lastOffsetDelta agree).
+    const more = Buffer.from(good)
+    more.writeInt32BE(3, 23)
+    more.writeInt32BE(4, 57)
+    expect(codeOf(() => splitBatches(withCrc(more)))).toBe('CORRUPT_MESSAGE')
+    // Trailing bytes after the last record.
+    const trailing = Buffer.concat([good, Buffer.from([0, 0, 0])])
+    trailing.writeInt32BE(trailing.length - 12, 8)
+    expect(codeOf(() => splitBatches(withCrc(trailing)))).toBe('CORRUPT_MESSAGE')
+    expect(recordsProblem(trailing, 0, trailing.length, 3)).toMatch(/3 bytes after the last of 3 records/)
+    // A first record length past the batch.
+    const long = Buffer.from(good)
+    long[61] = 0x7e // zig-zag 63
+    expect(codeOf(() => splitBatches(withCrc(long)))).toBe('CORRUPT_MESSAGE')
+    // The good batch and a gzip one still pass.
+    expect(splitBatches(Buffer.from(good))).toHaveLength(1)
   })
 
   it('rejects a CRC mismatch, a bad magic, truncation, bad lengths and counts', async () => {

@@ -1,4 +1,5 @@
 import { BATCH_LOG_OVERHEAD, type BatchSpan, batchProblem } from '../../protocol/batch.js'
+import { recordsProblem } from '../../protocol/records.js'
 import { LogError } from './types.js'
 
 /**
@@ -14,6 +15,12 @@ export function splitBatches(payload: Buffer): BatchSpan[] {
     const problem = batchProblem(payload, pos, payload.length)
     if (problem !== null) throw new LogError('CORRUPT_MESSAGE', `batch at byte ${pos}: ${problem}`)
     const size = BATCH_LOG_OVERHEAD + payload.readInt32BE(pos + 8)
+    // Uncompressed records are parsed too, as Kafka's LogValidator does: a valid CRC over garbage
+    // records would otherwise be stored and break every consumer.
+    if ((payload.readInt16BE(pos + 21) & 0x07) === 0) {
+      const bad = recordsProblem(payload, pos, pos + size, payload.readInt32BE(pos + 57))
+      if (bad !== null) throw new LogError('CORRUPT_MESSAGE', `batch at byte ${pos}: ${bad}`)
+    }
     spans.push({
       position: pos,
       size,
