@@ -66,6 +66,7 @@ Either way, game up waits until a Kafka admin can fetch metadata and WebHDFS ans
       partitions: config.partitions,
       hdfsUser: config.hdfsUser,
       fsync: config.fsync,
+      maxRequestBytes: config.maxRequestBytes,
       daemonCommand: [process.execPath, path.join(this.config.root, 'bin', 'run.js'), 'stack', 'daemon'],
       composeFile: path.join(this.config.root, 'docker-compose.yml'),
       spawner: nodeSpawner,

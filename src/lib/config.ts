@@ -6,6 +6,9 @@ import { configError, ExitCode, GameError } from './errors.js'
  * The broker's default fsync interval: an append resolves once written to the OS (a broker crash
  * loses nothing; a power loss up to this long), as Kafka itself acks before any fsync.
  */
+/** Kafka's socket.request.max.bytes default here (the broker's own default too). */
+export const DEFAULT_MAX_REQUEST_BYTES = 100 * 1024 * 1024
+
 export const DEFAULT_FSYNC_INTERVAL_MS = 100
 
 /**
@@ -48,6 +51,8 @@ export interface GameConfig {
   apiBind: string
   /** Host names (besides loopback) the embedded WebHDFS gateway answers to. */
   hdfsAllowedHosts: string[]
+  /** Embedded broker: largest request accepted, in bytes (Kafka's socket.request.max.bytes, default 100 MiB). */
+  maxRequestBytes: number
 }
 
 export type ConfigKey = keyof GameConfig
@@ -178,6 +183,7 @@ const SPEC: Record<ConfigKey, KeySpec> = {
   queryMemoryLimit: { env: 'GAME_QUERY_MEMORY_LIMIT', parse: memorySize },
   apiBind: { env: 'GAME_API_BIND', parse: str },
   hdfsAllowedHosts: { env: 'GAME_HDFS_ALLOWED_HOSTS', parse: hostList },
+  maxRequestBytes: { env: 'GAME_MAX_REQUEST_BYTES', parse: positiveInt },
 }
 
 /** Every config key (each has a kebab-case flag of the same name where a command offers one). */
@@ -321,6 +327,7 @@ export function resolveConfig(options: LoadConfigOptions = {}): {
     queryMemoryLimit: parsed('queryMemoryLimit') as string | undefined,
     apiBind: (parsed('apiBind') as string | undefined) ?? '127.0.0.1',
     hdfsAllowedHosts: (parsed('hdfsAllowedHosts') as string[] | undefined) ?? [],
+    maxRequestBytes: (parsed('maxRequestBytes') as number | undefined) ?? DEFAULT_MAX_REQUEST_BYTES,
   }
   const fromStack: Partial<Record<keyof GameConfig, unknown>> = {
     brokers: state.kafka,

@@ -77,6 +77,12 @@ describe('loadConfig', () => {
     expect(loadConfig({ cwd: dir, env: {} }).datanodeHost).toBeUndefined()
   })
 
+  it('takes the broker request size limit (socket.request.max.bytes) from env or file', () => {
+    expect(loadConfig({ cwd: dir, env: {} }).maxRequestBytes).toBe(100 * 1024 * 1024)
+    expect(loadConfig({ cwd: dir, env: { GAME_MAX_REQUEST_BYTES: '2097152' } }).maxRequestBytes).toBe(2097152)
+    expectConfigError(() => loadConfig({ cwd: dir, env: { GAME_MAX_REQUEST_BYTES: '0' } }), 'maxRequestBytes')
+  })
+
   it('names the key, the value and the fix for bad values', () => {
     expectConfigError(() => loadConfig({ cwd: dir, env: { GAME_BROKERS: 'nohostport' } }), 'brokers')
     expectConfigError(() => loadConfig({ cwd: dir, env: { GAME_PARTITIONS: '0' } }), 'partitions')

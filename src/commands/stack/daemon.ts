@@ -17,6 +17,11 @@ export default class StackDaemon extends BaseCommand {
     'hdfs-port': hdfsPortFlag,
     bind: Flags.string({ summary: 'Address to listen on.', env: 'GAME_BIND' }),
     fsync: Flags.string({ summary: 'Broker fsync policy.', env: 'GAME_FSYNC' }),
+    'max-request-bytes': Flags.integer({
+      summary: 'Largest request the broker accepts (socket.request.max.bytes).',
+      env: 'GAME_MAX_REQUEST_BYTES',
+      min: 1,
+    }),
   }
 
   async run(): Promise<void> {
@@ -42,6 +47,7 @@ export default class StackDaemon extends BaseCommand {
           kafkaPort: config.kafkaPort,
           hdfsPort: config.hdfsPort,
           fsync: config.fsync,
+          maxRequestBytes: config.maxRequestBytes,
           hdfsUser: config.hdfsUser,
           hdfsAllowedHosts: config.hdfsAllowedHosts,
           log: (service, line) => log(`[${service}] ${line}`),

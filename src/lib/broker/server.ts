@@ -36,6 +36,14 @@ export interface BrokerOptions {
   defaultTopicConfig?: Partial<TopicConfig>
   /** Largest request frame accepted (default 100 MiB); a bigger one closes that connection. */
   maxFrameBytes?: number
+  /**
+   * Bytes held for requests not yet fully received, across all connections (default 100 MiB).
+   * Past it, connections stop being read until frames complete or connections close; each
+   * connection may still hold PENDING_FLOOR_BYTES, so small requests keep being served.
+   */
+  maxPendingRequestBytes?: number
+  /** Open connections at most (Kafka's max.connections, default 1000); more are refused. */
+  maxConnections?: number
   log?: (level: BrokerLogLevel, message: string, extra?: Record<string, unknown>) => void
   /** 'disk' (default, under dataDir) or 'memory' (nothing survives close; for tests). */
   storage?: 'disk' | 'memory'
@@ -52,6 +60,10 @@ export interface BrokerStats {
   requests: Record<string, number>
   /** Connections closed because of a bad frame, unknown API or version. */
   rejectedConnections: number
+  /** Connections refused because maxConnections were open. */
+  refusedConnections: number
+  /** Bytes of half-received requests held now, across all connections. */
+  pendingRequestBytes: number
   bytesIn: number
   bytesOut: number
 }
@@ -64,6 +76,12 @@ export interface BrokerHandle {
 }
 
 const DEFAULT_MAX_FRAME = 100 * 1024 * 1024
+const DEFAULT_MAX_PENDING = 100 * 1024 * 1024
+const DEFAULT_MAX_CONNECTIONS = 1000
+/** A connection may always hold this much of an incomplete request, whatever the global budget. */
+const PENDING_FLOOR_BYTES = 1024 * 1024
+/** Complete-but-unanswered request bytes per connection before reading from it pauses. */
+const MAX_QUEUED_BYTES = 32 * 1024 * 1024
 const PRODUCE = 0
 /** Produce requests of one connection whose appends may be in flight at once. */
 const MAX_PIPELINED_PRODUCES = 16
@@ -120,6 +138,8 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
     connectionsTotal: 0,
     requests: {},
     rejectedConnections: 0,
+    refusedConnections: 0,
+    pendingRequestBytes: 0,
     bytesIn: 0,
     bytesOut: 0,
   }
@@ -157,8 +177,16 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
   }
 
   const connections = new Set<Connection>()
+  const pending = new PendingBudget(options.maxPendingRequestBytes ?? DEFAULT_MAX_PENDING, stats)
+  const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS
   const server = net.createServer((socket) => {
-    const conn = new Connection(socket, broker, stats, maxFrame)
+    if (connections.size >= maxConnections) {
+      stats.refusedConnections++
+      log('warn', `refusing connection from ${socket.remoteAddress}: ${maxConnections} connections open`)
+      socket.destroy()
+      return
+    }
+    const conn = new Connection(socket, broker, stats, maxFrame, pending)
     connections.add(conn)
     socket.once('close', () => connections.delete(conn))
   })
@@ -220,11 +248,61 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
 
 const API_NAMES = new Map([...API_HANDLERS.values()].map((h) => [h.key, h.name]))
 
+/**
+ * The bytes of half-received requests, across connections (issue 17). A connection over its floor
+ * that would take the total past the cap stops being read (TCP then slows its sender) until another
+ * connection's frame completes or closes.
+ */
+class PendingBudget {
+  private held = 0
+  private readonly waiting = new Set<() => void>()
+
+  constructor(
+    readonly max: number,
+    private readonly stats: BrokerStats,
+  ) {}
+
+  /** May a connection already holding `mine` bytes read more? */
+  allows(mine: number): boolean {
+    return mine < PENDING_FLOOR_BYTES || this.held < this.max
+  }
+
+  add(n: number): void {
+    this.held += n
+    this.stats.pendingRequestBytes = this.held
+  }
+
+  release(n: number): void {
+    if (n <= 0) return
+    this.held -= n
+    this.stats.pendingRequestBytes = this.held
+    if (this.held < this.max && this.waiting.size > 0) {
+      const wake = [...this.waiting]
+      this.waiting.clear()
+      for (const w of wake) w()
+    }
+  }
+
+  wait(wake: () => void): void {
+    this.waiting.add(wake)
+  }
+
+  forget(wake: () => void): void {
+    this.waiting.delete(wake)
+  }
+}
+
 /** One client connection: frames in, one request at a time, responses in order. */
 class Connection {
   private chunks: Buffer[] = []
   private buffered = 0
   private queue: Buffer[] = []
+  private queuedBytes = 0
+  /** Why reading is paused; reading resumes only when none holds. */
+  private overBudget = false
+  private muted = false
+  /** A response is being streamed from the log (see stream()). */
+  private streaming = false
   private running: Promise<void> | null = null
   /** Settles once every pipelined Produce so far has been answered. */
   private tail: Promise<void> = Promise.resolve()
@@ -238,18 +316,53 @@ class Connection {
     private readonly broker: BrokerContext,
     private readonly stats: BrokerStats,
     private readonly maxFrame: number,
+    private readonly pending: PendingBudget,
   ) {
     this.clientHost = `/${socket.remoteAddress ?? 'unknown'}`
     stats.connections++
     stats.connectionsTotal++
     socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
+    socket.on('drain', () => {
+      this.muted = false
+      this.updateReading()
+    })
     socket.on('error', () => {})
     socket.once('close', () => {
       this.closed = true
       this.abort.abort()
       this.stats.connections--
+      this.pending.forget(this.wake)
+      this.pending.release(this.buffered)
+      this.buffered = 0
+      this.chunks = []
     })
+  }
+
+  private readonly wake = (): void => {
+    this.overBudget = false
+    this.updateReading()
+  }
+
+  /**
+   * Reads only while this connection is not muted (its last response has not drained: Kafka's
+   * muting), its answered-later queue is short, and the half-received-request budget allows it.
+   */
+  private updateReading(): void {
+    if (this.closed) return
+    if (!this.overBudget && !this.pending.allows(this.buffered)) {
+      this.overBudget = true
+      this.pending.wait(this.wake)
+    }
+    const stop =
+      this.muted ||
+      this.streaming ||
+      this.overBudget ||
+      this.queue.length >= MAX_QUEUED_REQUESTS ||
+      this.queuedBytes >= MAX_QUEUED_BYTES
+    if (stop) {
+      if (!this.socket.isPaused()) this.socket.pause()
+    } else if (this.socket.isPaused()) this.socket.resume()
   }
 
   /** Drops the connection and waits for its in-flight request to finish. */
@@ -276,6 +389,7 @@ class Connection {
     this.stats.bytesIn += chunk.length
     this.chunks.push(chunk)
     this.buffered += chunk.length
+    this.pending.add(chunk.length)
     while (this.buffered >= 4) {
       const size = this.peekSize()
       if (size < 0 || size > this.maxFrame) {
@@ -284,10 +398,12 @@ class Connection {
       }
       if (this.buffered < 4 + size) break
       const frame = this.take(4 + size)
+      this.pending.release(4 + size)
       this.queue.push(frame.subarray(4))
+      this.queuedBytes += size
     }
     // A client that sends faster than we answer is slowed down by TCP, not by our memory.
-    if (this.queue.length >= MAX_QUEUED_REQUESTS) this.socket.pause()
+    this.updateReading()
     if (!this.running && this.queue.length > 0) this.running = this.pump()
   }
 
@@ -324,8 +440,10 @@ class Connection {
     try {
       while (this.queue.length > 0 && !this.closed) {
         const frame = this.queue.shift()!
-        if (this.queue.length < MAX_QUEUED_REQUESTS / 2 && this.socket.isPaused()) this.socket.resume()
+        this.queuedBytes -= frame.length
+        this.updateReading()
         await this.handle(frame)
+        // Muted: no further request is read or answered until the last response has drained.
         if (this.socket.writableNeedDrain && !this.closed) {
           await new Promise<void>((resolve) => {
             const done = () => {
@@ -465,13 +583,19 @@ class Connection {
     this.socket.write(head)
     for (const c of buffers) this.socket.write(c)
     this.socket.uncork()
+    if (this.socket.writableNeedDrain) {
+      // Kafka's muting: read nothing more from this connection until the response has drained.
+      this.muted = true
+      this.updateReading()
+    }
     return undefined
   }
 
   private async stream(head: Buffer, chunks: Chunk[]): Promise<void> {
     // Muted while streaming (as Kafka mutes a channel until its response is sent): no new request
     // is read from this connection, so it cannot pile up more responses behind a slow reader.
-    this.socket.pause()
+    this.streaming = true
+    this.updateReading()
     try {
       this.socket.write(head)
       for (let i = 0; i < chunks.length; i++) {
@@ -497,7 +621,8 @@ class Connection {
       this.socket.destroy()
     } finally {
       releaseDeferred(chunks)
-      if (!this.closed && this.queue.length < MAX_QUEUED_REQUESTS) this.socket.resume()
+      this.streaming = false
+      this.updateReading()
     }
   }
 

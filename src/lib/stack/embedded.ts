@@ -10,6 +10,8 @@ export interface EmbeddedStackOptions {
   hdfsPort: number
   /** Broker fsync policy: 'always' or a flush interval in ms (default: the broker's, 100 ms). */
   fsync?: 'always' | number
+  /** Largest request the broker accepts (socket.request.max.bytes; default: the broker's, 100 MiB). */
+  maxRequestBytes?: number
   hdfsUser?: string
   /** Host names besides loopback the WebHDFS gateway answers to (hdfsAllowedHosts). */
   hdfsAllowedHosts?: string[]
@@ -70,6 +72,7 @@ export function embeddedServices(options: EmbeddedStackOptions): ServiceSpec[] {
             options.fsync === 'always' || options.fsync === undefined
               ? options.fsync
               : { intervalMs: options.fsync },
+          maxFrameBytes: options.maxRequestBytes,
           log: serviceLog('kafka', log),
         })
         return { address: `${connectHost(broker.host)}:${broker.port}`, stop: () => broker.close() }

@@ -46,6 +46,8 @@ export interface StartStackOptions {
   partitions: number
   hdfsUser?: string
   fsync?: 'always' | number
+  /** Embedded broker's largest request in bytes (passed to the daemon). */
+  maxRequestBytes?: number
   /** How to run the daemon: e.g. [process.execPath, 'bin/run.js', 'stack', 'daemon']. Flags are appended. */
   daemonCommand: string[]
   /** docker mode: absolute path of docker-compose.yml. */
@@ -248,6 +250,9 @@ async function startEmbedded(options: StartStackOptions, onProgress: Progress): 
     String(options.hdfsPort),
     '--fsync',
     String(options.fsync ?? 'always'),
+    ...(options.maxRequestBytes === undefined
+      ? []
+      : ['--max-request-bytes', String(options.maxRequestBytes)]),
   ]
   onProgress(`Starting the embedded stack (log: ${stackLogPath(dataDir)})...`)
   const daemon = spawner.daemon(command, args, { logFile: stackLogPath(dataDir) })
