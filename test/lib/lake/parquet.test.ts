@@ -154,6 +154,8 @@ describe('createParquetWriter', () => {
         kafka_topic: 'game_events',
         kafka_partition: 2n,
         kafka_offset: 41n,
+        // Set only for an undecodable batch (the last offset it covers); null for one message.
+        kafka_offset_last: null,
         event_id: 'x',
       },
     ])
