@@ -120,12 +120,19 @@ export class Connection {
         clientSoftwareVersion: SOFTWARE_VERSION,
       })
       const body = await this.request(ApiKey.ApiVersions, version, w)
-      const r = new Reader(body)
       const errorCode = body.length >= 2 ? body.readInt16BE(0) : 0
-      // An error answer always uses the v0 layout (error code, then the ranges).
-      const m = decodeMessage(spec.response, errorCode === 0 ? version : 0, r)
-      const keys = (m.apiKeys ?? []) as Message[]
-      if (errorCode === 0 || (errorCode === UNSUPPORTED_VERSION && keys.length > 0)) {
+      let keys: Message[] = []
+      if (errorCode === 0) keys = decodeMessage(spec.response, version, new Reader(body)).apiKeys
+      else if (errorCode === UNSUPPORTED_VERSION) {
+        // KIP-511: the answer uses the v0 layout and lists the broker's ranges. Some brokers (e.g.
+        // librdkafka's mock cluster) send something else; then retry with v0, as librdkafka does.
+        try {
+          keys = decodeMessage(spec.response, 0, new Reader(body)).apiKeys
+        } catch {
+          keys = []
+        }
+      }
+      if (errorCode === 0 || keys.length > 0) {
         for (const k of keys) this.brokerVersions.set(k.apiKey, [k.minVersion, k.maxVersion])
         return
       }
