@@ -66,6 +66,8 @@ export class Connection {
   private chunks: Buffer[] = []
   private buffered = 0
   dead = false
+  /** The first error that ended this connection. */
+  private failure: Error | undefined
   readonly ready: Promise<void>
   /** The broker's ApiVersions ranges, by API key (known once `ready` resolved). */
   readonly brokerVersions = new Map<number, VersionRange>()
@@ -93,13 +95,21 @@ export class Connection {
       })
       this.socket.once('close', () => {
         clearTimeout(timer)
-        reject(new KafkaRequestError(`connection to ${address} failed`, NETWORK, true))
+        reject(this.failure ?? new KafkaRequestError(`connection to ${address} failed`, NETWORK, true))
       })
     })
     this.ready.catch(() => {})
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk))
-    this.socket.on('error', (error) =>
-      this.fail(new KafkaRequestError(`${address}: ${error.message}`, NETWORK, true)),
+    this.socket.on('error', (error: NodeJS.ErrnoException) =>
+      this.fail(
+        new KafkaRequestError(
+          error.code === 'ECONNREFUSED'
+            ? `nothing listens at ${address} (ECONNREFUSED)`
+            : `${address}: ${error.message}`,
+          NETWORK,
+          true,
+        ),
+      ),
     )
     this.socket.on('close', () =>
       this.fail(new KafkaRequestError(`connection to ${address} closed`, NETWORK, true)),
@@ -208,6 +218,7 @@ export class Connection {
   }
 
   private fail(error: Error): void {
+    this.failure ??= error
     if (!this.dead) {
       this.dead = true
       this.socket.destroy()

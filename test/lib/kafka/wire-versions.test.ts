@@ -1,3 +1,4 @@
+import net from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { isGameError } from '../../../src/lib/errors.js'
 import {
@@ -10,7 +11,7 @@ import {
   encodeProduceRequest,
   PRODUCE_VERSIONS,
 } from '../../../src/lib/kafka/lean-producer.js'
-import { Connection } from '../../../src/lib/kafka/wire.js'
+import { Connection, ConnectionPool, refused } from '../../../src/lib/kafka/wire.js'
 import { ApiKey, apiSpec } from '../../../src/lib/protocol/apis.js'
 import { Reader, Writer } from '../../../src/lib/protocol/primitives.js'
 import { decodeMessage, encodeMessage } from '../../../src/lib/protocol/schema.js'
@@ -207,5 +208,25 @@ describe('version choice', () => {
     expect((error as Error).message).toMatch(/Produce v0\.\.v2; this client speaks v3\.\.v8/)
     expect(() => c.version(ApiKey.DescribeCluster, [0, 1])).toThrow(/DescribeCluster none/)
     c.close()
+  })
+})
+
+describe('connection errors', () => {
+  it('nothing listening is told apart: ECONNREFUSED names the address', async () => {
+    const server = net.createServer()
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const port = (server.address() as net.AddressInfo).port
+    await new Promise<void>((r) => server.close(() => r()))
+    const pool = new ConnectionPool('test', 2000, 2000)
+    await expect(pool.get(`127.0.0.1:${port}`)).rejects.toThrow(
+      `nothing listens at 127.0.0.1:${port} (ECONNREFUSED)`,
+    )
+    pool.close()
+  })
+
+  it('a broker that refuses is named with API, version and error name', () => {
+    const e = refused('127.0.0.1:9092', ApiKey.Produce, 7, 6)
+    expect(e.message).toMatch(/^Kafka at 127\.0\.0\.1:9092 refused Produce v7: NOT_LEADER_OR_FOLLOWER/)
+    expect(e.retriable).toBe(true)
   })
 })
