@@ -47,49 +47,70 @@ export interface LeanProducer {
 }
 
 const API_PRODUCE = 0
-/** Produce versions this hand-written codec speaks (3: RecordBatch v2, the lowest Kafka 4.x serves). */
-export const PRODUCE_VERSIONS = [3, 8] as const
+/**
+ * Produce versions this hand-written codec speaks: from v3 (RecordBatch v2, the lowest Kafka 4.x
+ * serves) to v11, flexible (compact encodings, tagged fields) from v9.
+ */
+export const PRODUCE_VERSIONS = [3, 11] as const
+const PRODUCE_FLEXIBLE = 9
 
-/** Produce request v3..v8 (one topic, acks=-1); the layout is the same across these versions. */
+/** Produce request v3..v11 (one topic, acks=-1); v3..v8 share a layout, v9..v11 its compact form. */
 export function encodeProduceRequest(
   w: Writer,
+  version: number,
   topic: string,
   timeoutMs: number,
   batches: Iterable<[number, Buffer]>,
   count: number,
 ): Writer {
-  w.nullableString(null).int16(-1).int32(timeoutMs)
-  w.int32(1).string(topic).int32(count)
-  for (const [index, batch] of batches) w.int32(index).nullableBytes(batch)
-  return w
+  if (version < PRODUCE_FLEXIBLE) {
+    w.nullableString(null).int16(-1).int32(timeoutMs)
+    w.int32(1).string(topic).int32(count)
+    for (const [index, batch] of batches) w.int32(index).nullableBytes(batch)
+    return w
+  }
+  w.compactNullableString(null).int16(-1).int32(timeoutMs)
+  w.uvarint(2)
+    .compactString(topic)
+    .uvarint(count + 1)
+  for (const [index, batch] of batches) w.int32(index).compactNullableBytes(batch).emptyTaggedFields()
+  return w.emptyTaggedFields().emptyTaggedFields()
 }
 
-/** Produce response v3..v8: calls `each(topic, partition, errorCode, baseOffset)` per partition. */
+/** Produce response v3..v11: calls `each(topic, partition, errorCode, baseOffset)` per partition. */
 export function decodeProduceResponse(
   version: number,
   r: Reader,
   each: (topic: string, partition: number, code: number, baseOffset: bigint) => void,
 ): void {
-  r.array((r) => {
-    const name = r.string()
-    r.array((r) => {
+  const flexible = version >= PRODUCE_FLEXIBLE
+  const array = flexible ? r.compactArray.bind(r) : r.array.bind(r)
+  const nullableString = flexible ? () => r.compactNullableString() : () => r.nullableString()
+  array(() => {
+    const name = flexible ? r.compactString() : r.string()
+    array(() => {
       const index = r.int32()
       const code = r.int16()
       const baseOffset = r.int64()
       r.int64() // log_append_time_ms
       if (version >= 5) r.int64() // log_start_offset
       if (version >= 8) {
-        r.array((r) => {
+        array(() => {
           r.int32() // batch_index
-          r.nullableString() // batch_index_error_message
+          nullableString() // batch_index_error_message
+          if (flexible) r.taggedFields()
         })
-        r.nullableString() // error_message
+        nullableString() // error_message
       }
+      if (flexible) r.taggedFields() // v10+: current_leader
       each(name, index, code, baseOffset)
     })
+    if (flexible) r.taggedFields()
   })
   r.int32() // throttle_time_ms
+  if (flexible) r.taggedFields() // v10+: node_endpoints
 }
+
 /** Metadata older than this is refreshed before the next send (Kafka's metadata.max.age.ms). */
 const METADATA_MAX_AGE_MS = 5 * 60 * 1000
 
@@ -283,15 +304,14 @@ export function createLeanProducer(options: LeanProducerOptions): LeanProducer {
     timeoutMs: number,
   ): Promise<{ retry: number[]; error?: Error }> => {
     const now = Date.now()
-    const w = new Writer(128)
     const batches: [number, Buffer][] = []
     for (const [index, messages] of parts) batches.push([index, encodeRecordBatch(messages, now)])
-    encodeProduceRequest(w, topic, timeoutMs, batches, batches.length)
     let body: Buffer
     let version: number
     try {
       const c = await conn(address)
       version = c.version(API_PRODUCE, PRODUCE_VERSIONS)
+      const w = encodeProduceRequest(new Writer(128), version, topic, timeoutMs, batches, batches.length)
       body = await c.request(API_PRODUCE, version, w)
     } catch (error) {
       if (!(error instanceof KafkaRequestError)) throw error

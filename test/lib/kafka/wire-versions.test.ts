@@ -32,6 +32,7 @@ describe('hand-written Produce codec = descriptor codec', () => {
     it(`request v${v}`, () => {
       const ours = encodeProduceRequest(
         new Writer(64),
+        v,
         'game_events',
         1500,
         batches,
@@ -205,7 +206,7 @@ describe('version choice', () => {
       error = e
     }
     expect(isGameError(error) && error.code).toBe('KAFKA_VERSION_UNSUPPORTED')
-    expect((error as Error).message).toMatch(/Produce v0\.\.v2; this client speaks v3\.\.v8/)
+    expect((error as Error).message).toMatch(/Produce v0\.\.v2; this client speaks v3\.\.v11/)
     expect(() => c.version(ApiKey.DescribeCluster, [0, 1])).toThrow(/DescribeCluster none/)
     c.close()
   })
