@@ -96,7 +96,9 @@ export interface LeanFetcher {
 const API_FETCH = 1
 const API_LIST_OFFSETS = 2
 /** Fetch versions this hand-written codec speaks (4: the lowest Kafka 4.x serves). */
-export const FETCH_VERSIONS = [4, 11] as const
+export const FETCH_VERSIONS = [4, 12] as const
+/** Fetch v12 is flexible; v13 names topics by id, which this codec does not speak. */
+const FETCH_FLEXIBLE = 12
 const LIST_OFFSETS_VERSIONS = [1, 8] as const
 
 /** Fetch request v4..v11 for one topic (no fetch session: session id 0, epoch -1). */
@@ -108,18 +110,32 @@ export function encodeFetchRequest(
   partitions: readonly number[],
   offsetOf: (p: number) => number,
 ): Writer {
+  const flexible = version >= FETCH_FLEXIBLE
   w.int32(-1).int32(o.maxWaitMs).int32(1).int32(o.maxBytes).int8(o.isolationLevel)
   if (version >= 7) w.int32(0).int32(-1) // session_id, session_epoch
-  w.int32(1).string(topic).int32(partitions.length)
+  if (flexible)
+    w.uvarint(2)
+      .compactString(topic)
+      .uvarint(partitions.length + 1)
+  else w.int32(1).string(topic).int32(partitions.length)
   for (const p of partitions) {
     w.int32(p)
     if (version >= 9) w.int32(-1) // current_leader_epoch
     w.int64(BigInt(offsetOf(p)))
+    if (version >= 12) w.int32(-1) // last_fetched_epoch
     if (version >= 5) w.int64(-1n) // log_start_offset (consumers send -1)
     w.int32(o.partitionMaxBytes)
+    if (flexible) w.emptyTaggedFields()
   }
-  if (version >= 7) w.int32(0) // forgotten_topics_data
-  if (version >= 11) w.string('') // rack_id
+  if (flexible) {
+    w.emptyTaggedFields() // end of the topic
+    w.uvarint(1) // forgotten_topics_data: none
+    w.compactString('') // rack_id
+    w.emptyTaggedFields()
+  } else {
+    if (version >= 7) w.int32(0) // forgotten_topics_data
+    if (version >= 11) w.string('') // rack_id
+  }
   return w
 }
 
@@ -138,26 +154,36 @@ export function decodeFetchResponse(
   r: Reader,
   each: (p: FetchResponsePartition) => void,
 ): number {
+  const flexible = version >= FETCH_FLEXIBLE
   r.int32() // throttle_time_ms
   let top = 0
   if (version >= 7) {
     top = r.int16()
     r.int32() // session_id
   }
-  r.array((r) => {
-    const topic = r.string()
-    r.array((r) => {
+  const array = flexible ? r.compactArray.bind(r) : r.array.bind(r)
+  array(() => {
+    const topic = flexible ? r.compactString() : r.string()
+    array(() => {
       const partition = r.int32()
       const errorCode = r.int16()
       const highWatermark = Number(r.int64())
       r.int64() // last_stable_offset
       if (version >= 5) r.int64() // log_start_offset
-      const aborted = r.nullableArray((r) => ({ producerId: r.int64(), firstOffset: Number(r.int64()) }))
+      const abortedTxn = (r: Reader) => {
+        const a = { producerId: r.int64(), firstOffset: Number(r.int64()) }
+        if (flexible) r.taggedFields()
+        return a
+      }
+      const aborted = flexible ? r.compactNullableArray(abortedTxn) : r.nullableArray(abortedTxn)
       if (version >= 11) r.int32() // preferred_read_replica
-      const records = r.nullableBytes()
+      const records = flexible ? r.compactNullableBytes() : r.nullableBytes()
+      if (flexible) r.taggedFields() // diverging_epoch, current_leader, snapshot_id
       each({ topic, partition, errorCode, highWatermark, aborted, records })
     })
+    if (flexible) r.taggedFields()
   })
+  if (flexible) r.taggedFields() // node_endpoints
   return top
 }
 const READ_COMMITTED = 1

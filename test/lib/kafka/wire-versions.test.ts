@@ -116,6 +116,7 @@ describe('hand-written Fetch codec = descriptor codec', () => {
               partition: p,
               currentLeaderEpoch: -1,
               fetchOffset: BigInt(p * 100),
+              lastFetchedEpoch: -1,
               logStartOffset: -1n,
               partitionMaxBytes: 1 << 18,
             })),
@@ -124,7 +125,7 @@ describe('hand-written Fetch codec = descriptor codec', () => {
         forgottenTopicsData: [],
         rackId: '',
       }).toBuffer()
-      expect(ours.equals(ref)).toBe(true)
+      expect(ours.toString('hex')).toBe(ref.toString('hex'))
       // and the reference reads it back
       expect(decodeMessage(fetch.request, v, new Reader(ours)).topics[0].partitions[1].fetchOffset).toBe(200n)
     })
@@ -192,7 +193,7 @@ describe('version choice', () => {
     c.brokerVersions.set(ApiKey.Produce, [0, 7])
     c.brokerVersions.set(ApiKey.Fetch, [4, 17])
     expect(c.version(ApiKey.Produce, PRODUCE_VERSIONS)).toBe(7)
-    expect(c.version(ApiKey.Fetch, FETCH_VERSIONS)).toBe(FETCH_VERSIONS[1])
+    expect(c.version(ApiKey.Fetch, FETCH_VERSIONS)).toBe(12)
     c.close()
   })
 
