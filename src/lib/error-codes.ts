@@ -29,6 +29,10 @@ export const ERROR_CODES = {
     exit: unreachable,
     meaning: 'Kafka, WebHDFS or the API does not answer at the address given.',
   },
+  KAFKA_VERSION_UNSUPPORTED: {
+    exit: failure,
+    meaning: 'A Kafka broker and this client share no version of an API; the message names both ranges.',
+  },
   STACK_NOT_RUNNING: {
     exit: unreachable,
     meaning: 'A command needs the stack and none runs for this data dir.',

@@ -19,7 +19,8 @@ import { crc32c } from '../protocol/crc32c.js'
 import { isRetriable } from '../protocol/errors.js'
 import { Reader, Writer } from '../protocol/primitives.js'
 import { batchRecords, CODEC_NAMES, type RecordCursor, readVarint } from '../protocol/records.js'
-import { ConnectionPool, KafkaRequestError, NETWORK, requestMetadata } from './wire.js'
+import type { Message } from '../protocol/schema.js'
+import { ConnectionPool, KafkaRequestError, NETWORK, refused, requestMetadata } from './wire.js'
 
 /**
  * A lean Kafka fetcher for the stream's hot path: standard Fetch v4 (read_committed) and
@@ -97,8 +98,97 @@ export interface LeanFetcher {
 
 const API_FETCH = 1
 const API_LIST_OFFSETS = 2
-const FETCH_VERSION = 4
-const LIST_OFFSETS_VERSION = 1
+/** Fetch versions this hand-written codec speaks (4: the lowest Kafka 4.x serves). */
+export const FETCH_VERSIONS = [4, 12] as const
+/** Fetch v12 is flexible; v13 names topics by id, which this codec does not speak. */
+const FETCH_FLEXIBLE = 12
+const LIST_OFFSETS_VERSIONS = [1, 8] as const
+
+/** Fetch request v4..v11 for one topic (no fetch session: session id 0, epoch -1). */
+export function encodeFetchRequest(
+  w: Writer,
+  version: number,
+  o: { maxWaitMs: number; maxBytes: number; partitionMaxBytes: number; isolationLevel: number },
+  topic: string,
+  partitions: readonly number[],
+  offsetOf: (p: number) => number,
+): Writer {
+  const flexible = version >= FETCH_FLEXIBLE
+  w.int32(-1).int32(o.maxWaitMs).int32(1).int32(o.maxBytes).int8(o.isolationLevel)
+  if (version >= 7) w.int32(0).int32(-1) // session_id, session_epoch
+  if (flexible)
+    w.uvarint(2)
+      .compactString(topic)
+      .uvarint(partitions.length + 1)
+  else w.int32(1).string(topic).int32(partitions.length)
+  for (const p of partitions) {
+    w.int32(p)
+    if (version >= 9) w.int32(-1) // current_leader_epoch
+    w.int64(BigInt(offsetOf(p)))
+    if (version >= 12) w.int32(-1) // last_fetched_epoch
+    if (version >= 5) w.int64(-1n) // log_start_offset (consumers send -1)
+    w.int32(o.partitionMaxBytes)
+    if (flexible) w.emptyTaggedFields()
+  }
+  if (flexible) {
+    w.emptyTaggedFields() // end of the topic
+    w.uvarint(1) // forgotten_topics_data: none
+    w.compactString('') // rack_id
+    w.emptyTaggedFields()
+  } else {
+    if (version >= 7) w.int32(0) // forgotten_topics_data
+    if (version >= 11) w.string('') // rack_id
+  }
+  return w
+}
+
+export interface FetchResponsePartition {
+  topic: string
+  partition: number
+  errorCode: number
+  highWatermark: number
+  aborted: { producerId: bigint; firstOffset: number }[] | null
+  records: Buffer | null
+}
+
+/** Fetch response v4..v11; returns the top-level error code (v7+, else 0). */
+export function decodeFetchResponse(
+  version: number,
+  r: Reader,
+  each: (p: FetchResponsePartition) => void,
+): number {
+  const flexible = version >= FETCH_FLEXIBLE
+  r.int32() // throttle_time_ms
+  let top = 0
+  if (version >= 7) {
+    top = r.int16()
+    r.int32() // session_id
+  }
+  const array = flexible ? r.compactArray.bind(r) : r.array.bind(r)
+  array(() => {
+    const topic = flexible ? r.compactString() : r.string()
+    array(() => {
+      const partition = r.int32()
+      const errorCode = r.int16()
+      const highWatermark = Number(r.int64())
+      r.int64() // last_stable_offset
+      if (version >= 5) r.int64() // log_start_offset
+      const abortedTxn = (r: Reader) => {
+        const a = { producerId: r.int64(), firstOffset: Number(r.int64()) }
+        if (flexible) r.taggedFields()
+        return a
+      }
+      const aborted = flexible ? r.compactNullableArray(abortedTxn) : r.nullableArray(abortedTxn)
+      if (version >= 11) r.int32() // preferred_read_replica
+      const records = flexible ? r.compactNullableBytes() : r.nullableBytes()
+      if (flexible) r.taggedFields() // diverging_epoch, current_leader, snapshot_id
+      each({ topic, partition, errorCode, highWatermark, aborted, records })
+    })
+    if (flexible) r.taggedFields()
+  })
+  if (flexible) r.taggedFields() // node_endpoints
+  return top
+}
 const READ_COMMITTED = 1
 /** byLeader's keys for partitions it cannot route: no leader now, or no such partition id. */
 const NO_LEADER = ''
@@ -189,52 +279,47 @@ export function createLeanFetcher(options: LeanFetcherOptions): LeanFetcher {
       const e = routeError(address, partitions)
       return partitions.map((p) => failed(p, positions.get(p) ?? 0, e))
     }
-    const w = new Writer(64 + partitions.length * 16)
-    w.int32(-1).int32(maxWaitMs).int32(1).int32(maxBytes).int8(READ_COMMITTED)
-    w.int32(1).string(topic).int32(partitions.length)
-    for (const p of partitions)
-      w.int32(p)
-        .int64(BigInt(positions.get(p) ?? 0))
-        .int32(partitionMaxBytes)
     let body: Buffer
+    let version: number
     try {
-      body = await (await conn(address)).request(API_FETCH, FETCH_VERSION, w)
+      const c = await conn(address)
+      version = c.version(API_FETCH, FETCH_VERSIONS)
+      const w = encodeFetchRequest(
+        new Writer(64 + partitions.length * 24),
+        version,
+        { maxWaitMs, maxBytes, partitionMaxBytes, isolationLevel: READ_COMMITTED },
+        topic,
+        partitions,
+        (p) => positions.get(p) ?? 0,
+      )
+      body = await c.request(API_FETCH, version, w)
     } catch (error) {
+      if (!(error instanceof KafkaRequestError)) throw error
       leaders = undefined
       return partitions.map((p) => failed(p, positions.get(p) ?? 0, error as Error))
     }
-    const r = new Reader(body)
-    r.int32() // throttle_time_ms
     const out: FetchedPartition[] = []
-    r.array((r) => {
-      const name = r.string()
-      r.array((r) => {
-        const partition = r.int32()
-        const errorCode = r.int16()
-        const highWatermark = Number(r.int64())
-        r.int64() // last_stable_offset
-        const aborted = r.nullableArray((r) => ({ producerId: r.int64(), firstOffset: Number(r.int64()) }))
-        const records = r.nullableBytes()
-        if (name !== topic) return
-        const fetchOffset = positions.get(partition) ?? 0
-        if (errorCode !== 0) {
-          if (errorCode !== OFFSET_OUT_OF_RANGE) leaders = undefined
-          out.push(
-            failed(
-              partition,
-              fetchOffset,
-              new KafkaRequestError(
-                `fetch ${topic}-${partition}: Kafka error ${errorCode}`,
-                errorCode,
-                isRetriable(errorCode),
-              ),
-            ),
-          )
-          return
-        }
-        out.push({ partition, errorCode, fetchOffset, highWatermark, records, aborted })
+    const top = decodeFetchResponse(version, new Reader(body), (f) => {
+      if (f.topic !== topic) return
+      const fetchOffset = positions.get(f.partition) ?? 0
+      if (f.errorCode !== 0) {
+        if (f.errorCode !== OFFSET_OUT_OF_RANGE) leaders = undefined
+        out.push(failed(f.partition, fetchOffset, refused(address, API_FETCH, version, f.errorCode)))
+        return
+      }
+      out.push({
+        partition: f.partition,
+        errorCode: 0,
+        fetchOffset,
+        highWatermark: f.highWatermark,
+        records: f.records,
+        aborted: f.aborted,
       })
     })
+    if (top !== 0) {
+      const e = refused(address, API_FETCH, version, top)
+      return partitions.map((p) => failed(p, positions.get(p) ?? 0, e))
+    }
     return out
   }
 
@@ -259,29 +344,27 @@ export function createLeanFetcher(options: LeanFetcherOptions): LeanFetcher {
           leaders = undefined
           throw routeError(address, ps)
         }
-        const w = new Writer(64)
-        w.int32(-1).int32(1).string(topic).int32(ps.length)
-        for (const p of ps) w.int32(p).int64(time)
-        const r = new Reader(await (await conn(address)).request(API_LIST_OFFSETS, LIST_OFFSETS_VERSION, w))
-        r.array((r) => {
-          const name = r.string()
-          r.array((r) => {
-            const partition = r.int32()
-            const code = r.int16()
-            r.int64() // timestamp
-            const offset = Number(r.int64())
-            if (name !== topic) return
-            if (code !== 0) {
-              leaders = undefined
-              throw new KafkaRequestError(
-                `list offsets ${topic}-${partition}: Kafka error ${code}`,
-                code,
-                isRetriable(code),
-              )
-            }
-            out.set(partition, offset)
-          })
+        const c = await conn(address)
+        const { version, message } = await c.call(API_LIST_OFFSETS, LIST_OFFSETS_VERSIONS, {
+          replicaId: -1,
+          isolationLevel: READ_COMMITTED,
+          topics: [
+            {
+              name: topic,
+              partitions: ps.map((p) => ({ partitionIndex: p, currentLeaderEpoch: -1, timestamp: time })),
+            },
+          ],
         })
+        for (const t of message.topics as Message[]) {
+          if (t.name !== topic) continue
+          for (const p of t.partitions as Message[]) {
+            if (p.errorCode !== 0) {
+              leaders = undefined
+              throw refused(address, API_LIST_OFFSETS, version, p.errorCode)
+            }
+            out.set(p.partitionIndex, Number(p.offset))
+          }
+        }
       }
       return out
     },

@@ -2,7 +2,7 @@ import { crc32c } from '../protocol/crc32c.js'
 import { isRetriable } from '../protocol/errors.js'
 import { partitionForKey } from '../protocol/murmur2.js'
 import { Reader, Writer } from '../protocol/primitives.js'
-import { ConnectionPool, KafkaRequestError, NETWORK, requestMetadata } from './wire.js'
+import { ConnectionPool, KafkaRequestError, NETWORK, refused, requestMetadata } from './wire.js'
 
 export { KafkaRequestError } from './wire.js'
 
@@ -47,7 +47,70 @@ export interface LeanProducer {
 }
 
 const API_PRODUCE = 0
-const PRODUCE_VERSION = 7
+/**
+ * Produce versions this hand-written codec speaks: from v3 (RecordBatch v2, the lowest Kafka 4.x
+ * serves) to v11, flexible (compact encodings, tagged fields) from v9.
+ */
+export const PRODUCE_VERSIONS = [3, 11] as const
+const PRODUCE_FLEXIBLE = 9
+
+/** Produce request v3..v11 (one topic, acks=-1); v3..v8 share a layout, v9..v11 its compact form. */
+export function encodeProduceRequest(
+  w: Writer,
+  version: number,
+  topic: string,
+  timeoutMs: number,
+  batches: Iterable<[number, Buffer]>,
+  count: number,
+): Writer {
+  if (version < PRODUCE_FLEXIBLE) {
+    w.nullableString(null).int16(-1).int32(timeoutMs)
+    w.int32(1).string(topic).int32(count)
+    for (const [index, batch] of batches) w.int32(index).nullableBytes(batch)
+    return w
+  }
+  w.compactNullableString(null).int16(-1).int32(timeoutMs)
+  w.uvarint(2)
+    .compactString(topic)
+    .uvarint(count + 1)
+  for (const [index, batch] of batches) w.int32(index).compactNullableBytes(batch).emptyTaggedFields()
+  return w.emptyTaggedFields().emptyTaggedFields()
+}
+
+/** Produce response v3..v11: calls `each(topic, partition, errorCode, baseOffset)` per partition. */
+export function decodeProduceResponse(
+  version: number,
+  r: Reader,
+  each: (topic: string, partition: number, code: number, baseOffset: bigint) => void,
+): void {
+  const flexible = version >= PRODUCE_FLEXIBLE
+  const array = flexible ? r.compactArray.bind(r) : r.array.bind(r)
+  const nullableString = flexible ? () => r.compactNullableString() : () => r.nullableString()
+  array(() => {
+    const name = flexible ? r.compactString() : r.string()
+    array(() => {
+      const index = r.int32()
+      const code = r.int16()
+      const baseOffset = r.int64()
+      r.int64() // log_append_time_ms
+      if (version >= 5) r.int64() // log_start_offset
+      if (version >= 8) {
+        array(() => {
+          r.int32() // batch_index
+          nullableString() // batch_index_error_message
+          if (flexible) r.taggedFields()
+        })
+        nullableString() // error_message
+      }
+      if (flexible) r.taggedFields() // v10+: current_leader
+      each(name, index, code, baseOffset)
+    })
+    if (flexible) r.taggedFields()
+  })
+  r.int32() // throttle_time_ms
+  if (flexible) r.taggedFields() // v10+: node_endpoints
+}
+
 /** Metadata older than this is refreshed before the next send (Kafka's metadata.max.age.ms). */
 const METADATA_MAX_AGE_MS = 5 * 60 * 1000
 
@@ -241,40 +304,30 @@ export function createLeanProducer(options: LeanProducerOptions): LeanProducer {
     timeoutMs: number,
   ): Promise<{ retry: number[]; error?: Error }> => {
     const now = Date.now()
-    const w = new Writer(128)
-    w.nullableString(null).int16(-1).int32(timeoutMs)
-    w.int32(1).string(topic).int32(parts.size)
-    for (const [index, messages] of parts) w.int32(index).nullableBytes(encodeRecordBatch(messages, now))
+    const batches: [number, Buffer][] = []
+    for (const [index, messages] of parts) batches.push([index, encodeRecordBatch(messages, now)])
     let body: Buffer
+    let version: number
     try {
-      body = await (await conn(address)).request(API_PRODUCE, PRODUCE_VERSION, w)
+      const c = await conn(address)
+      version = c.version(API_PRODUCE, PRODUCE_VERSIONS)
+      const w = encodeProduceRequest(new Writer(128), version, topic, timeoutMs, batches, batches.length)
+      body = await c.request(API_PRODUCE, version, w)
     } catch (error) {
+      if (!(error instanceof KafkaRequestError)) throw error
       return { retry: [...parts.keys()], error: error as Error }
     }
-    const r = new Reader(body)
     const retry: number[] = []
     let retriableError: Error | undefined
     const seen = new Set<number>()
-    r.array((r) => {
-      const name = r.string()
-      r.array((r) => {
-        const index = r.int32()
-        const code = r.int16()
-        r.int64() // base_offset
-        r.int64() // log_append_time_ms
-        r.int64() // log_start_offset
-        if (name !== topic) return
-        seen.add(index)
-        if (code === 0) return
-        const error = new KafkaRequestError(
-          `produce to ${topic}-${index} failed: Kafka error ${code}`,
-          code,
-          isRetriable(code),
-        )
-        if (!error.retriable) throw error
-        retry.push(index)
-        retriableError = error
-      })
+    decodeProduceResponse(version, new Reader(body), (name, index, code) => {
+      if (name !== topic) return
+      seen.add(index)
+      if (code === 0) return
+      const error = refused(address, API_PRODUCE, version, code)
+      if (!error.retriable) throw error
+      retry.push(index)
+      retriableError = error
     })
     for (const index of parts.keys()) {
       if (!seen.has(index)) {

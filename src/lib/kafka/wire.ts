@@ -1,5 +1,9 @@
 import net from 'node:net'
-import { Reader, Writer } from '../protocol/primitives.js'
+import { GameError } from '../errors.js'
+import { ApiKey, apiName, apiSpec, isFlexible } from '../protocol/apis.js'
+import { kafkaError } from '../protocol/errors.js'
+import { Reader, type Writer } from '../protocol/primitives.js'
+import { decodeMessage, encodeMessage, type Message, type VersionRange } from '../protocol/schema.js'
 
 /**
  * The client side of the Kafka wire protocol shared by the lean producer and the lean fetcher: one
@@ -23,12 +27,35 @@ export class KafkaRequestError extends Error {
 /** The error code of a lost or failed connection (not a Kafka code). */
 export const NETWORK = -100
 export const API_METADATA = 3
-export const METADATA_VERSION = 4
+/** The Metadata versions this client speaks (through the descriptor codec); v10+ carries topic ids. */
+export const METADATA_VERSIONS: VersionRange = [1, 12]
+/** ApiVersions: v3 carries the client's software name (KIP-511); v0 is the fallback. */
+const API_VERSIONS_MAX = 3
+const UNSUPPORTED_VERSION = 35
+const SOFTWARE_NAME = 'game'
+const SOFTWARE_VERSION = '1.0.0'
 
 interface InFlight {
   resolve: (body: Buffer) => void
   reject: (error: Error) => void
   timer: NodeJS.Timeout
+  /** Response header v1: tagged fields follow the correlation id. */
+  flexible: boolean
+}
+
+/** No version both sides speak: names the API and both ranges. */
+export function versionUnsupported(
+  address: string,
+  key: number,
+  client: VersionRange,
+  broker?: VersionRange,
+): GameError {
+  const theirs = broker ? `v${broker[0]}..v${broker[1]}` : 'none'
+  return new GameError(
+    'KAFKA_VERSION_UNSUPPORTED',
+    `Kafka at ${address} speaks ${apiName(key)} ${theirs}; this client speaks v${client[0]}..v${client[1]}`,
+    { hint: 'Use a Kafka broker of version 0.11 or later (Apache Kafka 2.x, 3.x and 4.x all work).' },
+  )
 }
 
 /** One broker connection; requests are pipelined and answered in order of correlation id. */
@@ -39,7 +66,11 @@ export class Connection {
   private chunks: Buffer[] = []
   private buffered = 0
   dead = false
+  /** The first error that ended this connection. */
+  private failure: Error | undefined
   readonly ready: Promise<void>
+  /** The broker's ApiVersions ranges, by API key (known once `ready` resolved). */
+  readonly brokerVersions = new Map<number, VersionRange>()
 
   constructor(
     readonly address: string,
@@ -60,37 +91,107 @@ export class Connection {
       )
       this.socket.once('connect', () => {
         clearTimeout(timer)
-        resolve()
+        this.negotiate().then(resolve, reject)
       })
       this.socket.once('close', () => {
         clearTimeout(timer)
-        reject(new KafkaRequestError(`connection to ${address} failed`, NETWORK, true))
+        reject(this.failure ?? new KafkaRequestError(`connection to ${address} failed`, NETWORK, true))
       })
     })
     this.ready.catch(() => {})
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk))
-    this.socket.on('error', (error) =>
-      this.fail(new KafkaRequestError(`${address}: ${error.message}`, NETWORK, true)),
+    this.socket.on('error', (error: NodeJS.ErrnoException) =>
+      this.fail(
+        new KafkaRequestError(
+          error.code === 'ECONNREFUSED'
+            ? `nothing listens at ${address} (ECONNREFUSED)`
+            : `${address}: ${error.message}`,
+          NETWORK,
+          true,
+        ),
+      ),
     )
     this.socket.on('close', () =>
       this.fail(new KafkaRequestError(`connection to ${address} closed`, NETWORK, true)),
     )
   }
 
-  /** Sends one request; resolves with the response body (after the correlation id). */
+  /**
+   * ApiVersions, once, before any other request: v3 with our software name, and on
+   * UNSUPPORTED_VERSION (answered in the v0 layout, KIP-511) the broker's ranges from that answer,
+   * or a retry with v0 when it listed none.
+   */
+  private async negotiate(): Promise<void> {
+    const spec = apiSpec(ApiKey.ApiVersions)
+    let version = API_VERSIONS_MAX
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const w = encodeMessage(spec.request, version, {
+        clientSoftwareName: SOFTWARE_NAME,
+        clientSoftwareVersion: SOFTWARE_VERSION,
+      })
+      const body = await this.request(ApiKey.ApiVersions, version, w)
+      const errorCode = body.length >= 2 ? body.readInt16BE(0) : 0
+      let keys: Message[] = []
+      if (errorCode === 0) keys = decodeMessage(spec.response, version, new Reader(body)).apiKeys
+      else if (errorCode === UNSUPPORTED_VERSION) {
+        // KIP-511: the answer uses the v0 layout and lists the broker's ranges. Some brokers (e.g.
+        // librdkafka's mock cluster) send something else; then retry with v0, as librdkafka does.
+        try {
+          keys = decodeMessage(spec.response, 0, new Reader(body)).apiKeys
+        } catch {
+          keys = []
+        }
+      }
+      if (errorCode === 0 || keys.length > 0) {
+        for (const k of keys) this.brokerVersions.set(k.apiKey, [k.minVersion, k.maxVersion])
+        return
+      }
+      if (errorCode !== UNSUPPORTED_VERSION)
+        throw refused(this.address, ApiKey.ApiVersions, version, errorCode)
+      version = 0
+    }
+    throw refused(this.address, ApiKey.ApiVersions, 0, UNSUPPORTED_VERSION)
+  }
+
+  /** The highest version both this client (`client`) and the broker speak, or KAFKA_VERSION_UNSUPPORTED. */
+  version(key: number, client: VersionRange): number {
+    const broker = this.brokerVersions.get(key)
+    const high = broker ? Math.min(broker[1], client[1]) : -1
+    if (!broker || high < Math.max(broker[0], client[0]))
+      throw versionUnsupported(this.address, key, client, broker)
+    return high
+  }
+
+  /** A control request through the descriptor codec, at the negotiated version. */
+  async call(
+    key: number,
+    client: VersionRange,
+    value: Message,
+  ): Promise<{ version: number; message: Message }> {
+    const spec = apiSpec(key)
+    const version = this.version(key, client)
+    const body = await this.request(key, version, encodeMessage(spec.request, version, value))
+    return { version, message: decodeMessage(spec.response, version, new Reader(body)) }
+  }
+
+  /** Sends one request; resolves with the response body (after the response header). */
   request(apiKey: number, version: number, body: Writer): Promise<Buffer> {
     if (this.dead)
       return Promise.reject(new KafkaRequestError(`connection to ${this.address} closed`, NETWORK, true))
     const id = this.nextId
     this.nextId = (this.nextId + 1) & 0x7fffffff || 1
+    const flexible = isFlexible(apiKey, version)
     const clientIdLen = Buffer.byteLength(this.clientId)
-    const head = Buffer.allocUnsafe(14 + clientIdLen)
-    head.writeInt32BE(10 + clientIdLen + body.length, 0)
+    const headerTags = flexible ? 1 : 0
+    const head = Buffer.allocUnsafe(14 + clientIdLen + headerTags)
+    head.writeInt32BE(10 + clientIdLen + headerTags + body.length, 0)
     head.writeInt16BE(apiKey, 4)
     head.writeInt16BE(version, 6)
     head.writeInt32BE(id, 8)
     head.writeInt16BE(clientIdLen, 12)
     head.write(this.clientId, 14, 'utf8')
+    if (flexible) head[14 + clientIdLen] = 0 // request header v2: no tagged fields
+    const flexibleResponse = flexible && apiKey !== ApiKey.ApiVersions
     return new Promise<Buffer>((resolve, reject) => {
       const timer = setTimeout(
         () =>
@@ -103,7 +204,7 @@ export class Connection {
           ),
         this.requestTimeoutMs,
       )
-      this.inFlight.set(id, { resolve, reject, timer })
+      this.inFlight.set(id, { resolve, reject, timer, flexible: flexibleResponse })
       const chunks = body.toChunks()
       this.socket.cork()
       this.socket.write(head)
@@ -118,6 +219,7 @@ export class Connection {
   }
 
   private fail(error: Error): void {
+    this.failure ??= error
     if (!this.dead) {
       this.dead = true
       this.socket.destroy()
@@ -164,7 +266,11 @@ export class Connection {
       }
       this.inFlight.delete(id)
       clearTimeout(f.timer)
-      f.resolve(frame.subarray(4))
+      if (f.flexible) {
+        const r = new Reader(frame.subarray(4))
+        r.taggedFields()
+        f.resolve(frame.subarray(4 + r.offset))
+      } else f.resolve(frame.subarray(4))
     }
   }
 }
@@ -210,6 +316,8 @@ export interface MetadataTopic {
   error: number
   /** Leader node id per partition (-1 = none); the array length is the partition count. */
   leaders: number[]
+  /** Metadata v10+: the topic's id (all zeros before). */
+  topicId?: string
 }
 
 export interface MetadataV4 {
@@ -218,40 +326,36 @@ export interface MetadataV4 {
   topics: MetadataTopic[]
 }
 
-/** Metadata v4: `allowAutoTopicCreation` for the listed topics. */
+/** Metadata at the negotiated version (v1..v12); `allowAutoTopicCreation` from v4 on. */
 export async function requestMetadata(
   c: Connection,
   topics: string[],
   allowAutoTopicCreation: boolean,
 ): Promise<MetadataV4> {
-  const w = new Writer(64)
-  w.array(topics, (w, t) => w.string(t)).bool(allowAutoTopicCreation)
-  const r = new Reader(await c.request(API_METADATA, METADATA_VERSION, w))
-  r.int32() // throttle_time_ms
-  const nodes = new Map<number, string>()
-  r.array((r) => {
-    const id = r.int32()
-    const host = r.string()
-    const port = r.int32()
-    r.nullableString() // rack
-    nodes.set(id, `${host.includes(':') ? `[${host}]` : host}:${port}`)
+  const { message: m } = await c.call(API_METADATA, METADATA_VERSIONS, {
+    topics: topics.map((name) => ({ name })),
+    allowAutoTopicCreation,
   })
-  r.nullableString() // cluster_id
-  r.int32() // controller_id
-  const out: MetadataTopic[] = r.array((r) => {
-    const error = r.int16()
-    const name = r.string()
-    r.bool() // is_internal
+  const nodes = new Map<number, string>()
+  for (const b of m.brokers as Message[]) {
+    const host = b.host as string
+    nodes.set(b.nodeId, `${host.includes(':') ? `[${host}]` : host}:${b.port}`)
+  }
+  const out: MetadataTopic[] = (m.topics as Message[]).map((t) => {
     const leaders: number[] = []
-    r.array((r) => {
-      r.int16() // partition error (LEADER_NOT_AVAILABLE shows as leader -1)
-      const index = r.int32()
-      const leader = r.int32()
-      r.array((r) => r.int32()) // replicas
-      r.array((r) => r.int32()) // isr
-      leaders[index] = leader
-    })
-    return { name, error, leaders }
+    // partition error LEADER_NOT_AVAILABLE shows as leader -1
+    for (const p of t.partitions as Message[]) leaders[p.partitionIndex] = p.leaderId
+    return { name: t.name ?? '', error: t.errorCode, leaders, topicId: t.topicId }
   })
   return { nodes, topics: out }
+}
+
+/** "A broker answered but refused": the API, the version and Kafka's error name. */
+export function refused(address: string, key: number, version: number, code: number): KafkaRequestError {
+  const e = kafkaError(code)
+  return new KafkaRequestError(
+    `Kafka at ${address} refused ${apiName(key)} v${version}: ${e.name} (${e.message})`,
+    code,
+    e.retriable,
+  )
 }

@@ -10,7 +10,7 @@ import {
   forEachRecord,
   nextFetchOffset,
 } from '../kafka/lean-fetcher.js'
-import { KafkaRequestError } from '../kafka/wire.js'
+import { KafkaRequestError, NETWORK } from '../kafka/wire.js'
 import {
   newCommitId,
   nextSeq,
@@ -234,6 +234,25 @@ export function kafkaUnreachable(brokers: readonly string[] | undefined, cause: 
     'Start the stack with `game up`, or set --brokers / GAME_BROKERS.',
     cause,
   )
+}
+
+/**
+ * Retriable fetch failures for longer than the give-up time: "unreachable" only when no broker
+ * answered (connection refused, lost or silent); a broker that answered with an error code is named
+ * with the API, version and Kafka's error instead.
+ */
+function fetchGaveUp(
+  brokers: readonly string[] | undefined,
+  topic: string,
+  failure: Error | undefined,
+): GameError {
+  if (!(failure instanceof KafkaRequestError) || failure.errorCode === NETWORK)
+    return kafkaUnreachable(brokers, failure)
+  return new GameError('FETCH_FAILED', `Kafka kept refusing to serve ${topic}: ${failure.message}`, {
+    exitCode: ExitCode.failure,
+    hint: 'Check the topic and its partition leaders with `game status` (and --brokers).',
+    cause: failure,
+  })
 }
 
 function emptyCounts(): Record<TableName, number> {
@@ -747,7 +766,8 @@ export async function streamToLake(
         if (backoff) {
           const failure = parts.find((f) => f.records === null)?.error
           failingSince ||= clock.now()
-          if (clock.now() - failingSince > FETCH_GIVE_UP_MS) throw kafkaUnreachable(options.brokers, failure)
+          if (clock.now() - failingSince > FETCH_GIVE_UP_MS)
+            throw fetchGaveUp(options.brokers, topic, failure)
           await new Promise((r) => setTimeout(r, FETCH_BACKOFF_MS))
           if (!live()) return
         } else failingSince = 0

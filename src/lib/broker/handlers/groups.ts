@@ -2,7 +2,7 @@ import type { Message } from '../../protocol/schema.js'
 import type { GroupDescription, LeavingMember } from '../group/coordinator.js'
 import { codecHandler } from './codec-handler.js'
 import { ErrorCode } from './errors.js'
-import type { ApiHandler, RequestContext } from './types.js'
+import type { RequestContext } from './types.js'
 
 /**
  * The group-coordinator APIs and InitProducerId, decoded and encoded by the descriptor codec

@@ -1,0 +1,113 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { BIN, ROOT, runCli } from '../helpers/cli.js'
+
+// game against another Kafka: librdkafka's mock cluster (3 brokers, partition leaders spread over
+// them, its own version ranges: Metadata 0..2, Produce 0..7, Fetch 0..11, ApiVersions 0..2), started
+// by kcat. Real processes only: kcat, and the built CLI for api, load, stream, report and tail.
+const hasKcat = spawnSync('kcat', ['-V']).status === 0
+
+let home: string
+let mock: ChildProcess | undefined
+let api: ChildProcess | undefined
+let brokers: string
+let apiUrl: string
+let mockLog = ''
+
+/** Resolves with the first match of `re` in the process's `stream` output. */
+function waitFor(child: ChildProcess, stream: 'stdout' | 'stderr', re: RegExp, ms: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = ''
+    const timer = setTimeout(() => reject(new Error(`no ${re} within ${ms} ms in: ${seen}`)), ms)
+    child[stream]?.on('data', (d) => {
+      seen += d
+      const m = re.exec(seen)
+      if (m) {
+        clearTimeout(timer)
+        resolve(m[1])
+      }
+    })
+    child.once('exit', (code) => reject(new Error(`exited with ${code} before ${re}: ${seen}`)))
+  })
+}
+
+const env = () => ({ GAME_HOME: home, GAME_BROKERS: undefined })
+
+describe.skipIf(!hasKcat)('game against librdkafka’s mock cluster (3 brokers)', () => {
+  beforeAll(async () => {
+    home = await mkdtemp(path.join(os.tmpdir(), 'game-e2e-mock-cluster-'))
+    mock = spawn(
+      'kcat',
+      ['-X', 'test.mock.num.brokers=3', '-d', 'mock', '-b', '127.0.0.1:1', '-C', '-t', 'holder'],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    )
+    mock.stderr?.on('data', (d) => {
+      if (mockLog.length < 200_000) mockLog += d
+    })
+    brokers = await waitFor(mock, 'stderr', /bootstrap\.servers=(\S+)/, 15_000)
+    expect(brokers.split(',')).toHaveLength(3)
+    api = spawn(process.execPath, [BIN, 'api', '--brokers', brokers, '--port', '0'], {
+      cwd: ROOT,
+      env: { ...process.env, CI: '1', NO_COLOR: '1', ...env() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    apiUrl = await waitFor(api, 'stdout', /(http:\/\/127\.0\.0\.1:\d+)/, 20_000)
+  }, 40_000)
+
+  afterAll(async () => {
+    api?.kill('SIGTERM')
+    mock?.kill('SIGTERM')
+    if (home) await rm(home, { recursive: true, force: true })
+  })
+
+  it('api + load seed + stream --once + report balances reproduce the seed notebook; tail reads the events', async () => {
+    const lake = `file://${path.join(home, 'lake')}`
+    const load = await runCli(['load', '--scenario', 'seed', '--url', apiUrl], {
+      env: env(),
+      timeoutMs: 30_000,
+    })
+    expect(load.stderr).not.toMatch(/Error/)
+    expect(load.code).toBe(0)
+
+    const stream = await runCli(['stream', '--once', '--brokers', brokers, '--lake', lake], {
+      env: env(),
+      timeoutMs: 40_000,
+    })
+    expect(stream.stderr).not.toMatch(/Error/)
+    expect(stream.code).toBe(0)
+    expect(stream.stdout).toMatch(/143 events, 0 rejected/)
+
+    const report = await runCli(['report', 'balances', '--json', '--lake', lake], {
+      env: env(),
+      timeoutMs: 30_000,
+    })
+    expect(report.code).toBe(0)
+    const rows = JSON.parse(report.stdout).rows as { host: string; balance: number }[]
+    const balance = (host: string) => rows.find((r) => r.host === host)?.balance
+    expect(balance('localhost')).toBe(150)
+    expect(balance('oski.berkeley.edu')).toBe(9830)
+    expect(balance('tree.stanfurd.edu')).toBe(1)
+
+    const tail = await runCli(['events', 'tail', '--from-beginning', '-n', '5', '--brokers', brokers], {
+      env: env(),
+      timeoutMs: 30_000,
+    })
+    expect(tail.code).toBe(0)
+    const lines = tail.stdout.trim().split('\n')
+    expect(lines).toHaveLength(5)
+    for (const line of lines) expect(line).toMatch(/^\S+Z [a-z_]+ \S+ /)
+
+    // The events went to more than one partition leader, and the clients spoke the mock's versions.
+    expect(mockLog).toMatch(/Received ProduceRequestV7/)
+    expect(mockLog).toMatch(/Received MetadataRequestV2/)
+    const producedTo = new Set(
+      [...mockLog.matchAll(/Broker (\d): Received ProduceRequest/g)].map((m) => m[1]),
+    )
+    expect(producedTo.size).toBeGreaterThan(1)
+  }, 85_000)
+})
