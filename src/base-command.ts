@@ -34,16 +34,6 @@ export abstract class BaseCommand extends Command {
     return !this.jsonEnabled() && colorEnabled(process.stdout, process.env)
   }
 
-  /** Loads the one config; flag values that are undefined fall through to env, file, defaults. */
-  protected gameConfig(flags: Partial<Record<ConfigKey, unknown>> & { 'data-dir'?: string }): GameConfig {
-    const { 'data-dir': dataDir, ...rest } = flags
-    return loadConfig({
-      flags: { ...rest, dataDir: dataDir ?? rest.dataDir },
-      env: process.env,
-      cwd: process.cwd(),
-    })
-  }
-
   /**
    * The one config from a command's parsed flags: every flag named after a config key (kebab-case:
    * `--kafka-port` sets kafkaPort, `--data-dir` dataDir) is passed through, so a new setting is one

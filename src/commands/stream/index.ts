@@ -13,8 +13,8 @@ import {
   streamToLake,
 } from '../../lib/stream/stream.js'
 import { parseBytes, parseDuration } from '../../lib/stream/units.js'
+import { changedLines } from '../../ui/progress-lines.js'
 import { renderStreamResult, streamProgressLine } from '../../ui/stream-summary.js'
-import { colorEnabled } from '../../ui/terminal.js'
 
 /** How long a failed stream lets handles close before it exits anyway (the exit code is already set). */
 const EXIT_GRACE_MS = 2_000
@@ -85,14 +85,7 @@ Ctrl-C or SIGTERM flushes what is buffered, commits, and exits 0.`
 
   async run(): Promise<StreamResult> {
     const { flags } = await this.parse(Stream)
-    const config = this.gameConfig({
-      'data-dir': flags['data-dir'],
-      brokers: flags.brokers,
-      topic: flags.topic,
-      lake: flags.lake,
-      hdfsUser: flags['hdfs-user'],
-      datanodeHost: flags['datanode-host'],
-    })
+    const config = this.configFromFlags(flags)
     const intervalMs = parseDuration(flags.interval)
     if (intervalMs === undefined)
       throw configError('interval', flags.interval, 'expected a duration like 30s')
@@ -150,15 +143,22 @@ Ctrl-C or SIGTERM flushes what is buffered, commits, and exits 0.`
       .finally(() => onProgress.done())
     // A signal is the normal way to stop a long-running stream: it flushed and committed, so exit 0.
     this.interrupted = false
-    if (!this.jsonEnabled())
-      this.log(renderStreamResult(result, { color: colorEnabled(process.stdout, process.env) }))
+    if (!this.jsonEnabled()) this.log(renderStreamResult(result, { color: this.color }))
     return result
   }
 
   /** Ink on a TTY, plain lines on stderr otherwise (also with --json: stdout keeps only the result). */
   private async progressRenderer(): Promise<{ update: (p: StreamProgress) => void; done: () => void }> {
     if (!this.interactive) {
-      return { update: (p) => this.progress(streamProgressLine(p)), done: () => undefined }
+      // Piped or in a log: a line when something changed, else a heartbeat once a minute.
+      const changed = changedLines()
+      return {
+        update: (p) => {
+          const line = changed(streamProgressLine(p))
+          if (line !== undefined) this.progress(line)
+        },
+        done: () => undefined,
+      }
     }
     const [{ render }, React, { StreamProgressView }] = await Promise.all([
       import('ink'),

@@ -6,7 +6,6 @@ import { openLake } from '../../lib/lake/open.js'
 import { type StreamStatusResult, streamStatus } from '../../lib/stream/status.js'
 import { STREAM_DEFAULTS } from '../../lib/stream/stream.js'
 import { renderStreamStatus } from '../../ui/stream-summary.js'
-import { colorEnabled } from '../../ui/terminal.js'
 
 export default class StreamStatus extends BaseCommand {
   static override summary =
@@ -35,14 +34,7 @@ If Kafka does not answer, the lake part is still shown, with a warning.`
 
   async run(): Promise<StreamStatusResult> {
     const { flags } = await this.parse(StreamStatus)
-    const config = this.gameConfig({
-      'data-dir': flags['data-dir'],
-      brokers: flags.brokers,
-      topic: flags.topic,
-      lake: flags.lake,
-      hdfsUser: flags['hdfs-user'],
-      datanodeHost: flags['datanode-host'],
-    })
+    const config = this.configFromFlags(flags)
     const kafka = createKafka({
       brokers: config.brokers,
       clientId: 'game-stream-status',
@@ -54,8 +46,7 @@ If Kafka does not answer, the lake part is still shown, with a warning.`
       { topic: config.topic, group: flags.group, brokers: config.brokers },
       { kafka, lake },
     )
-    if (!this.jsonEnabled())
-      this.log(renderStreamStatus(result, { color: colorEnabled(process.stdout, process.env) }))
+    if (!this.jsonEnabled()) this.log(renderStreamStatus(result, { color: this.color }))
     return result
   }
 }
