@@ -1,6 +1,6 @@
 import type { LoadResult } from '../lib/load/runner.js'
 import type { TimelinePoint } from '../lib/load/stats.js'
-import { describeModel, fmtMs } from './load-summary.js'
+import { describeModel, fmtMs, requestTotals } from './load-summary.js'
 
 /**
  * `game load --report FILE`: one self-contained HTML file that works offline. The charting library
@@ -139,27 +139,7 @@ export function downsampleTimeline(points: TimelinePoint[], max = MAX_POINTS): T
 /** The HTML report of a run (pure: the chart library is passed in). */
 export function renderLoadReport(r: LoadResult, lib: ChartLibrary): string {
   const open = r.model === 'open'
-  const lost = r.requests.timeouts + r.requests.connectionErrors
-  const summaryHead = [
-    'req/s',
-    'sent',
-    '2xx',
-    'non-2xx',
-    'lost',
-    'interrupted',
-    ...(open ? ['late'] : []),
-    'error rate',
-  ]
-  const summaryRow = [
-    r.rps,
-    r.requests.sent,
-    r.requests.accepted,
-    r.requests.rejected,
-    lost,
-    r.requests.interrupted,
-    ...(open ? [r.requests.late] : []),
-    `${r.errorRatePct}%`,
-  ]
+  const { head: summaryHead, row: summaryRow } = requestTotals(r)
   const latRow = (label: string, l: LoadResult['latency']) => [
     label,
     fmtMs(l.p50),

@@ -69,6 +69,25 @@ export function renderThresholds(checks: ThresholdCheck[]): string | undefined {
   return `Thresholds: ${checks.map((c) => `${c.passed ? '✓' : '✗'} ${THRESHOLD_TEXT[c.threshold](c)}`).join(', ')}`
 }
 
+/** The run's totals as one table row (summary and HTML report): late only in the open model. */
+export function requestTotals(r: LoadResult): { head: string[]; row: (string | number)[] } {
+  const open = r.model === 'open'
+  const lost = r.requests.timeouts + r.requests.connectionErrors
+  return {
+    head: ['req/s', 'sent', '2xx', 'non-2xx', 'lost', 'interrupted', ...(open ? ['late'] : []), 'error rate'],
+    row: [
+      r.rps,
+      r.requests.sent,
+      r.requests.accepted,
+      r.requests.rejected,
+      lost,
+      r.requests.interrupted,
+      ...(open ? [r.requests.late] : []),
+      `${r.errorRatePct}%`,
+    ],
+  }
+}
+
 /** The summary printed after a run: model, totals, latency, status codes, per player and type, thresholds. */
 export function renderLoadSummary(r: LoadResult, options: RenderOptions = {}): string {
   const color = options.color
@@ -78,27 +97,7 @@ export function renderLoadSummary(r: LoadResult, options: RenderOptions = {}): s
     `Scenario ${r.scenario} (seed ${r.seed}, run ${r.runId}) against ${r.url}: ${r.requests.sent} sent in ${seconds(r.durationMs)}${r.interrupted ? ' (interrupted: partial results)' : ''}`,
   )
   lines.push(wrap(describeModel(r), 100))
-  const lost = r.requests.timeouts + r.requests.connectionErrors
-  const head = [
-    'req/s',
-    'sent',
-    '2xx',
-    'non-2xx',
-    'lost',
-    'interrupted',
-    ...(open ? ['late'] : []),
-    'error rate',
-  ]
-  const row = [
-    r.rps,
-    r.requests.sent,
-    r.requests.accepted,
-    r.requests.rejected,
-    lost,
-    r.requests.interrupted,
-    ...(open ? [r.requests.late] : []),
-    `${r.errorRatePct}%`,
-  ]
+  const { head, row } = requestTotals(r)
   lines.push(renderTable(head, [row], { color, alignRight: head.map((_, i) => i) }))
   const lat = (label: string, l: LatencySummary) => [
     label,
@@ -119,7 +118,7 @@ export function renderLoadSummary(r: LoadResult, options: RenderOptions = {}): s
     ),
   )
   const notes: string[] = []
-  if (lost > 0)
+  if (r.requests.timeouts + r.requests.connectionErrors > 0)
     notes.push(
       `lost = ${r.requests.timeouts} timeouts + ${r.requests.connectionErrors} connection errors (counted as errors)`,
     )
