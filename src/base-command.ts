@@ -101,6 +101,9 @@ export abstract class BaseCommand extends Command {
 
   protected override async init(): Promise<void> {
     await super.init()
+    // NO_COLOR (no-color.org: set and not empty) must reach the live views too: ink colours
+    // through chalk, which honours FORCE_COLOR=0. Set before any view loads ink.
+    if (process.env.NO_COLOR) process.env.FORCE_COLOR = '0'
     this.verboseErrors = this.argv.includes('--verbose')
   }
 
