@@ -122,7 +122,8 @@ describe('game load --rate: the open model sees a stall the closed model hides',
     expect(r.code, r.stderr).toBe(0)
     const doc = JSON.parse(r.stdout)
     const D = server.stallMs()
-    expect(D).toBeGreaterThanOrEqual(STALL_MS)
+    // Node's timers may fire a millisecond before performance.now() says the delay passed.
+    expect(D).toBeGreaterThanOrEqual(STALL_MS - 5)
     expect(doc.model).toBe('open')
     expect(doc.latency.kind).toBe('corrected')
     const n = doc.latency.count
@@ -185,7 +186,7 @@ describe('game load --rate: the open model sees a stall the closed model hides',
     )
     expect(r.code, r.stderr).toBe(0)
     const doc = JSON.parse(r.stdout)
-    expect(server.stallMs()).toBeGreaterThanOrEqual(STALL_MS)
+    expect(server.stallMs()).toBeGreaterThanOrEqual(STALL_MS - 5)
     expect(doc.model).toBe('closed')
     expect(doc.latency.kind).toBe('service-time')
     // the stall happened to it too: its slowest requests waited for it
