@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import type { Consumer, Kafka } from 'kafkajs'
@@ -309,7 +309,11 @@ export async function streamToLake(
     await admin.disconnect()
   }
 
-  const scratch = await mkdtemp(path.join(options.tempDir ?? os.tmpdir(), 'game-stream-'))
+  const tempDir = options.tempDir ?? os.tmpdir()
+  // Scratch left by a stream that was killed (kill -9, a second Ctrl-C) goes first.
+  await removeStaleScratch(tempDir)
+  const scratch = await mkdtemp(path.join(tempDir, SCRATCH_PREFIX))
+  await writeFile(path.join(scratch, 'pid'), String(process.pid))
   let writerReady: Promise<ParquetWriter> | undefined
   let consumer: Consumer | undefined
   let closeFetcher: (() => void) | undefined
@@ -904,4 +908,41 @@ export async function streamToLake(
     )
     await rm(scratch, { recursive: true, force: true })
   }
+}
+
+const SCRATCH_PREFIX = 'game-stream-'
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Removes `game-stream-*` scratch directories under `tempDir` whose stream is gone (the pid it
+ * wrote there no longer runs). Directories without a pid file (older versions) are left alone.
+ * Returns the paths removed.
+ */
+export async function removeStaleScratch(
+  tempDir: string,
+  isAlive: (pid: number) => boolean = pidAlive,
+): Promise<string[]> {
+  const removed: string[] = []
+  let names: string[]
+  try {
+    names = (await readdir(tempDir)).filter((n) => n.startsWith(SCRATCH_PREFIX))
+  } catch {
+    return removed
+  }
+  for (const name of names) {
+    const dir = path.join(tempDir, name)
+    const pid = Number.parseInt(await readFile(path.join(dir, 'pid'), 'utf8').catch(() => ''), 10)
+    if (!Number.isInteger(pid) || pid <= 0 || isAlive(pid)) continue
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined)
+    removed.push(dir)
+  }
+  return removed
 }
