@@ -76,10 +76,6 @@ export const ERROR_CODES = {
   PRODUCER_CLOSED: { exit: failure, meaning: 'An event was sent after the producer closed.' },
   FETCH_FAILED: { exit: failure, meaning: 'The stream could not fetch from Kafka.' },
   CORRUPT_RECORDS: { exit: failure, meaning: 'A fetched record batch does not decode.' },
-  UNSUPPORTED_COMPRESSION: {
-    exit: failure,
-    meaning: 'A record batch uses a compression codec that cannot be read here.',
-  },
   LAKE_AHEAD_OF_KAFKA: {
     exit: failure,
     meaning: "The lake's committed offsets are past the topic's end (a recreated topic).",
