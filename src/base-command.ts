@@ -1,6 +1,7 @@
 import { Command, Flags } from '@oclif/core'
 import { CONFIG_KEYS, type ConfigKey, type GameConfig, loadConfig } from './lib/config.js'
 import { ExitCode, GameError, toGameError } from './lib/errors.js'
+import { type ProgressComponent, type ProgressSink, progressView } from './ui/progress-view.js'
 import { colorEnabled, isInteractive } from './ui/terminal.js'
 
 /**
@@ -97,6 +98,23 @@ export abstract class BaseCommand extends Command {
   /** A plain progress line on stderr (never stdout, which holds only the result). */
   protected progress(line: string): void {
     process.stderr.write(`${line}\n`)
+  }
+
+  /**
+   * The progress of a long command: its ink `view` on stderr when interactive (and stderr is a
+   * terminal), else `plainLine` on stderr when it changes (also under --json: stdout keeps only the
+   * result). See src/ui/progress-view.ts.
+   */
+  protected progressView<P>(
+    view: () => Promise<ProgressComponent<P>>,
+    plainLine: (progress: P) => string,
+  ): Promise<ProgressSink<P>> {
+    return progressView({
+      live: this.interactive && process.stderr.isTTY === true,
+      view,
+      plainLine,
+      write: (line) => this.progress(line),
+    })
   }
 
   protected override async init(): Promise<void> {

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { usageError } from '../lib/errors.js'
-import { type LoadProgress, type LoadResult, loadFailure, runLoad } from '../lib/load/runner.js'
+import { type LoadResult, loadFailure, runLoad } from '../lib/load/runner.js'
 import { BUILTIN_SCENARIOS } from '../lib/load/scenario.js'
 import { renderLoadReport } from '../ui/load-report.js'
 import { renderLoadProgressLine, renderLoadSummary } from '../ui/load-summary.js'
@@ -133,7 +133,10 @@ Thresholds (--max-p99, --max-error-rate, --min-rps) make the command exit 5 when
     const { flags } = await this.parse(Load)
     const config = this.configFromFlags(flags, { url: 'apiUrl' })
     if (flags.rate === 0) throw usageError('--rate must be > 0', 'Give requests per second, e.g. --rate 500.')
-    const progress = await this.progressSink()
+    const progress = await this.progressView(
+      async () => (await import('../ui/load-progress.js')).LoadProgressView,
+      renderLoadProgressLine,
+    )
     let result: LoadResult
     try {
       result = await runLoad(
@@ -169,25 +172,5 @@ Thresholds (--max-p99, --max-error-rate, --min-rps) make the command exit 5 when
       if (flags.report) this.log(`HTML report written to ${flags.report}`)
     }
     return failure ? this.resultFailed(result, failure) : result
-  }
-
-  /** An ink bar on a TTY (stderr), plain lines on stderr otherwise, nothing under --json. */
-  private async progressSink(): Promise<{ update: (p: LoadProgress) => void; done: () => void }> {
-    if (this.jsonEnabled()) return { update: () => {}, done: () => {} }
-    // ink draws on stderr: it needs that to be a terminal too (not `2>run.log`).
-    if (!this.interactive || !process.stderr.isTTY) {
-      return { update: (p) => this.progress(renderLoadProgressLine(p)), done: () => {} }
-    }
-    const [{ render }, React, { LoadProgressView }] = await Promise.all([
-      import('ink'),
-      import('react'),
-      import('../ui/load-progress.js'),
-    ])
-    const view = (p?: LoadProgress) => React.createElement(LoadProgressView, { progress: p })
-    const app = render(view(), { stdout: process.stderr, patchConsole: false })
-    return {
-      update: (p) => app.rerender(view(p)),
-      done: () => app.unmount(),
-    }
   }
 }

@@ -8,12 +8,10 @@ import {
   CRASH_POINTS,
   type CrashPoint,
   STREAM_DEFAULTS,
-  type StreamProgress,
   type StreamResult,
   streamToLake,
 } from '../../lib/stream/stream.js'
 import { parseBytes, parseDuration } from '../../lib/stream/units.js'
-import { changedLines } from '../../ui/progress-lines.js'
 import { renderStreamResult, streamProgressLine } from '../../ui/stream-summary.js'
 
 /** How long a failed stream lets handles close before it exits anyway (the exit code is already set). */
@@ -109,7 +107,10 @@ Ctrl-C or SIGTERM flushes what is buffered, commits, and exits 0.`
       log: flags.verbose ? (l) => this.progress(`kafka ${l.level}: ${l.message}`) : undefined,
     })
     const lake = openLake(config.lake, { hdfsUser: config.hdfsUser, datanodeHost: config.datanodeHost })
-    const onProgress = await this.progressRenderer()
+    const onProgress = await this.progressView(
+      async () => (await import('../../ui/stream-progress.js')).StreamProgressView,
+      streamProgressLine,
+    )
 
     const result = await streamToLake(
       {
@@ -145,30 +146,5 @@ Ctrl-C or SIGTERM flushes what is buffered, commits, and exits 0.`
     this.interrupted = false
     if (!this.jsonEnabled()) this.log(renderStreamResult(result, { color: this.color }))
     return result
-  }
-
-  /** Ink on a TTY, plain lines on stderr otherwise (also with --json: stdout keeps only the result). */
-  private async progressRenderer(): Promise<{ update: (p: StreamProgress) => void; done: () => void }> {
-    if (!this.interactive) {
-      // Piped or in a log: a line when something changed, else a heartbeat once a minute.
-      const changed = changedLines()
-      return {
-        update: (p) => {
-          const line = changed(streamProgressLine(p))
-          if (line !== undefined) this.progress(line)
-        },
-        done: () => undefined,
-      }
-    }
-    const [{ render }, React, { StreamProgressView }] = await Promise.all([
-      import('ink'),
-      import('react'),
-      import('../../ui/stream-progress.js'),
-    ])
-    const app = render(React.createElement(StreamProgressView, {}), { stdout: process.stderr })
-    return {
-      update: (progress) => app.rerender(React.createElement(StreamProgressView, { progress })),
-      done: () => app.unmount(),
-    }
   }
 }
