@@ -51,6 +51,7 @@ describe.skipIf(!hasKcat || !existsSync(PYTHON))(
     beforeAll(async () => {
       t = await testBroker({
         defaultPartitions: 2,
+        logDebug: true,
         log: (level, message) => {
           if (level === 'debug') debug.push(message)
         },

@@ -45,6 +45,11 @@ export interface BrokerOptions {
   /** Open connections at most (Kafka's max.connections, default 1000); more are refused. */
   maxConnections?: number
   log?: (level: BrokerLogLevel, message: string, extra?: Record<string, unknown>) => void
+  /**
+   * Build the per-request debug lines (API, version, client) and pass them to `log` (default
+   * false: the request loop then builds no log strings at all).
+   */
+  logDebug?: boolean
   /** 'disk' (default, under dataDir) or 'memory' (nothing survives close; for tests). */
   storage?: 'disk' | 'memory'
   /** Kafka's group.initial.rebalance.delay.ms (default 0). */
@@ -174,6 +179,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
       await p
     },
     log,
+    debug: options.logDebug === true,
   }
 
   const connections = new Set<Connection>()

@@ -26,6 +26,7 @@ describe.skipIf(!existsSync(PYTHON))('confluent-kafka group consumer', () => {
     const debug: string[] = []
     t = await testBroker({
       defaultPartitions: 3,
+      logDebug: true,
       log: (level, message) => {
         if (level === 'debug') debug.push(message)
       },

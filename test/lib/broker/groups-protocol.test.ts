@@ -36,6 +36,7 @@ describe('group APIs at Kafka 3.9 versions', () => {
   beforeAll(async () => {
     t = await testBroker({
       defaultPartitions: 2,
+      logDebug: true,
       log: (level, message) => {
         if (level === 'debug') debug.push(message)
       },

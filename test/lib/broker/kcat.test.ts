@@ -23,7 +23,10 @@ describe.skipIf(!hasKcat)('kcat (librdkafka) against startBroker', () => {
   let b: string
   const debug: string[] = []
   beforeAll(async () => {
-    t = await testBroker({ log: (level, message) => level === 'debug' && debug.push(message) })
+    t = await testBroker({
+      logDebug: true,
+      log: (level, message) => level === 'debug' && debug.push(message),
+    })
     b = `127.0.0.1:${t.broker.port}`
   })
   afterAll(async () => {

@@ -39,9 +39,11 @@ export function apiVersionsHandler(ranges: () => readonly ApiRange[]): ApiHandle
     const v = ctx.apiVersion
     let errorCode: number = ErrorCode.NONE
     if (v >= 3) {
-      ctx.broker.log('debug', `client software ${req.clientSoftwareName} ${req.clientSoftwareVersion}`, {
-        clientHost: ctx.clientHost,
-      })
+      if (ctx.broker.debug) {
+        ctx.broker.log('debug', `client software ${req.clientSoftwareName} ${req.clientSoftwareVersion}`, {
+          clientHost: ctx.clientHost,
+        })
+      }
       const valid = /^[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?$/
       if (!valid.test(req.clientSoftwareName) || !valid.test(req.clientSoftwareVersion))
         errorCode = ErrorCode.INVALID_REQUEST

@@ -21,10 +21,12 @@ export function codecHandler(key: number, handle: CodecHandle): ApiHandler {
     maxVersion: api.valid[1],
     handle(ctx, body) {
       const req = decodeMessage(api.request, ctx.apiVersion, body)
-      ctx.broker.log('debug', `${api.name} v${ctx.apiVersion} from ${ctx.clientId || ctx.clientHost}`, {
-        api: api.name,
-        apiVersion: ctx.apiVersion,
-      })
+      if (ctx.broker.debug) {
+        ctx.broker.log('debug', `${api.name} v${ctx.apiVersion} from ${ctx.clientId || ctx.clientHost}`, {
+          api: api.name,
+          apiVersion: ctx.apiVersion,
+        })
+      }
       const res = handle(ctx, req)
       return res instanceof Promise ? res.then((m) => encode(ctx, m)) : encode(ctx, res)
     },

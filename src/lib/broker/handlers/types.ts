@@ -17,6 +17,8 @@ export interface BrokerContext {
   /** Creates a topic unless it exists (concurrent auto-creates are fine). */
   ensureTopic(name: string, partitions: number, config?: Partial<TopicConfig>): Promise<void>
   log(level: 'error' | 'warn' | 'info' | 'debug', message: string, extra?: Record<string, unknown>): void
+  /** Per-request debug lines wanted (BrokerOptions.logDebug): check before building one. */
+  debug: boolean
 }
 
 /** One decoded request header plus per-connection facts. */
