@@ -1,5 +1,6 @@
 import type { StreamStatusResult } from '../lib/stream/status.js'
 import type { StreamProgress, StreamResult } from '../lib/stream/stream.js'
+import { formatBytes } from './format.js'
 import { renderTable } from './table.js'
 
 function totalLag(lag: Record<string, number>): number {
@@ -40,13 +41,6 @@ export function renderStreamResult(r: StreamResult, options: { color?: boolean }
   }
   for (const w of r.warnings) lines.push(`warning: ${w}`)
   return lines.join('\n')
-}
-
-function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`
-  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`
-  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`
-  return `${(n / 1024 ** 3).toFixed(2)} GiB`
 }
 
 /** `game stream status` in human mode. Pure. */
