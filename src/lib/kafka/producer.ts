@@ -126,14 +126,13 @@ export function createEventProducer(options: EventProducerOptions): EventProduce
     options.kafka
       ? kafkajsSender(options.kafka, options.topic, timeoutMs)
       : leanSender(
-          // Retries are short: a request waiting on a dead broker should get its 503 quickly; the
-          // next request reconnects.
+          // Idempotent; retries end with the produce timeout, when the waiting request gets its 503
+          // anyway. The next request reconnects.
           createLeanProducer({
             brokers: options.brokers ?? [],
             clientId: options.clientId,
-            retries: 2,
             retryBackoffMs: 100,
-            requestTimeoutMs: timeoutMs + 1000,
+            requestTimeoutMs: timeoutMs,
           }),
           options.topic,
           timeoutMs,
