@@ -1,5 +1,5 @@
 import net from 'node:net'
-import { ApiKey, apiSpec, responseHeaderVersion } from '../../src/lib/protocol/apis.js'
+import { ApiKey, apiSpec, requestHeaderVersion, responseHeaderVersion } from '../../src/lib/protocol/apis.js'
 import { Reader, Writer } from '../../src/lib/protocol/primitives.js'
 import { decodeMessage, encodeMessage } from '../../src/lib/protocol/schema.js'
 
@@ -11,7 +11,20 @@ import { decodeMessage, encodeMessage } from '../../src/lib/protocol/schema.js'
  *   connections instead (the broker has appended, the client never sees the ack) and counts it;
  * - while `swallowProduceRequests` > 0, a Produce request is not forwarded (the broker never sees it).
  */
+/** The producer fields of one RecordBatch in a forwarded Produce request. */
+export interface ProducedBatch {
+  partition: number
+  producerId: bigint
+  epoch: number
+  baseSequence: number
+  count: number
+  /** Whether the response to its request was dropped. */
+  ackLost: boolean
+}
+
 export interface KafkaProxy {
+  /** Every batch of every Produce request forwarded, in order. */
+  batches: ProducedBatch[]
   /** The proxies' addresses, in the order of the upstream list. */
   bootstrap: string[]
   /** Produce responses still to drop. */
@@ -52,6 +65,7 @@ export async function startKafkaProxy(upstream: string[]): Promise<KafkaProxy> {
   const proxyPort = new Map<string, number>()
   const state: KafkaProxy = {
     bootstrap: [],
+    batches: [],
     dropProduceResponses: 0,
     swallowProduceRequests: 0,
     dropped: 0,
@@ -80,12 +94,37 @@ export async function startKafkaProxy(upstream: string[]): Promise<KafkaProxy> {
     return Buffer.concat([frame.subarray(0, headerEnd), body])
   }
 
+  /** The batches of a Produce request frame (first batch of each partition's records). */
+  const produceBatches = (frame: Buffer, version: number): ProducedBatch[] => {
+    const r = new Reader(frame)
+    r.int16()
+    r.int16()
+    r.int32()
+    r.nullableString() // client id
+    if (requestHeaderVersion(ApiKey.Produce, version) >= 2) r.taggedFields()
+    const m = decodeMessage(apiSpec(ApiKey.Produce).request, version, r)
+    const out: ProducedBatch[] = []
+    for (const t of m.topicData)
+      for (const p of t.partitionData) {
+        const rec = Buffer.from(p.records)
+        out.push({
+          partition: p.index,
+          producerId: rec.readBigInt64BE(43),
+          epoch: rec.readInt16BE(51),
+          baseSequence: rec.readInt32BE(53),
+          count: rec.readInt32BE(57),
+          ackLost: false,
+        })
+      }
+    return out
+  }
+
   const serve = (target: string) => (client: net.Socket) => {
     const i = target.lastIndexOf(':')
     const server = net.connect({ host: target.slice(0, i), port: Number(target.slice(i + 1)) })
     sockets.add(client)
     sockets.add(server)
-    const requests = new Map<number, { key: number; version: number }>()
+    const requests = new Map<number, { key: number; version: number; batches?: ProducedBatch[] }>()
     const end = () => {
       client.destroy()
       server.destroy()
@@ -98,13 +137,17 @@ export async function startKafkaProxy(upstream: string[]): Promise<KafkaProxy> {
       'data',
       framer((frame) => {
         const key = frame.readInt16BE(0)
-        requests.set(frame.readInt32BE(4), { key, version: frame.readInt16BE(2) })
+        const version = frame.readInt16BE(2)
+        const req: { key: number; version: number; batches?: ProducedBatch[] } = { key, version }
+        requests.set(frame.readInt32BE(4), req)
         if (key === ApiKey.Produce) {
           if (state.swallowProduceRequests > 0) {
             state.swallowProduceRequests--
             return
           }
           state.produceRequests++
+          req.batches = produceBatches(frame, version)
+          state.batches.push(...req.batches)
         }
         server.write(sized(frame))
       }),
@@ -116,6 +159,7 @@ export async function startKafkaProxy(upstream: string[]): Promise<KafkaProxy> {
         if (req?.key === ApiKey.Produce && state.dropProduceResponses > 0) {
           state.dropProduceResponses--
           state.dropped++
+          for (const b of req.batches ?? []) b.ackLost = true
           end()
           return
         }
