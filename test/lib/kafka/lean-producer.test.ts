@@ -300,3 +300,53 @@ describe('idempotent produce: a retry after a lost ack', () => {
     expect(new Set(seqs).size).toBe(seqs.length)
   })
 })
+
+describe('retries are bounded by the request timeout, not by a count', () => {
+  it('a missing topic (UNKNOWN_TOPIC_OR_PARTITION) is retried until it exists', async () => {
+    const producer = createLeanProducer({ brokers, allowAutoTopicCreation: false, requestTimeoutMs: 8000 })
+    const started = performance.now()
+    const sent = producer.send('lean_later', [{ key: 'k', value: JSON.stringify({ Host: 'k', n: 7 }) }])
+    // Far longer than the old 2 retries (100 + 200 ms) took to give up.
+    await new Promise((r) => setTimeout(r, 800))
+    await createTopic('lean_later', 2)
+    await sent
+    expect(performance.now() - started).toBeGreaterThanOrEqual(800)
+    await producer.disconnect()
+    expect((await readToEnd('lean_later')).map((e) => e.event?.n)).toEqual([7])
+  })
+
+  it('a lost connection is retried until the broker is back, and the event is stored once', async () => {
+    const producer = createLeanProducer({ brokers, requestTimeoutMs: 8000, retryBackoffMs: 50 })
+    await producer.send('lean', [{ key: 'outage', value: JSON.stringify({ Host: 'outage', i: 0 }) }])
+    const port = broker.port
+    await broker.close()
+    const sent = producer.send('lean', [{ key: 'outage', value: JSON.stringify({ Host: 'outage', i: 1 }) }])
+    await new Promise((r) => setTimeout(r, 1000))
+    broker = await startBroker({ port, dataDir })
+    await sent
+    await producer.disconnect()
+    const mine = (await readToEnd('lean')).filter((e) => e.key === 'outage').map((e) => e.event?.i)
+    expect(mine).toEqual([0, 1])
+  })
+
+  it('gives up at the request timeout with the last cause', async () => {
+    const free = net.createServer()
+    await new Promise<void>((r) => free.listen(0, '127.0.0.1', () => r()))
+    const { port } = free.address() as net.AddressInfo
+    await new Promise<void>((r) => free.close(() => r()))
+    const producer = createLeanProducer({
+      brokers: [`127.0.0.1:${port}`],
+      requestTimeoutMs: 700,
+      retryBackoffMs: 20,
+    })
+    const started = performance.now()
+    const error = await producer.send('lean', [{ key: 'k', value: 'v' }]).catch((e: unknown) => e)
+    const waited = performance.now() - started
+    expect(error).toBeInstanceOf(KafkaRequestError)
+    expect((error as Error).message).toMatch(/nothing listens at 127\.0\.0\.1:\d+ \(ECONNREFUSED\)/)
+    // Retried for most of the timeout (backoff 20, 40, ... ms), never past it by much.
+    expect(waited).toBeGreaterThanOrEqual(300)
+    expect(waited).toBeLessThan(1500)
+    await producer.disconnect()
+  })
+})
