@@ -66,7 +66,11 @@ export interface LeanMessage {
 export interface LeanProducer {
   /** Fetches metadata from a bootstrap broker (sends do this lazily too). */
   connect(): Promise<void>
-  /** Produces the messages with acks = -1; resolves once every partition's batch was acked. */
+  /**
+   * Produces the messages with acks = -1; resolves once every partition's batch was acked.
+   * `timeoutMs` (default 30 s) is the broker's ack timeout and, capped by requestTimeoutMs, how long
+   * retriable failures are retried.
+   */
   send(topic: string, messages: readonly LeanMessage[], timeoutMs?: number): Promise<void>
   /** Closes every connection; requests in flight fail. */
   disconnect(): Promise<void>
@@ -573,11 +577,7 @@ export function createLeanProducer(options: LeanProducerOptions): LeanProducer {
       const timer = setTimeout(
         () =>
           reject(
-            new KafkaRequestError(
-              `${what}: no answer within ${requestTimeoutMs} ms`,
-              REQUEST_TIMED_OUT,
-              true,
-            ),
+            new KafkaRequestError(`${what}: no answer before the send timed out`, REQUEST_TIMED_OUT, true),
           ),
         Math.max(0, ms),
       )
@@ -671,7 +671,7 @@ export function createLeanProducer(options: LeanProducerOptions): LeanProducer {
   }
 
   const sendBatches = async (topic: string, messages: readonly LeanMessage[], timeoutMs: number) => {
-    const deadline = Date.now() + requestTimeoutMs
+    const deadline = Date.now() + Math.min(requestTimeoutMs, timeoutMs)
     const id = idempotent ? await retrying(deadline, () => producerId()) : undefined
     let force = false
     const first = await retrying(deadline, async () => {

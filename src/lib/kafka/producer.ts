@@ -126,8 +126,8 @@ export function createEventProducer(options: EventProducerOptions): EventProduce
     options.kafka
       ? kafkajsSender(options.kafka, options.topic, timeoutMs)
       : leanSender(
-          // Idempotent; retries end with the produce timeout, when the waiting request gets its 503
-          // anyway. The next request reconnects.
+          // Idempotent; a send retries until the produce timeout (lean.send's budget), no longer,
+          // so an event answered 503 is not stored behind the client's back by a late retry.
           createLeanProducer({
             brokers: options.brokers ?? [],
             clientId: options.clientId,
@@ -205,10 +205,20 @@ export function createEventProducer(options: EventProducerOptions): EventProduce
       p = await connected()
       await p.send(batch)
     } catch (e) {
-      error = new GameError('PRODUCE_FAILED', `Kafka produce failed: ${(e as Error).message}`, {
-        cause: e,
-        retriable: true,
-      })
+      error =
+        performance.now() - started >= timeoutMs
+          ? new GameError(
+              'PRODUCE_TIMEOUT',
+              `Kafka did not ack within ${timeoutMs} ms: ${(e as Error).message}`,
+              {
+                cause: e,
+                retriable: true,
+              },
+            )
+          : new GameError('PRODUCE_FAILED', `Kafka produce failed: ${(e as Error).message}`, {
+              cause: e,
+              retriable: true,
+            })
       // A producer that failed may hold dead connections; start from a fresh one next time.
       dropProducer(p)
     }
