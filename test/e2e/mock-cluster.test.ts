@@ -196,4 +196,44 @@ describe.skipIf(!hasKcat)('game against librdkafka’s mock cluster (3 brokers)'
     }
     expect(mockLog).toMatch(/InitProducerId/)
   }, 40_000)
+
+  it('status --brokers describes the external cluster: its brokers and topics with offsets', async () => {
+    const topic = 'status_probe'
+    const produce = spawnSync('kcat', ['-b', brokers, '-P', '-t', topic, '-k', 'probe'], {
+      input: '{"n":1}\n{"n":2}\n{"n":3}\n',
+      encoding: 'utf8',
+      timeout: 20_000,
+    })
+    expect(produce.status).toBe(0)
+    // A file:// lake has no service to probe: only Kafka is checked.
+    const lake = `file://${path.join(home, 'lake')}`
+    const json = await runCli(['status', '--brokers', brokers, '--lake', lake, '--json'], {
+      env: env(),
+      timeoutMs: 30_000,
+    })
+    expect(json.code).toBe(0)
+    const result = JSON.parse(json.stdout) as {
+      mode: string
+      services: { name: string; address: string; state: string; detail: string }[]
+      topics: { name: string; partitions: { partition: number; earliest: string; latest: string }[] }[]
+    }
+    expect(result.mode).toBe('external')
+    expect(result.services).toHaveLength(1)
+    expect(result.services[0]).toMatchObject({ name: 'kafka', address: brokers, state: 'running' })
+    expect(result.services[0].detail).toMatch(/^3 broker\(s\), cluster \S+/)
+    const probe = result.topics.find((t) => t.name === topic)
+    expect(probe?.partitions.length).toBeGreaterThan(0)
+    const stored = (probe?.partitions ?? []).reduce((n, p) => n + Number(p.latest) - Number(p.earliest), 0)
+    expect(stored).toBe(3)
+
+    const text = await runCli(['status', '--brokers', brokers, '--lake', lake], {
+      env: env(),
+      timeoutMs: 30_000,
+    })
+    expect(text.code).toBe(0)
+    expect(text.stdout).toMatch(
+      /kafka\s+\|\s+127\.0\.0\.1:\d+,127\.0\.0\.1:\d+,127\.0\.0\.1:\d+\s+\|\s+running\s+\|\s+3 broker\(s\)/,
+    )
+    expect(text.stdout).toMatch(new RegExp(`${topic}\\s+\\|\\s+\\d+\\s+\\|\\s+0\\s+\\|\\s+3\\s+\\|\\s+3`))
+  }, 60_000)
 })
