@@ -67,6 +67,10 @@ export function renderStreamStatus(s: StreamStatusResult, options: { color?: boo
     tables,
     `${s.commits} commit(s)${s.lastCommit ? `, last ${s.lastCommit.commitId} at ${s.lastCommit.createdAt}` : ''}${s.staging ? `, ${s.staging} staging entr${s.staging === 1 ? 'y' : 'ies'}` : ''}`,
   ]
+  if (s.undecodable?.batches)
+    lines.push(
+      `${s.undecodable.batches} undecodable batch(es) in rejected, last: ${s.undecodable.lastReason}`,
+    )
   if (s.kafkaError) lines.push(`warning: ${s.kafkaError}`)
   return lines.join('\n')
 }

@@ -87,9 +87,16 @@ describe('stream renderers', () => {
       commits: 2,
       lastCommit: { commitId: 'c2', seq: 2, createdAt: '2026-11-28T12:00:00.000Z' },
       staging: 0,
+      undecodable: { batches: 2, lastReason: 'undecodable record batch: t-0 offsets 0-1: CRC-32C mismatch' },
       kafkaError: 'Kafka at x did not answer',
     }
     const text = renderStreamStatus(status)
+    expect(text).toContain(
+      '2 undecodable batch(es) in rejected, last: undecodable record batch: t-0 offsets 0-1: CRC-32C mismatch',
+    )
+    expect(renderStreamStatus({ ...status, undecodable: { batches: 0, lastReason: null } })).not.toContain(
+      'undecodable',
+    )
     expect(text).toMatch(/\|\s*0\s*\|\s*10\s*\|\s*8\s*\|\s*12\s*\|\s*2\s*\|/)
     expect(text).toMatch(/purchases\s*\|\s*2\s*\|\s*10\s*\|\s*2\.0 KiB/)
     expect(text).toContain('2 commit(s), last c2')

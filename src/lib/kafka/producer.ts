@@ -126,14 +126,13 @@ export function createEventProducer(options: EventProducerOptions): EventProduce
     options.kafka
       ? kafkajsSender(options.kafka, options.topic, timeoutMs)
       : leanSender(
-          // Retries are short: a request waiting on a dead broker should get its 503 quickly; the
-          // next request reconnects.
+          // Idempotent; a send retries until the produce timeout (lean.send's budget), no longer,
+          // so an event answered 503 is not stored behind the client's back by a late retry.
           createLeanProducer({
             brokers: options.brokers ?? [],
             clientId: options.clientId,
-            retries: 2,
             retryBackoffMs: 100,
-            requestTimeoutMs: timeoutMs + 1000,
+            requestTimeoutMs: timeoutMs,
           }),
           options.topic,
           timeoutMs,
@@ -206,10 +205,20 @@ export function createEventProducer(options: EventProducerOptions): EventProduce
       p = await connected()
       await p.send(batch)
     } catch (e) {
-      error = new GameError('PRODUCE_FAILED', `Kafka produce failed: ${(e as Error).message}`, {
-        cause: e,
-        retriable: true,
-      })
+      error =
+        performance.now() - started >= timeoutMs
+          ? new GameError(
+              'PRODUCE_TIMEOUT',
+              `Kafka did not ack within ${timeoutMs} ms: ${(e as Error).message}`,
+              {
+                cause: e,
+                retriable: true,
+              },
+            )
+          : new GameError('PRODUCE_FAILED', `Kafka produce failed: ${(e as Error).message}`, {
+              cause: e,
+              retriable: true,
+            })
       // A producer that failed may hold dead connections; start from a fresh one next time.
       dropProducer(p)
     }

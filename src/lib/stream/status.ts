@@ -1,3 +1,7 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { DuckDBInstance } from '@duckdb/node-api'
 import type { Kafka } from 'kafkajs'
 import { TABLE_NAMES, type TableName } from '../events/catalog.js'
 import { listCommittedFiles, readCommitRecords } from '../lake/commit.js'
@@ -40,6 +44,8 @@ export interface StreamStatusResult {
   lastCommit: { commitId: string; seq: number; createdAt: string } | null
   /** Staging entries in the lake (a flush in progress, or leftovers the next start cleans). */
   staging: number
+  /** Record batches the stream could not decode (their rows in `rejected`), and the latest reason. */
+  undecodable?: { batches: number; lastReason: string | null }
   /** Set when Kafka could not be asked; the lake part is still there. */
   kafkaError?: string
 }
@@ -129,6 +135,46 @@ export async function streamStatus(
     commits: records.reduce((n, r) => n + (r.merged ?? 1), 0),
     lastCommit: last ? { commitId: last.commitId, seq: last.seq, createdAt: last.createdAt } : null,
     staging,
+    undecodable: await undecodableBatches(
+      lake,
+      files.filter((f) => f.table === 'rejected').map((f) => f.path),
+    ),
     ...(kafkaError ? { kafkaError } : {}),
+  }
+}
+
+/**
+ * The undecodable batches the stream recorded in `rejected` (reason `undecodable record batch: ...`,
+ * one row per batch): the table's files (rejects only, small) copied to a temp dir and counted with
+ * DuckDB.
+ */
+async function undecodableBatches(
+  lake: Lake,
+  paths: string[],
+): Promise<{ batches: number; lastReason: string | null }> {
+  if (paths.length === 0) return { batches: 0, lastReason: null }
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'game-stream-status-'))
+  try {
+    const local: string[] = []
+    for (const [i, p] of paths.entries()) {
+      const file = path.join(dir, `${i}.parquet`)
+      await writeFile(file, await lake.readFile(p))
+      local.push(file)
+    }
+    const db = await DuckDBInstance.create(':memory:')
+    const conn = await db.connect()
+    try {
+      const list = local.map((f) => `'${f.replaceAll("'", "''")}'`).join(',')
+      const reader = await conn.runAndReadAll(
+        `SELECT count(*)::INTEGER AS n, max_by(reason, "timestamp") AS last FROM read_parquet([${list}], union_by_name = true) WHERE reason LIKE 'undecodable record batch%'`,
+      )
+      const row = reader.getRowObjectsJson()[0] as { n: number; last: string | null } | undefined
+      return { batches: Number(row?.n ?? 0), lastReason: row?.last ?? null }
+    } finally {
+      conn.closeSync()
+      db.closeSync()
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true })
   }
 }

@@ -14,6 +14,7 @@ import {
 import { type TailedEvent, tailEvents } from '../../../src/lib/kafka/tail.js'
 import { batchProblem } from '../../../src/lib/protocol/batch.js'
 import { partitionForKey } from '../../../src/lib/protocol/murmur2.js'
+import { startKafkaProxy } from '../../helpers/kafka-proxy.js'
 
 let dataDir: string
 let broker: { host: string; port: number; close(): Promise<void> }
@@ -135,7 +136,7 @@ describe('createLeanProducer against the embedded broker', () => {
   })
 
   it('survives a broker restart: sends fail while it is down, the same producer reconnects', async () => {
-    const producer = createLeanProducer({ brokers, retries: 1, retryBackoffMs: 20 })
+    const producer = createLeanProducer({ brokers, requestTimeoutMs: 600, retryBackoffMs: 20 })
     await producer.send('lean', [{ key: 'restart', value: JSON.stringify({ Host: 'restart', i: 0 }) }])
     const port = broker.port
     await broker.close()
@@ -168,13 +169,12 @@ describe('createLeanProducer against the embedded broker', () => {
     const producer = createLeanProducer({
       brokers: [`127.0.0.1:${port}`],
       requestTimeoutMs: 150,
-      retries: 1,
       retryBackoffMs: 10,
     })
     const started = performance.now()
     await expect(producer.send('lean', [{ key: 'k', value: 'v' }])).rejects.toBeInstanceOf(KafkaRequestError)
     const waited = performance.now() - started
-    expect(waited).toBeGreaterThanOrEqual(290)
+    expect(waited).toBeGreaterThanOrEqual(145)
     expect(waited).toBeLessThan(2000)
     await producer.disconnect()
     for (const s of sockets) s.destroy()
@@ -186,8 +186,167 @@ describe('createLeanProducer against the embedded broker', () => {
     await new Promise<void>((r) => free.listen(0, '127.0.0.1', () => r()))
     const { port } = free.address() as net.AddressInfo
     await new Promise<void>((r) => free.close(() => r()))
-    const producer = createLeanProducer({ brokers: [`127.0.0.1:${port}`], retries: 1, retryBackoffMs: 10 })
+    const producer = createLeanProducer({
+      brokers: [`127.0.0.1:${port}`],
+      requestTimeoutMs: 300,
+      retryBackoffMs: 10,
+    })
     await expect(producer.send('lean', [{ key: 'k', value: 'v' }])).rejects.toMatchObject({ retriable: true })
+    await producer.disconnect()
+  })
+})
+
+/** Every event of the topic, read up to where each partition ended when the read began. */
+async function readToEnd(topic: string): Promise<TailedEvent[]> {
+  const out: TailedEvent[] = []
+  const ac = new AbortController()
+  await tailEvents({
+    kafka,
+    brokers,
+    topic,
+    fromBeginning: true,
+    signal: ac.signal,
+    onEvent: (e) => out.push(e),
+    onCaughtUp: () => ac.abort(),
+  })
+  return out
+}
+
+async function createTopic(topic: string, numPartitions: number): Promise<void> {
+  const admin = kafka.admin()
+  await admin.connect()
+  await admin.createTopics({ topics: [{ topic, numPartitions }] })
+  await admin.disconnect()
+}
+
+describe('idempotent produce: a retry after a lost ack', () => {
+  const players = ['alpha.example', 'beta.example', 'gamma.example', 'delta.example']
+  /** `sends` concurrent sends of `perSend` events each, seq numbered in send order. */
+  const sendAll = async (
+    producer: ReturnType<typeof createLeanProducer>,
+    topic: string,
+    sends: number,
+    perSend: number,
+  ) => {
+    let seq = 0
+    const batches = Array.from({ length: sends }, () =>
+      Array.from({ length: perSend }, () => {
+        const i = seq++
+        const key = players[i % players.length]
+        return { key, value: JSON.stringify({ Host: key, seq: i }) }
+      }),
+    )
+    await Promise.all(batches.map((b) => producer.send(topic, b)))
+    return seq
+  }
+
+  it('is stored once and in per-player order when the connection dies after the broker appended', async () => {
+    await createTopic('lean_idem', 3)
+    const proxy = await startKafkaProxy(brokers)
+    const producer = createLeanProducer({ brokers: proxy.bootstrap, retryBackoffMs: 20 })
+    // Warm up (metadata, producer id), then lose the ack of the next produce; the connection drop
+    // fails every produce in flight on it, and all of them are sent again.
+    await producer.send('lean_idem', [{ key: 'warm', value: JSON.stringify({ Host: 'warm', seq: -1 }) }])
+    proxy.dropProduceResponses = 1
+    const n = await sendAll(producer, 'lean_idem', 5, 40)
+    await producer.disconnect()
+    await proxy.close()
+    expect(proxy.dropped).toBe(1)
+
+    const events = (await readToEnd('lean_idem')).filter((e) => e.key !== 'warm')
+    const seqs = events.map((e) => e.event?.seq as number)
+    expect(new Set(seqs).size).toBe(seqs.length)
+    expect(seqs).toHaveLength(n)
+    for (const key of players) {
+      const mine = events.filter((e) => e.key === key).map((e) => e.event?.seq as number)
+      expect(mine).toEqual([...mine].sort((a, b) => a - b))
+    }
+  })
+
+  it('control: without idempotence the same lost ack stores the batch twice', async () => {
+    await createTopic('lean_dup', 3)
+    const proxy = await startKafkaProxy(brokers)
+    const producer = createLeanProducer({ brokers: proxy.bootstrap, retryBackoffMs: 20, idempotent: false })
+    await producer.send('lean_dup', [{ key: 'warm', value: JSON.stringify({ Host: 'warm', seq: -1 }) }])
+    proxy.dropProduceResponses = 1
+    const n = await sendAll(producer, 'lean_dup', 1, 40)
+    await producer.disconnect()
+    await proxy.close()
+    expect(proxy.dropped).toBe(1)
+    const events = (await readToEnd('lean_dup')).filter((e) => e.key !== 'warm')
+    expect(events.length).toBe(2 * n)
+  })
+
+  it('a batch given up on (never reached the broker) leaves a sequence gap; later sends still land once', async () => {
+    await createTopic('lean_gap', 1)
+    const proxy = await startKafkaProxy(brokers)
+    const producer = createLeanProducer({
+      brokers: proxy.bootstrap,
+      retryBackoffMs: 20,
+      requestTimeoutMs: 400,
+    })
+    const event = (seq: number) => ({ key: 'p', value: JSON.stringify({ Host: 'p', seq }) })
+    await producer.send('lean_gap', [event(0), event(1)])
+    proxy.swallowProduceRequests = 1
+    await expect(producer.send('lean_gap', [event(2)])).rejects.toMatchObject({ retriable: true })
+    await producer.send('lean_gap', [event(3)])
+    await producer.send('lean_gap', [event(4), event(5)])
+    await producer.disconnect()
+    await proxy.close()
+    const seqs = (await readToEnd('lean_gap')).map((e) => e.event?.seq)
+    // seq 2 was sent once more within its timeout (the swallowed request's connection timed out
+    // first) or not at all; either way each event is stored at most once, in order.
+    expect(seqs.filter((s) => s !== 2)).toEqual([0, 1, 3, 4, 5])
+    expect(new Set(seqs).size).toBe(seqs.length)
+  })
+})
+
+describe('retries are bounded by the request timeout, not by a count', () => {
+  it('a missing topic (UNKNOWN_TOPIC_OR_PARTITION) is retried until it exists', async () => {
+    const producer = createLeanProducer({ brokers, allowAutoTopicCreation: false, requestTimeoutMs: 8000 })
+    const started = performance.now()
+    const sent = producer.send('lean_later', [{ key: 'k', value: JSON.stringify({ Host: 'k', n: 7 }) }])
+    // Far longer than the old 2 retries (100 + 200 ms) took to give up.
+    await new Promise((r) => setTimeout(r, 800))
+    await createTopic('lean_later', 2)
+    await sent
+    expect(performance.now() - started).toBeGreaterThanOrEqual(800)
+    await producer.disconnect()
+    expect((await readToEnd('lean_later')).map((e) => e.event?.n)).toEqual([7])
+  })
+
+  it('a lost connection is retried until the broker is back, and the event is stored once', async () => {
+    const producer = createLeanProducer({ brokers, requestTimeoutMs: 8000, retryBackoffMs: 50 })
+    await producer.send('lean', [{ key: 'outage', value: JSON.stringify({ Host: 'outage', i: 0 }) }])
+    const port = broker.port
+    await broker.close()
+    const sent = producer.send('lean', [{ key: 'outage', value: JSON.stringify({ Host: 'outage', i: 1 }) }])
+    await new Promise((r) => setTimeout(r, 1000))
+    broker = await startBroker({ port, dataDir })
+    await sent
+    await producer.disconnect()
+    const mine = (await readToEnd('lean')).filter((e) => e.key === 'outage').map((e) => e.event?.i)
+    expect(mine).toEqual([0, 1])
+  })
+
+  it('gives up at the request timeout with the last cause', async () => {
+    const free = net.createServer()
+    await new Promise<void>((r) => free.listen(0, '127.0.0.1', () => r()))
+    const { port } = free.address() as net.AddressInfo
+    await new Promise<void>((r) => free.close(() => r()))
+    const producer = createLeanProducer({
+      brokers: [`127.0.0.1:${port}`],
+      requestTimeoutMs: 700,
+      retryBackoffMs: 20,
+    })
+    const started = performance.now()
+    const error = await producer.send('lean', [{ key: 'k', value: 'v' }]).catch((e: unknown) => e)
+    const waited = performance.now() - started
+    expect(error).toBeInstanceOf(KafkaRequestError)
+    expect((error as Error).message).toMatch(/nothing listens at 127\.0\.0\.1:\d+ \(ECONNREFUSED\)/)
+    // Retried for most of the timeout (backoff 20, 40, ... ms), never past it by much.
+    expect(waited).toBeGreaterThanOrEqual(300)
+    expect(waited).toBeLessThan(1500)
     await producer.disconnect()
   })
 })

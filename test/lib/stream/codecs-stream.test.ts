@@ -1,9 +1,15 @@
 import { execFileSync } from 'node:child_process'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
 import { CompressionCodecs, CompressionTypes } from 'kafkajs'
 import { compress as lz4Compress } from 'lz4js'
 import { compress as snappyCompress } from 'snappyjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startBroker } from '../../../src/lib/broker/index.js'
+import { createKafka } from '../../../src/lib/kafka/client.js'
 import { openLake } from '../../../src/lib/lake/open.js'
+import { streamStatus } from '../../../src/lib/stream/status.js'
 import { type StreamOptions, streamToLake } from '../../../src/lib/stream/stream.js'
 import { readTable, type Stack, startStack } from './fixtures.js'
 
@@ -134,6 +140,10 @@ describe('the stream and compressed batches', () => {
       kafka_offset_last: 9n,
     })
     expect(String(rejected[0].reason)).toMatch(/^undecodable record batch: lz4 data does not decompress/)
+    // game stream status counts it from the rejected files.
+    const status = await streamStatus({ topic, group: `g-${topic}` }, { lake: lakeOf(topic) })
+    expect(status.undecodable?.batches).toBe(1)
+    expect(status.undecodable?.lastReason).toMatch(/^undecodable record batch: lz4/)
 
     // Reruns: nothing new, nothing twice.
     const r2 = await streamToLake(base(topic), { kafka: stack.kafka('s2'), lake: lakeOf(topic) })
@@ -144,5 +154,74 @@ describe('the stream and compressed batches', () => {
     expect(r3.events).toBe(5)
     expect(await readTable(lakeOf(topic), 'add_money')).toHaveLength(20)
     expect(await readTable(lakeOf(topic), 'rejected')).toHaveLength(1)
+  })
+
+  it('a batch changed on disk in a closed segment (CRC-32C mismatch) is rejected; the other partition and the batches after it land', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'game-codecs-crc-'))
+    const broker = await startBroker({
+      port: 0,
+      dataDir: path.join(dir, 'kafka'),
+      defaultTopicConfig: { segmentBytes: 200 },
+    })
+    try {
+      const topic = 'codecs-crc'
+      const brokers = [`127.0.0.1:${broker.port}`]
+      const kafka = createKafka({ brokers, clientId: 'crc' })
+      const admin = kafka.admin()
+      await admin.connect()
+      await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true })
+      await admin.disconnect()
+      const producer = kafka.producer()
+      await producer.connect()
+      // Partition 0: three batches, each past segmentBytes, so the first segment is closed.
+      for (const tag of ['crc-a', 'crc-b', 'crc-c'])
+        await producer.send({ topic, acks: -1, messages: money(tag, 2).map((m) => ({ ...m, partition: 0 })) })
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: money('crc-p1', 5).map((m) => ({ ...m, partition: 1 })),
+      })
+      await producer.disconnect()
+
+      const logDir = path.join(dir, 'kafka', `${topic}-0`)
+      const logs = (await readdir(logDir)).filter((f) => f.endsWith('.log')).sort()
+      expect(logs.length).toBeGreaterThan(1)
+      const file = path.join(logDir, logs[0])
+      const bytes = await readFile(file)
+      const at = bytes.indexOf('crc-a.example')
+      expect(at).toBeGreaterThan(0)
+      bytes[at + 4] = 'z'.charCodeAt(0) // crc-a → crc-z: the batch's CRC-32C no longer matches
+      await writeFile(file, bytes)
+
+      const lake = openLake(`${stack.lakeUrl}/${topic}`, { hdfsUser: 'game' })
+      const r = await streamToLake(
+        { ...base(topic), brokers },
+        { kafka: createKafka({ brokers, clientId: 's' }), lake },
+      )
+      expect(r.stoppedBy).toBe('caught-up')
+      expect(r.undecodable).toBe(1)
+      expect(r.offsets).toEqual({ '0': '6', '1': '5' })
+      const rows = await readTable(lake, 'add_money')
+      expect(rows.map((row) => row.description).sort()).toEqual([
+        'crc-b',
+        'crc-b',
+        'crc-c',
+        'crc-c',
+        'crc-p1',
+        'crc-p1',
+        'crc-p1',
+        'crc-p1',
+        'crc-p1',
+      ])
+      const rejected = await readTable(lake, 'rejected')
+      expect(rejected).toHaveLength(1)
+      expect(rejected[0]).toMatchObject({ kafka_partition: 0n, kafka_offset: 0n, kafka_offset_last: 1n })
+      expect(String(rejected[0].reason)).toContain('CRC-32C mismatch')
+      const status = await streamStatus({ topic, group: `g-${topic}` }, { lake })
+      expect(status.undecodable).toEqual({ batches: 1, lastReason: String(rejected[0].reason) })
+    } finally {
+      await broker.close()
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
