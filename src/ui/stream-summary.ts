@@ -38,6 +38,8 @@ export function renderStreamResult(r: StreamResult, options: { color?: boolean }
       `undecodable: ${r.undecodable} record batch(es) skipped into rejected, last: ${r.lastUndecodable}`,
     )
   }
+  const unknown = unknownFieldsLine(r.unknownFields)
+  if (unknown) lines.push(unknown)
   for (const w of r.warnings) lines.push(`warning: ${w}`)
   return lines.join('\n')
 }
@@ -47,6 +49,15 @@ function formatBytes(n: number): string {
   if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`
   if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`
   return `${(n / 1024 ** 3).toFixed(2)} GiB`
+}
+
+/** "unknown fields seen: platform (12), referrer (3) …", or '' when there were none. Pure. */
+export function unknownFieldsLine(fields: Record<string, number> | undefined): string {
+  const entries = Object.entries(fields ?? {})
+  if (entries.length === 0) return ''
+  const shown = entries.slice(0, 10).map(([name, n]) => `${JSON.stringify(name).slice(1, -1) || '""'} (${n})`)
+  const more = entries.length > 10 ? `, and ${entries.length - 10} more` : ''
+  return `unknown fields seen: ${shown.join(', ')}${more}; kept in raw_event only (add them to the catalog to get columns)`
 }
 
 /** `game stream status` in human mode. Pure. */
@@ -73,6 +84,8 @@ export function renderStreamStatus(s: StreamStatusResult, options: { color?: boo
     tables,
     `${s.commits} commit(s)${s.lastCommit ? `, last ${s.lastCommit.commitId} at ${s.lastCommit.createdAt}` : ''}${s.staging ? `, ${s.staging} staging entr${s.staging === 1 ? 'y' : 'ies'}` : ''}`,
   ]
+  const unknown = unknownFieldsLine(s.unknownFields)
+  if (unknown) lines.push(unknown)
   if (s.kafkaError) lines.push(`warning: ${s.kafkaError}`)
   return lines.join('\n')
 }

@@ -8,9 +8,25 @@ import {
   TRAILING_COLUMNS,
   tableColumns,
 } from '../events/catalog.js'
-import { derivedEventId, eventDate, type MessageMeta, routeMessage } from '../events/route.js'
+import {
+  derivedEventId,
+  eventDate,
+  knownKeys,
+  type MessageMeta,
+  routeMessage,
+  unknownFieldNames,
+} from '../events/route.js'
 import { CSV_DELIMITER, CSV_MAX_LINE_BYTES, CSV_NULL } from '../lake/parquet.js'
-import { ABSENT, ByteNames, INT, NULL, OTHER, PlainJsonScanner, STRING } from './plain-json.js'
+import {
+  ABSENT,
+  ByteNames,
+  INT,
+  MAX_OTHER_KEYS,
+  NULL,
+  OTHER,
+  PlainJsonScanner,
+  STRING,
+} from './plain-json.js'
 
 /**
  * The stream's hot path: one Kafka message → the line the buffer stores, without building
@@ -63,6 +79,11 @@ export interface EncodedMessage {
   csv: boolean
   /** Set when the message went to `rejected`. */
   rejected?: string
+  /**
+   * Set when a routed event carried fields its type does not have (routeMessage's unknownFields;
+   * the order may differ). They are in raw_event only; the stream counts them.
+   */
+  unknownFields?: readonly string[]
 }
 
 const MAX_RAW_EVENT = 64 * 1024
@@ -85,6 +106,10 @@ interface FastSpec {
   csvSlots: number[] | null
   requireGuildName: boolean
   positiveAmount: boolean
+  /** Keys that are not unknown fields for this type (route.ts knownKeys). */
+  known: ReadonlySet<string>
+  /** Key ids (KEY_NAMES) of other types' fields: unknown fields when an event of this type has them. */
+  foreignKeys: number[]
 }
 
 /** The CSV slots of a type (see FastSpec.csvSlots). */
@@ -116,6 +141,8 @@ const FIELD_KEY_NAMES = [
     'Host',
     'User-Agent',
     ...EVENT_TYPES.flatMap((s) => s.fields.map((f) => f.name)),
+    // Looked for only so that the scanner does not report it as another key (it is envelope).
+    'schema_version',
   ]),
 ]
 
@@ -141,6 +168,10 @@ function fastSpec(spec: EventTypeSpec): FastSpec | null {
     fieldKeys: spec.fields.map((f) => FIELD_KEY_NAMES.indexOf(f.name)),
     requireGuildName: spec.type === 'join_guild' && required.includes('guild_name'),
     positiveAmount: spec.type === 'add_money',
+    known: knownKeys(spec),
+    foreignKeys: FIELD_KEY_NAMES.flatMap((name, id) =>
+      id > 5 && !knownKeys(spec).has(name) && !/^[A-Z]/.test(name) ? [id] : [],
+    ),
   }
 }
 
@@ -461,6 +492,7 @@ export class MessageEncoder {
     bytes: null,
     csv: false,
     rejected: undefined,
+    unknownFields: undefined,
   }
   private readonly byteLine = new ByteLine()
   private readonly scanner = new PlainJsonScanner(KEY_NAMES)
@@ -481,6 +513,7 @@ export class MessageEncoder {
     start = 0,
     end = -1,
   ): EncodedMessage {
+    this.out.unknownFields = undefined
     if (value === null) return this.reference(value, meta, offset)
     let raw: string
     /** The event's bytes are ASCII without backslash or line break (see ByteLine). */
@@ -576,6 +609,7 @@ export class MessageEncoder {
     out.tables = spec.tables
     out.dt = this.lastDt
     out.rejected = undefined
+    out.unknownFields = unknownFieldNames(spec.known, obj)
     if (csv && plain) {
       const b = this.byteLine
       b.begin(value as Buffer, start, start + raw.length)
@@ -716,8 +750,19 @@ export class MessageEncoder {
     b.int(meta.partition)
     b.int(offset)
     if (b.size > MAX_CSV_LINE) return null
+    // Fields of no catalog type, then other types' fields (none on the beaten track: no cost).
+    let unknown: string[] | undefined
+    if (sc.otherCount > 0) {
+      if (sc.otherCount > MAX_OTHER_KEYS) return null
+      unknown = []
+      for (let j = 0; j < sc.otherCount; j++)
+        unknown.push(buf.toString('latin1', sc.otherStart[j], sc.otherEnd[j]))
+    }
+    for (const key of spec.foreignKeys) if (kind[key] !== ABSENT) (unknown ??= []).push(FIELD_KEY_NAMES[key])
     this.scannedEvents += 1
-    return this.bytesOut(spec)
+    const out = this.bytesOut(spec)
+    out.unknownFields = unknown
+    return out
   }
 
   /** The scanned value of a key as a CSV cell (asText: a string's bytes, an int's digits, else null). */
@@ -753,6 +798,7 @@ export class MessageEncoder {
     }
     const out = this.out
     out.rejected = row.reason
+    out.unknownFields = undefined
     out.csv = false
     out.bytes = null
     out.tables = REJECTED
@@ -766,6 +812,7 @@ export class MessageEncoder {
     const routed = routeMessage(value, withOffset(meta, offset))
     const out = this.out
     out.rejected = routed.rejected
+    out.unknownFields = routed.unknownFields
     out.csv = false
     out.bytes = null
     if (routed.rows.length === 0) {

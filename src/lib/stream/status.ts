@@ -3,6 +3,7 @@ import { TABLE_NAMES, type TableName } from '../events/catalog.js'
 import { listCommittedFiles, readCommitRecords } from '../lake/commit.js'
 import { type CommitRecord, resumeOffsets, STAGING_DIR } from '../lake/layout.js'
 import type { Lake } from '../lake/types.js'
+import { readUnknownFields } from './unknown-fields.js'
 
 export interface StreamStatusOptions {
   topic: string
@@ -42,6 +43,11 @@ export interface StreamStatusResult {
   staging: number
   /** Set when Kafka could not be asked; the lake part is still there. */
   kafkaError?: string
+  /**
+   * Fields of no catalog type that events of this topic carried (kept in raw_event only; the
+   * tables' schema does not grow): name → events, most seen first.
+   */
+  unknownFields?: Record<string, number>
 }
 
 /** Per-table totals from commit records and the files actually published. Pure. */
@@ -97,6 +103,7 @@ export async function streamStatus(
   const files = await listCommittedFiles(lake, undefined, records)
   const present = new Set(files.map((f) => f.path))
   const staging = (await lake.list(STAGING_DIR)).length
+  const unknownFields = await readUnknownFields(lake, options.topic)
   const group = new Map<number, bigint>()
   const ends = new Map<number, { low: bigint; high: bigint }>()
   let kafkaError: string | undefined
@@ -129,6 +136,7 @@ export async function streamStatus(
     commits: records.reduce((n, r) => n + (r.merged ?? 1), 0),
     lastCommit: last ? { commitId: last.commitId, seq: last.seq, createdAt: last.createdAt } : null,
     staging,
+    unknownFields,
     ...(kafkaError ? { kafkaError } : {}),
   }
 }
