@@ -142,6 +142,10 @@ function fieldsOf(spec: EventTypeSpec, event: Record<string, unknown>): Row | st
   for (const f of spec.fields) {
     const v = event[f.name]
     if (f.type === 'int') {
+      if (f.optional && (v === undefined || v === null)) {
+        out[f.name] = null
+        continue
+      }
       const n = intValue(v)
       if (n === undefined) return `${f.name} must be an integer, got ${JSON.stringify(v ?? null)}`
       out[f.name] = n

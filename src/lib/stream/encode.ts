@@ -95,7 +95,7 @@ interface FastSpec {
   type: string
   tables: readonly TableName[]
   typeJson: string
-  fields: { name: string; key: string; int: boolean }[]
+  fields: { name: string; key: string; int: boolean; optional: boolean }[]
   /** Per field, its key id in KEY_NAMES (the scanned path). */
   fieldKeys: number[]
   /**
@@ -164,6 +164,7 @@ function fastSpec(spec: EventTypeSpec): FastSpec | null {
       name: f.name,
       key: `,${JSON.stringify(f.name)}:`,
       int: f.type === 'int',
+      optional: f.optional === true,
     })),
     fieldKeys: spec.fields.map((f) => FIELD_KEY_NAMES.indexOf(f.name)),
     requireGuildName: spec.type === 'join_guild' && required.includes('guild_name'),
@@ -559,7 +560,9 @@ export class MessageEncoder {
     for (let i = 0; i < spec.fields.length; i++) {
       const f = spec.fields[i]
       const v = obj[f.name]
-      if (f.int) {
+      if (f.int && f.optional && (v === undefined || v === null)) {
+        texts[i] = null
+      } else if (f.int) {
         let n: number
         if (typeof v === 'number') {
           if (!Number.isSafeInteger(v)) return this.reference(raw, meta, offset)
@@ -712,7 +715,9 @@ export class MessageEncoder {
     for (let i = 0; i < fieldKeys.length; i++) {
       const key = fieldKeys[i]
       const k = kind[key]
-      if (spec.fields[i].int) {
+      if (spec.fields[i].int && spec.fields[i].optional && (k === ABSENT || k === NULL)) {
+        // NULL: cell() writes it.
+      } else if (spec.fields[i].int) {
         if (k === STRING) {
           // The seed's integer text ("-10"): read as routeMessage's intValue would, then an INT.
           const n = intText(buf, sc.start[key], sc.end[key])

@@ -36,11 +36,11 @@ async function generation(change?: (catalog: CatalogModule) => void) {
   return { catalog, stream, status, report, summary }
 }
 
-/** The test catalog's change: purchase_sword gains an optional `platform` (text) field. */
+/** The test catalog's change: purchase_sword gains `platform` (text) and an optional int `item_level`. */
 function addPlatform(catalog: CatalogModule): void {
   const sword = catalog.EVENT_TYPES.find((t) => t.type === 'purchase_sword')
   if (!sword) throw new Error('no purchase_sword in the catalog')
-  sword.fields.push({ name: 'platform', type: 'string' })
+  sword.fields.push({ name: 'platform', type: 'string' }, { name: 'item_level', type: 'int', optional: true })
 }
 
 const HEADERS = { Host: 'user1.comcast.com', 'User-Agent': 'ApacheBench/2.3', Accept: '*/*' }
@@ -131,7 +131,7 @@ describe('schema evolution', () => {
     const g2 = await generation(addPlatform)
     expect(g2.catalog.tableColumns('purchases').map((c) => c.name)).toContain('platform')
     await stack.produce(topic, [
-      event('purchase_sword', { amount: -10, description: 'new ios sword', platform: 'ios' }),
+      event('purchase_sword', { amount: -10, description: 'new ios sword', platform: 'ios', item_level: 7 }),
       event('purchase_sword', { amount: -10, description: 'new sword, old producer' }),
       event('purchase_knife', { amount: -10, description: 'new knife' }, { platform: 'web' }),
     ])
@@ -144,7 +144,9 @@ describe('schema evolution', () => {
     // New files have the column; old ones do not (read back with hyparquet, file by file).
     const rows = await readTable(lake(), 'purchases')
     const byDescription = new Map(rows.map((r) => [r.description, r]))
-    expect(byDescription.get('new ios sword')?.platform).toBe('ios')
+    expect(byDescription.get('new ios sword')).toMatchObject({ platform: 'ios', item_level: 7n })
+    // The optional int: an old producer's event is not rejected for lacking it.
+    expect(byDescription.get('new sword, old producer')?.item_level).toBeNull()
     expect(byDescription.get('new sword, old producer')?.platform).toBeNull()
     expect(byDescription.get('new knife')?.platform).toBeNull()
     expect('platform' in (byDescription.get('old sword') ?? {})).toBe(false)
@@ -154,19 +156,19 @@ describe('schema evolution', () => {
     const { result } = await g2.report.lakeSql({
       lake: lake(),
       cacheDir,
-      sql: 'SELECT description, platform, amount FROM purchases ORDER BY description',
+      sql: 'SELECT description, platform, item_level, amount FROM purchases ORDER BY description',
     })
     expect(result.rows).toEqual([
-      { description: 'early ios sword', platform: null, amount: -10 },
-      { description: 'new ios sword', platform: 'ios', amount: -10 },
-      { description: 'new knife', platform: null, amount: -10 },
-      { description: 'new sword, old producer', platform: null, amount: -10 },
-      { description: 'old knife', platform: null, amount: -10 },
-      { description: 'old sword', platform: null, amount: -10 },
+      { description: 'early ios sword', platform: null, item_level: null, amount: -10 },
+      { description: 'new ios sword', platform: 'ios', item_level: 7, amount: -10 },
+      { description: 'new knife', platform: null, item_level: null, amount: -10 },
+      { description: 'new sword, old producer', platform: null, item_level: null, amount: -10 },
+      { description: 'old knife', platform: null, item_level: null, amount: -10 },
+      { description: 'old sword', platform: null, item_level: null, amount: -10 },
     ])
     const described = await g2.report.lakeSql({ lake: lake(), cacheDir, sql: 'DESCRIBE purchases' })
     const types = Object.fromEntries(described.result.rows.map((r) => [r.column_name, r.column_type]))
-    expect(types).toMatchObject({ platform: 'VARCHAR', amount: 'BIGINT' })
+    expect(types).toMatchObject({ platform: 'VARCHAR', item_level: 'BIGINT', amount: 'BIGINT' })
     const purchases = await g2.report.lakeReport('purchases', { lake: lake(), cacheDir })
     expect(purchases.empty).toBe(false)
     expect(JSON.stringify(purchases.result)).toContain('sword')
