@@ -135,6 +135,15 @@ describe('WebHDFS gateway: the ops Hadoop clients call', () => {
     }
   })
 
+  it('CREATE answers 201 with Location hdfs://<host:port>/<path>, quoted as java.net.URI does', async () => {
+    const step1 = await raw(gw.port, 'PUT', v1('/loc/my%20file%25.txt', 'CREATE'))
+    const loc = new URL(step1.headers.location!)
+    const step2 = await raw(gw.port, 'PUT', loc.pathname + loc.search, 'x')
+    expect(step2.status).toBe(201)
+    expect(step2.headers.location).toBe(`hdfs://127.0.0.1:${gw.port}/loc/my%20file%25.txt`)
+    expect(await fs.readFile(path.join(root, 'loc', 'my file%.txt'), 'utf8')).toBe('x')
+  })
+
   it('GETSERVERDEFAULTS: FsServerDefaults with the fields and types JsonUtilClient reads', async () => {
     const d = jsonOf(await raw(gw.port, 'GET', v1('/', 'GETSERVERDEFAULTS')), 'FsServerDefaults')
     expect(d).toEqual({
