@@ -116,6 +116,7 @@ for (const op of [
   'GETACLSTATUS',
   'CHECKACCESS',
   'GETXATTRS',
+  'LISTXATTRS',
   'GETSTORAGEPOLICY',
   'GETQUOTAUSAGE',
   'GETFILEBLOCKLOCATIONS',
@@ -124,7 +125,6 @@ for (const op of [
   OPS[op] = { method: 'GET', supported: true }
 for (const op of [
   'GETDELEGATIONTOKEN',
-  'LISTXATTRS',
   'GETALLSTORAGEPOLICY',
   'GETSNAPSHOTDIFF',
   'GETSNAPSHOTTABLEDIRECTORYLIST',
@@ -1169,6 +1169,10 @@ export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promi
         if (names.length > 0) throw ioe('At least one of the attributes provided was not found.')
         return sendJson(res, 200, { XAttrs: [] })
       }
+      case 'LISTXATTRS':
+        await existing(r)
+        // JsonUtil writes the names as a JSON text inside the JSON (what JsonUtilClient parses).
+        return sendJson(res, 200, { XAttrNames: '[]' })
       case 'GETSTORAGEPOLICY':
         await existing(r)
         // Every path has the default policy, HOT (all replicas on DISK).

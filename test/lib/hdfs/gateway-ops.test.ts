@@ -212,6 +212,9 @@ describe('WebHDFS gateway: the ops Hadoop clients call', () => {
       expect(a.status, bad).toBe(400)
     }
     expect((await raw(gw.port, 'GET', v1('/acl/none', 'GETXATTRS'))).status).toBe(404)
+    // LISTXATTRS: the names as JSON text inside the JSON, as JsonUtil writes them.
+    expect(jsonOf(await raw(gw.port, 'GET', v1('/acl/f.txt', 'LISTXATTRS')), 'XAttrNames')).toBe('[]')
+    expect((await raw(gw.port, 'GET', v1('/acl/none', 'LISTXATTRS'))).status).toBe(404)
   })
 
   it('GETSTORAGEPOLICY: the default HOT policy, shaped as BlockStoragePolicy', async () => {
