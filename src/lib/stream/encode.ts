@@ -764,6 +764,8 @@ export class MessageEncoder {
         unknown.push(buf.toString('latin1', sc.otherStart[j], sc.otherEnd[j]))
     }
     for (const key of spec.foreignKeys) if (kind[key] !== ABSENT) (unknown ??= []).push(FIELD_KEY_NAMES[key])
+    // A key twice (JSON.parse keeps one): named once.
+    if (unknown !== undefined && unknown.length > 1) unknown = [...new Set(unknown)]
     this.scannedEvents += 1
     const out = this.bytesOut(spec)
     out.unknownFields = unknown

@@ -461,6 +461,9 @@ describe('MessageEncoder, unknown fields', () => {
     })
     // And reset for the next event.
     expect(enc.encode(Buffer.from(api('purchase_sword')), meta, 1).unknownFields).toBeUndefined()
+    // A key twice is one field.
+    const twice = api('mensaje').replace('{', '{"x":1,"x":2,')
+    expect(enc.encode(Buffer.from(twice), meta, 1).unknownFields).toEqual(['x'])
     // More other keys than the scanner remembers: still all named (by the parse path).
     const many = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`f${i}`, i]))
     expect(enc.encode(Buffer.from(api('mensaje', many)), meta, 1).unknownFields).toHaveLength(12)
