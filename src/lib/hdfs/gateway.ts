@@ -263,6 +263,9 @@ interface PathAttrs {
   permission?: number
 }
 
+/** One line of the attrs journal. */
+type AttrsChange = { set: string; attrs: PathAttrs } | { drop: string } | { move: string; to: string }
+
 /** Starts the embedded WebHDFS gateway. */
 export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promise<WebHdfsGateway> {
   const log = options.log ?? (() => {})
@@ -285,50 +288,71 @@ export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promi
   // dfs.permissions.enabled=false they are recorded and shown, never enforced, and the backing
   // files keep modes the gateway itself can always use (a chmod 000 must not lock it out).
   const metaDir = path.join(root, GATEWAY_META_DIR)
-  const attrsFile = path.join(metaDir, 'attrs.json')
+  // A journal: one line per change (O(1) per SETOWNER even for distcp -p over a big tree), replayed
+  // and rewritten compactly at start. A line cut short by a crash is skipped.
+  const attrsLog = path.join(metaDir, 'attrs.jsonl')
   await fs.mkdir(metaDir, { recursive: true })
   const attrs = new Map<string, PathAttrs>()
-  try {
-    const saved = JSON.parse(await fs.readFile(attrsFile, 'utf8')) as { paths?: Record<string, PathAttrs> }
-    for (const [p, a] of Object.entries(saved.paths ?? {})) attrs.set(p, a)
-  } catch (e) {
-    if (errnoOf(e) !== 'ENOENT')
-      log('warn', `WebHDFS gateway: ignoring unreadable ${attrsFile}: ${(e as Error).message}`)
-  }
-  let attrsSaving: Promise<void> = Promise.resolve()
-  /** Writes the attrs map (whole, atomically); saves queue behind each other. */
-  function saveAttrs(): Promise<void> {
-    const text = JSON.stringify({ version: 1, paths: Object.fromEntries(attrs) })
-    const run = async () => {
-      const tmp = path.join(metaDir, `attrs.${randomUUID()}.tmp`)
-      await fs.writeFile(tmp, text)
-      await fs.rename(tmp, attrsFile)
-    }
-    attrsSaving = attrsSaving.catch(() => {}).then(run)
-    return attrsSaving
-  }
   const underPath = (p: string, prefix: string) =>
     p === prefix || p.startsWith(prefix === '/' ? '/' : `${prefix}/`)
-  async function setAttrs(hdfs: string, patch: PathAttrs): Promise<void> {
-    attrs.set(hdfs, { ...attrs.get(hdfs), ...patch })
-    await saveAttrs()
+  /** Applies one change to the map; false when it changed nothing. */
+  function applyAttrs(c: AttrsChange): boolean {
+    if ('set' in c) {
+      if (typeof c.set !== 'string' || typeof c.attrs !== 'object' || c.attrs === null)
+        throw new Error('bad set')
+      attrs.set(c.set, { ...attrs.get(c.set), ...c.attrs })
+      return true
+    }
+    if ('drop' in c) {
+      let changed = false
+      for (const p of [...attrs.keys()]) if (underPath(p, c.drop)) changed = attrs.delete(p) || changed
+      return changed
+    }
+    const moved: [string, PathAttrs][] = []
+    for (const [p, a] of attrs) if (underPath(p, c.move)) moved.push([c.to + p.slice(c.move.length), a])
+    if (moved.length === 0) return false
+    for (const p of [...attrs.keys()]) if (underPath(p, c.move) || underPath(p, c.to)) attrs.delete(p)
+    for (const [p, a] of moved) attrs.set(p, a)
+    return true
   }
+  let journal = ''
+  try {
+    journal = await fs.readFile(attrsLog, 'utf8')
+  } catch (e) {
+    if (errnoOf(e) !== 'ENOENT')
+      log('warn', `WebHDFS gateway: cannot read ${attrsLog}: ${(e as Error).message}`)
+  }
+  let skipped = 0
+  for (const line of journal.split('\n')) {
+    if (line === '') continue
+    try {
+      applyAttrs(JSON.parse(line) as AttrsChange)
+    } catch {
+      skipped++
+    }
+  }
+  if (skipped > 0) log('warn', `WebHDFS gateway: skipped ${skipped} unreadable line(s) of ${attrsLog}`)
+  if (journal !== '') {
+    const tmp = path.join(metaDir, `attrs.${randomUUID()}.tmp`)
+    await fs.writeFile(tmp, [...attrs].map(([p, a]) => `${JSON.stringify({ set: p, attrs: a })}\n`).join(''))
+    await fs.rename(tmp, attrsLog)
+  }
+  let attrsWriting: Promise<void> = Promise.resolve()
+  /** Applies a change and appends it to the journal; appends queue behind each other. */
+  function recordAttrs(c: AttrsChange): Promise<void> {
+    if (!applyAttrs(c)) return Promise.resolve()
+    const line = `${JSON.stringify(c)}\n`
+    attrsWriting = attrsWriting.catch(() => {}).then(() => fs.appendFile(attrsLog, line))
+    return attrsWriting
+  }
+  const setAttrs = (hdfs: string, patch: PathAttrs) => recordAttrs({ set: hdfs, attrs: patch })
   /** After a delete (or a new file in its place): forget what was set on hdfs and below. */
-  async function dropAttrs(hdfs: string): Promise<void> {
-    if (attrs.size === 0) return
-    let changed = false
-    for (const p of [...attrs.keys()]) if (underPath(p, hdfs)) changed = attrs.delete(p) || changed
-    if (changed) await saveAttrs()
+  const dropAttrs = async (hdfs: string) => {
+    if (attrs.size > 0) await recordAttrs({ drop: hdfs })
   }
   /** After a rename: what was set on from and below moves to to. */
-  async function moveAttrs(from: string, to: string): Promise<void> {
-    if (attrs.size === 0) return
-    const moved: [string, PathAttrs][] = []
-    for (const [p, a] of attrs) if (underPath(p, from)) moved.push([to + p.slice(from.length), a])
-    if (moved.length === 0) return
-    for (const p of [...attrs.keys()]) if (underPath(p, from) || underPath(p, to)) attrs.delete(p)
-    for (const [p, a] of moved) attrs.set(p, a)
-    await saveAttrs()
+  const moveAttrs = async (from: string, to: string) => {
+    if (attrs.size > 0) await recordAttrs({ move: from, to })
   }
   const hdfsOf = (local: string) =>
     local === root ? '/' : `/${path.relative(root, local).split(path.sep).join('/')}`

@@ -346,7 +346,19 @@ describe('WebHDFS gateway: the ops Hadoop clients call', () => {
     expect(await status('/own2/f.txt')).toMatchObject({ owner: 'carol' })
     const top = jsonOf(await raw(gw.port, 'GET', v1('/', 'LISTSTATUS')), 'FileStatuses')
     expect(top.FileStatus.map((s: { pathSuffix: string }) => s.pathSuffix)).not.toContain(GATEWAY_META_DIR)
-    expect((await raw(gw.port, 'GET', v1(`/${GATEWAY_META_DIR}/attrs.json`, 'OPEN'))).status).toBe(403)
+    expect((await raw(gw.port, 'GET', v1(`/${GATEWAY_META_DIR}/attrs.jsonl`, 'OPEN'))).status).toBe(403)
+
+    // The journal: a line cut short by a crash is skipped; the start rewrites it compactly.
+    const journal = path.join(root, GATEWAY_META_DIR, 'attrs.jsonl')
+    await fs.appendFile(journal, '{"set":"/own2/f.txt","attrs":{"owner":"ma')
+    await gw.close()
+    gw = await startWebHdfsGateway({ port: 0, root })
+    expect(await status('/own2/f.txt')).toMatchObject({ owner: 'carol' })
+    const lines = (await fs.readFile(journal, 'utf8')).trim().split('\n')
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      { set: '/own2', attrs: { permission: 0o1777 } },
+      { set: '/own2/f.txt', attrs: { owner: 'carol' } },
+    ])
   })
 
   it('SETPERMISSION/SETOWNER errors: bad values 400, missing paths 404, no XSRF header 400', async () => {
