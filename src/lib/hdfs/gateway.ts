@@ -117,6 +117,7 @@ for (const op of [
   'CHECKACCESS',
   'GETXATTRS',
   'LISTXATTRS',
+  'GETDELEGATIONTOKEN',
   'GETSTORAGEPOLICY',
   'GETQUOTAUSAGE',
   'GETFILEBLOCKLOCATIONS',
@@ -124,7 +125,6 @@ for (const op of [
 ])
   OPS[op] = { method: 'GET', supported: true }
 for (const op of [
-  'GETDELEGATIONTOKEN',
   'GETALLSTORAGEPOLICY',
   'GETSNAPSHOTDIFF',
   'GETSNAPSHOTTABLEDIRECTORYLIST',
@@ -1153,6 +1153,11 @@ export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promi
             defaultStoragePolicyId: 7,
           },
         })
+      case 'GETDELEGATIONTOKEN':
+        // Security is off, so a namenode issues no tokens: {"Token": null}, which the client takes
+        // as "no token needed" (its insecure-cluster fallback).
+        if (q.get('delegation')) throw iae('delegation parameter is not null.')
+        return sendJson(res, 200, { Token: null })
       case 'GETTRASHROOT':
         return sendJson(res, 200, { Path: `/user/${user}/.Trash` })
       case 'GETACLSTATUS': {

@@ -160,6 +160,14 @@ describe('WebHDFS gateway: the ops Hadoop clients call', () => {
     })
   })
 
+  it('GETDELEGATIONTOKEN: {"Token": null}, as a namenode with security off answers', async () => {
+    expect(
+      jsonOf(await raw(gw.port, 'GET', `${v1('/', 'GETDELEGATIONTOKEN')}&renewer=yarn`), 'Token'),
+    ).toBeNull()
+    const a = await raw(gw.port, 'GET', `${v1('/', 'GETDELEGATIONTOKEN')}&delegation=abc`)
+    expect(a.status).toBe(400)
+  })
+
   it('GETTRASHROOT: {"Path": "/user/<user>/.Trash"}', async () => {
     expect(jsonOf(await raw(gw.port, 'GET', v1('/sum/data.bin', 'GETTRASHROOT')), 'Path')).toBe(
       '/user/alice/.Trash',
