@@ -51,15 +51,6 @@ function formatBytes(n: number): string {
   return `${(n / 1024 ** 3).toFixed(2)} GiB`
 }
 
-/** "unknown fields seen: platform (12), referrer (3) …", or '' when there were none. Pure. */
-export function unknownFieldsLine(fields: Record<string, number> | undefined): string {
-  const entries = Object.entries(fields ?? {})
-  if (entries.length === 0) return ''
-  const shown = entries.slice(0, 10).map(([name, n]) => `${JSON.stringify(name).slice(1, -1) || '""'} (${n})`)
-  const more = entries.length > 10 ? `, and ${entries.length - 10} more` : ''
-  return `unknown fields seen: ${shown.join(', ')}${more}; kept in raw_event only (add them to the catalog to get columns)`
-}
-
 /** `game stream status` in human mode. Pure. */
 export function renderStreamStatus(s: StreamStatusResult, options: { color?: boolean } = {}): string {
   const parts = renderTable(
@@ -84,8 +75,17 @@ export function renderStreamStatus(s: StreamStatusResult, options: { color?: boo
     tables,
     `${s.commits} commit(s)${s.lastCommit ? `, last ${s.lastCommit.commitId} at ${s.lastCommit.createdAt}` : ''}${s.staging ? `, ${s.staging} staging entr${s.staging === 1 ? 'y' : 'ies'}` : ''}`,
   ]
+  if (s.kafkaError) lines.push(`warning: ${s.kafkaError}`)
   const unknown = unknownFieldsLine(s.unknownFields)
   if (unknown) lines.push(unknown)
-  if (s.kafkaError) lines.push(`warning: ${s.kafkaError}`)
   return lines.join('\n')
+}
+
+/** "unknown fields seen: platform (12), referrer (3) …", or '' when there were none. Pure. */
+export function unknownFieldsLine(fields: Record<string, number> | undefined): string {
+  const entries = Object.entries(fields ?? {})
+  if (entries.length === 0) return ''
+  const shown = entries.slice(0, 10).map(([name, n]) => `${JSON.stringify(name).slice(1, -1) || '""'} (${n})`)
+  const more = entries.length > 10 ? `, and ${entries.length - 10} more` : ''
+  return `unknown fields seen: ${shown.join(', ')}${more}; kept in raw_event only (add them to the catalog to get columns)`
 }

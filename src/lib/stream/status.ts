@@ -37,17 +37,17 @@ export interface StreamStatusResult {
   lake: string
   partitions: PartitionStatus[]
   tables: TableStatus[]
+  /**
+   * Fields of no catalog type that events of this topic carried (kept in raw_event only; the
+   * tables' schema does not grow): name → events, most seen first.
+   */
+  unknownFields?: Record<string, number>
   commits: number
   lastCommit: { commitId: string; seq: number; createdAt: string } | null
   /** Staging entries in the lake (a flush in progress, or leftovers the next start cleans). */
   staging: number
   /** Set when Kafka could not be asked; the lake part is still there. */
   kafkaError?: string
-  /**
-   * Fields of no catalog type that events of this topic carried (kept in raw_event only; the
-   * tables' schema does not grow): name → events, most seen first.
-   */
-  unknownFields?: Record<string, number>
 }
 
 /** Per-table totals from commit records and the files actually published. Pure. */
@@ -133,10 +133,10 @@ export async function streamStatus(
     lake: lake.url,
     partitions: partitionStatus(resumeOffsets(records, options.topic), group, ends),
     tables: tableStatus(records, present),
+    unknownFields,
     commits: records.reduce((n, r) => n + (r.merged ?? 1), 0),
     lastCommit: last ? { commitId: last.commitId, seq: last.seq, createdAt: last.createdAt } : null,
     staging,
-    unknownFields,
     ...(kafkaError ? { kafkaError } : {}),
   }
 }
