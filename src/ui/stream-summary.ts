@@ -39,6 +39,8 @@ export function renderStreamResult(r: StreamResult, options: { color?: boolean }
       `undecodable: ${r.undecodable} record batch(es) skipped into rejected, last: ${r.lastUndecodable}`,
     )
   }
+  const unknown = unknownFieldsLine(r.unknownFields)
+  if (unknown) lines.push(unknown)
   for (const w of r.warnings) lines.push(`warning: ${w}`)
   return lines.join('\n')
 }
@@ -72,5 +74,16 @@ export function renderStreamStatus(s: StreamStatusResult, options: { color?: boo
       `${s.undecodable.batches} undecodable batch(es) in rejected, last: ${s.undecodable.lastReason}`,
     )
   if (s.kafkaError) lines.push(`warning: ${s.kafkaError}`)
+  const unknown = unknownFieldsLine(s.unknownFields)
+  if (unknown) lines.push(unknown)
   return lines.join('\n')
+}
+
+/** "unknown fields seen: platform (12), referrer (3) …", or '' when there were none. Pure. */
+export function unknownFieldsLine(fields: Record<string, number> | undefined): string {
+  const entries = Object.entries(fields ?? {})
+  if (entries.length === 0) return ''
+  const shown = entries.slice(0, 10).map(([name, n]) => `${JSON.stringify(name).slice(1, -1) || '""'} (${n})`)
+  const more = entries.length > 10 ? `, and ${entries.length - 10} more` : ''
+  return `unknown fields seen: ${shown.join(', ')}${more}; kept in raw_event only (add them to the catalog to get columns)`
 }

@@ -81,7 +81,9 @@ describe('game stream (e2e)', () => {
       topic,
       [...SEED_EVENTS, ...BAD_EVENTS.map((b) => b.value)].map((value) => ({ value })),
     )
-    const total = 4 * 7 + SEED_EVENTS.length + BAD_EVENTS.length
+    // Another producer's event with a field the catalog does not have: landed, and counted.
+    await stack.produce(topic, [{ value: '{"event_type":"join_guild","guild_name":"k","platform":"ios"}' }])
+    const total = 4 * 7 + SEED_EVENTS.length + BAD_EVENTS.length + 1
     const r = await runCli([...args(topic, 'once'), '--once', '--json', '--checkpoint-every', '1'], {
       env: env(),
     })
@@ -92,6 +94,7 @@ describe('game stream (e2e)', () => {
     expect(result).toMatchObject({ events: total, rejected: BAD_EVENTS.length, stoppedBy: 'caught-up' })
     expect(result.rows).toMatchObject({ purchases: 9, transactions: 14, rejected: BAD_EVENTS.length })
     expect(typeof result.durationMs).toBe('number')
+    expect(result.unknownFields).toEqual({ platform: 1 })
     const counts = await countRows('once')
     expect(counts.transactions).toEqual({ n: 14, ids: 14 })
     expect(counts.rejected.n).toBe(BAD_EVENTS.length)
@@ -117,6 +120,7 @@ describe('game stream (e2e)', () => {
     expect(status.partitions).toHaveLength(3)
     expect(status.partitions.every((p: { lag: number }) => p.lag === 0)).toBe(true)
     expect(status.tables.find((t: { table: string }) => t.table === 'purchases').rows).toBe(9)
+    expect(status.unknownFields).toEqual({ platform: 1 })
 
     const human = await runCli(
       ['stream', 'status', '--brokers', stack.brokers.join(','), '--topic', topic, '--lake', lakeUrl('once')],
@@ -124,6 +128,7 @@ describe('game stream (e2e)', () => {
     )
     expect(human.code).toBe(0)
     expect(human.stdout).toMatch(/transactions\s*\|\s*\d+\s*\|\s*14/)
+    expect(human.stdout).toContain('unknown fields seen: platform (1); kept in raw_event only')
   })
 
   it('exits 4 with a hint when Kafka is not reachable', async () => {

@@ -26,6 +26,12 @@ export interface ParamSpec {
 export interface FieldSpec {
   name: string
   type: FieldType
+  /**
+   * Absent or null is NULL rather than a rejection. Text fields are NULL when absent anyway; an int
+   * field added to a type later should be optional, or every event from producers that do not send
+   * it yet goes to `rejected`.
+   */
+  optional?: boolean
 }
 
 export interface Prices {

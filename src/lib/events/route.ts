@@ -23,6 +23,42 @@ export interface RouteResult {
   rows: RoutedRow[]
   /** Set when the message went to `rejected`. */
   rejected?: string
+  /** Set when a routed event carried fields its type does not have (see unknownFieldNames). */
+  unknownFields?: string[]
+}
+
+/** Envelope keys every event may carry besides its type's fields. */
+const ENVELOPE_KEYS = ['event_type', 'event_id', 'schema_version', 'received_at']
+const KNOWN_KEYS = new WeakMap<EventTypeSpec, ReadonlySet<string>>()
+
+/** The keys an event of this type may carry without being "unknown": the envelope and its catalog fields. */
+export function knownKeys(spec: EventTypeSpec): ReadonlySet<string> {
+  let known = KNOWN_KEYS.get(spec)
+  if (known === undefined) {
+    known = new Set([...ENVELOPE_KEYS, ...spec.fields.map((f) => f.name)])
+    KNOWN_KEYS.set(spec, known)
+  }
+  return known
+}
+
+/** A request header's name, as the API and the seed store them in events (`Host`, `User-Agent`): an upper-case first letter. */
+export function isHeaderName(key: string): boolean {
+  const c = key.charCodeAt(0)
+  return c >= 65 && c <= 90
+}
+
+/**
+ * The top-level keys of an event that are neither the envelope, nor its type's catalog fields, nor
+ * request headers: fields another producer added. They stay in raw_event only (the tables' columns
+ * come from the catalog, so no schema grows by itself); the stream counts them. Pure.
+ */
+export function unknownFieldNames(
+  known: ReadonlySet<string>,
+  event: Record<string, unknown>,
+): string[] | undefined {
+  let out: string[] | undefined
+  for (const key in event) if (!isHeaderName(key) && !known.has(key)) (out ??= []).push(key)
+  return out
 }
 
 const MAX_RAW_EVENT = 64 * 1024
@@ -106,6 +142,10 @@ function fieldsOf(spec: EventTypeSpec, event: Record<string, unknown>): Row | st
   for (const f of spec.fields) {
     const v = event[f.name]
     if (f.type === 'int') {
+      if (f.optional && (v === undefined || v === null)) {
+        out[f.name] = null
+        continue
+      }
       const n = intValue(v)
       if (n === undefined) return `${f.name} must be an integer, got ${JSON.stringify(v ?? null)}`
       out[f.name] = n
@@ -148,5 +188,7 @@ export function routeMessage(value: Buffer | string | null, meta: MessageMeta): 
   const fields = fieldsOf(spec, obj)
   if (typeof fields === 'string') return reject(raw, obj, meta, fields)
   const row: Row = { ...leading(raw, obj, eventTime(obj, meta), type, meta), ...fields }
-  return { rows: spec.tables.map((table) => ({ table, row })) }
+  const unknownFields = unknownFieldNames(knownKeys(spec), obj)
+  const rows = spec.tables.map((table) => ({ table, row }))
+  return unknownFields ? { rows, unknownFields } : { rows }
 }

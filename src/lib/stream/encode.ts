@@ -8,9 +8,25 @@ import {
   TRAILING_COLUMNS,
   tableColumns,
 } from '../events/catalog.js'
-import { derivedEventId, eventDate, type MessageMeta, routeMessage } from '../events/route.js'
+import {
+  derivedEventId,
+  eventDate,
+  knownKeys,
+  type MessageMeta,
+  routeMessage,
+  unknownFieldNames,
+} from '../events/route.js'
 import { CSV_DELIMITER, CSV_MAX_LINE_BYTES, CSV_NULL } from '../lake/parquet.js'
-import { ABSENT, ByteNames, INT, NULL, OTHER, PlainJsonScanner, STRING } from './plain-json.js'
+import {
+  ABSENT,
+  ByteNames,
+  INT,
+  MAX_OTHER_KEYS,
+  NULL,
+  OTHER,
+  PlainJsonScanner,
+  STRING,
+} from './plain-json.js'
 
 /**
  * The stream's hot path: one Kafka message → the line the buffer stores, without building
@@ -63,6 +79,11 @@ export interface EncodedMessage {
   csv: boolean
   /** Set when the message went to `rejected`. */
   rejected?: string
+  /**
+   * Set when a routed event carried fields its type does not have (routeMessage's unknownFields;
+   * the order may differ). They are in raw_event only; the stream counts them.
+   */
+  unknownFields?: readonly string[]
 }
 
 const MAX_RAW_EVENT = 64 * 1024
@@ -74,7 +95,7 @@ interface FastSpec {
   type: string
   tables: readonly TableName[]
   typeJson: string
-  fields: { name: string; key: string; int: boolean }[]
+  fields: { name: string; key: string; int: boolean; optional: boolean }[]
   /** Per field, its key id in KEY_NAMES (the scanned path). */
   fieldKeys: number[]
   /**
@@ -85,6 +106,10 @@ interface FastSpec {
   csvSlots: number[] | null
   requireGuildName: boolean
   positiveAmount: boolean
+  /** Keys that are not unknown fields for this type (route.ts knownKeys). */
+  known: ReadonlySet<string>
+  /** Key ids (KEY_NAMES) of other types' fields: unknown fields when an event of this type has them. */
+  foreignKeys: number[]
 }
 
 /** The CSV slots of a type (see FastSpec.csvSlots). */
@@ -116,6 +141,8 @@ const FIELD_KEY_NAMES = [
     'Host',
     'User-Agent',
     ...EVENT_TYPES.flatMap((s) => s.fields.map((f) => f.name)),
+    // Looked for only so that the scanner does not report it as another key (it is envelope).
+    'schema_version',
   ]),
 ]
 
@@ -137,10 +164,15 @@ function fastSpec(spec: EventTypeSpec): FastSpec | null {
       name: f.name,
       key: `,${JSON.stringify(f.name)}:`,
       int: f.type === 'int',
+      optional: f.optional === true,
     })),
     fieldKeys: spec.fields.map((f) => FIELD_KEY_NAMES.indexOf(f.name)),
     requireGuildName: spec.type === 'join_guild' && required.includes('guild_name'),
     positiveAmount: spec.type === 'add_money',
+    known: knownKeys(spec),
+    foreignKeys: FIELD_KEY_NAMES.flatMap((name, id) =>
+      id > 5 && !knownKeys(spec).has(name) && !/^[A-Z]/.test(name) ? [id] : [],
+    ),
   }
 }
 
@@ -461,6 +493,7 @@ export class MessageEncoder {
     bytes: null,
     csv: false,
     rejected: undefined,
+    unknownFields: undefined,
   }
   private readonly byteLine = new ByteLine()
   private readonly scanner = new PlainJsonScanner(KEY_NAMES)
@@ -481,6 +514,7 @@ export class MessageEncoder {
     start = 0,
     end = -1,
   ): EncodedMessage {
+    this.out.unknownFields = undefined
     if (value === null) return this.reference(value, meta, offset)
     let raw: string
     /** The event's bytes are ASCII without backslash or line break (see ByteLine). */
@@ -526,7 +560,9 @@ export class MessageEncoder {
     for (let i = 0; i < spec.fields.length; i++) {
       const f = spec.fields[i]
       const v = obj[f.name]
-      if (f.int) {
+      if (f.int && f.optional && (v === undefined || v === null)) {
+        texts[i] = null
+      } else if (f.int) {
         let n: number
         if (typeof v === 'number') {
           if (!Number.isSafeInteger(v)) return this.reference(raw, meta, offset)
@@ -576,6 +612,7 @@ export class MessageEncoder {
     out.tables = spec.tables
     out.dt = this.lastDt
     out.rejected = undefined
+    out.unknownFields = unknownFieldNames(spec.known, obj)
     if (csv && plain) {
       const b = this.byteLine
       b.begin(value as Buffer, start, start + raw.length)
@@ -678,7 +715,9 @@ export class MessageEncoder {
     for (let i = 0; i < fieldKeys.length; i++) {
       const key = fieldKeys[i]
       const k = kind[key]
-      if (spec.fields[i].int) {
+      if (spec.fields[i].int && spec.fields[i].optional && (k === ABSENT || k === NULL)) {
+        // NULL: cell() writes it.
+      } else if (spec.fields[i].int) {
         if (k === STRING) {
           // The seed's integer text ("-10"): read as routeMessage's intValue would, then an INT.
           const n = intText(buf, sc.start[key], sc.end[key])
@@ -716,8 +755,21 @@ export class MessageEncoder {
     b.int(meta.partition)
     b.int(offset)
     if (b.size > MAX_CSV_LINE) return null
+    // Fields of no catalog type, then other types' fields (none on the beaten track: no cost).
+    let unknown: string[] | undefined
+    if (sc.otherCount > 0) {
+      if (sc.otherCount > MAX_OTHER_KEYS) return null
+      unknown = []
+      for (let j = 0; j < sc.otherCount; j++)
+        unknown.push(buf.toString('latin1', sc.otherStart[j], sc.otherEnd[j]))
+    }
+    for (const key of spec.foreignKeys) if (kind[key] !== ABSENT) (unknown ??= []).push(FIELD_KEY_NAMES[key])
+    // A key twice (JSON.parse keeps one): named once.
+    if (unknown !== undefined && unknown.length > 1) unknown = [...new Set(unknown)]
     this.scannedEvents += 1
-    return this.bytesOut(spec)
+    const out = this.bytesOut(spec)
+    out.unknownFields = unknown
+    return out
   }
 
   /** The scanned value of a key as a CSV cell (asText: a string's bytes, an int's digits, else null). */
@@ -753,6 +805,7 @@ export class MessageEncoder {
     }
     const out = this.out
     out.rejected = row.reason
+    out.unknownFields = undefined
     out.csv = false
     out.bytes = null
     out.tables = REJECTED
@@ -766,6 +819,7 @@ export class MessageEncoder {
     const routed = routeMessage(value, withOffset(meta, offset))
     const out = this.out
     out.rejected = routed.rejected
+    out.unknownFields = routed.unknownFields
     out.csv = false
     out.bytes = null
     if (routed.rows.length === 0) {

@@ -22,6 +22,9 @@ export const INT = 3
 /** true, false, or any other number. */
 export const OTHER = 4
 
+/** How many other keys a scan remembers the place of (see otherCount). */
+export const MAX_OTHER_KEYS = 8
+
 const SPACE = 32
 const TAB = 9
 const QUOTE = 34
@@ -82,6 +85,13 @@ export class PlainJsonScanner {
   readonly num: Float64Array
   private readonly seen: Uint32Array
   private epoch = 0
+  /**
+   * Keys of the last scan that are not among the asked ones and do not start with an upper-case
+   * letter (request headers do): how many, and where the first MAX_OTHER_KEYS of them are.
+   */
+  otherCount = 0
+  readonly otherStart = new Int32Array(MAX_OTHER_KEYS)
+  readonly otherEnd = new Int32Array(MAX_OTHER_KEYS)
 
   constructor(private readonly keys: ByteNames) {
     const n = keys.names.length
@@ -96,6 +106,8 @@ export class PlainJsonScanner {
   scan(buf: Buffer, from: number, to: number): boolean {
     const epoch = this.nextEpoch()
     const { kind, start, end, num, seen, keys } = this
+    let others = 0
+    this.otherCount = 0
     let i = skipSpace(buf, from, to)
     if (i >= to || buf[i] !== OPEN) return false
     i = skipSpace(buf, i + 1, to)
@@ -167,6 +179,12 @@ export class PlainJsonScanner {
           start[id] = v0
           end[id] = v1
           num[id] = n
+        } else if (buf[k0] < 65 || buf[k0] > 90 || k0 === k1) {
+          if (others < MAX_OTHER_KEYS) {
+            this.otherStart[others] = k0
+            this.otherEnd[others] = k1
+          }
+          others++
         }
         i = skipSpace(buf, i, to)
         if (i >= to) return false
@@ -183,6 +201,7 @@ export class PlainJsonScanner {
     }
     if (skipSpace(buf, i, to) !== to) return false
     for (let id = 0; id < kind.length; id++) if (seen[id] !== epoch) kind[id] = ABSENT
+    this.otherCount = others
     return true
   }
 

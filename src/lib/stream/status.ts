@@ -7,6 +7,7 @@ import { TABLE_NAMES, type TableName } from '../events/catalog.js'
 import { listCommittedFiles, readCommitRecords } from '../lake/commit.js'
 import { type CommitRecord, resumeOffsets, STAGING_DIR } from '../lake/layout.js'
 import type { Lake } from '../lake/types.js'
+import { readUnknownFields } from './unknown-fields.js'
 
 export interface StreamStatusOptions {
   topic: string
@@ -40,6 +41,11 @@ export interface StreamStatusResult {
   lake: string
   partitions: PartitionStatus[]
   tables: TableStatus[]
+  /**
+   * Fields of no catalog type that events of this topic carried (kept in raw_event only; the
+   * tables' schema does not grow): name → events, most seen first.
+   */
+  unknownFields?: Record<string, number>
   commits: number
   lastCommit: { commitId: string; seq: number; createdAt: string } | null
   /** Staging entries in the lake (a flush in progress, or leftovers the next start cleans). */
@@ -103,6 +109,7 @@ export async function streamStatus(
   const files = await listCommittedFiles(lake, undefined, records)
   const present = new Set(files.map((f) => f.path))
   const staging = (await lake.list(STAGING_DIR)).length
+  const unknownFields = await readUnknownFields(lake, options.topic)
   const group = new Map<number, bigint>()
   const ends = new Map<number, { low: bigint; high: bigint }>()
   let kafkaError: string | undefined
@@ -132,6 +139,7 @@ export async function streamStatus(
     lake: lake.url,
     partitions: partitionStatus(resumeOffsets(records, options.topic), group, ends),
     tables: tableStatus(records, present),
+    unknownFields,
     commits: records.reduce((n, r) => n + (r.merged ?? 1), 0),
     lastCommit: last ? { commitId: last.commitId, seq: last.seq, createdAt: last.createdAt } : null,
     staging,

@@ -33,6 +33,7 @@ import { RowBuffer } from './buffer.js'
 import { MessageEncoder } from './encode.js'
 import { caughtUp, OffsetTracker } from './offsets.js'
 import { type FlushReason, flushReason } from './triggers.js'
+import { UnknownFieldCounter } from './unknown-fields.js'
 
 const OFFSET_OUT_OF_RANGE = 1
 /** Tables the flush writes from other tables' files (transactions = purchases + add_money). */
@@ -211,6 +212,8 @@ export interface StreamResult {
   stoppedBy: 'caught-up' | 'signal'
   /** Non-fatal problems (e.g. a Kafka offset commit that failed; the lake stays the truth). */
   warnings: string[]
+  /** Fields of no catalog type seen in this run's events (kept in raw_event only): name → events. */
+  unknownFields?: Record<string, number>
 }
 
 export interface Clock {
@@ -328,6 +331,7 @@ export async function streamToLake(
     parquet.catch(() => undefined)
     const buffer = new RowBuffer(path.join(scratch, 'buffer'))
     const encoder = new MessageEncoder()
+    const unknownFields = new UnknownFieldCounter(topic, group)
     const published = emptyCounts()
     const commits: string[] = []
     let events = 0
@@ -484,6 +488,9 @@ export async function streamToLake(
           { onStep: (step) => (arm ? crashHook(step) : undefined) },
         )
         tracker.markCommitted(offsets)
+        await unknownFields
+          .save(lake)
+          .catch((e) => warnings.push(`could not record the unknown fields seen: ${(e as Error).message}`))
         for (const f of files) published[f.table] += f.rows
         commits.push(commitId)
         flushes += 1
@@ -685,6 +692,7 @@ export async function streamToLake(
           const encoded = encoder.encode(start < 0 ? null : buf, meta, offset, start, end)
           events += 1
           if (encoded.rejected) rejected += 1
+          if (encoded.unknownFields !== undefined) unknownFields.note(encoded.unknownFields)
           if (encoded.tables.length > 0)
             buffer.addLine(p, encoded.tables, encoded.dt, encoded.bytes ?? encoded.line, encoded.csv)
           last = offset
@@ -893,6 +901,7 @@ export async function streamToLake(
       recovered: { rolledForward: recovered.rolledForward, rolledBack: recovered.rolledBack },
       stoppedBy,
       warnings,
+      unknownFields: unknownFields.fields(),
     }
   } finally {
     if (ticker) clearInterval(ticker)

@@ -92,3 +92,32 @@ describe('routeMessage', () => {
     expect(eventDate(0)).toBe('1970-01-01')
   })
 })
+
+describe('unknownFieldNames', () => {
+  const meta = { topic: 't', partition: 0, offset: '3', timestamp: Date.UTC(2026, 10, 28) }
+  it('names keys that are neither the envelope, the type’s fields nor headers; routed events only', () => {
+    const routed = routeMessage(
+      JSON.stringify({
+        event_type: 'join_guild',
+        guild_name: 'knights',
+        event_id: 'e1',
+        schema_version: 1,
+        received_at: '2026-11-28T00:00:00.000Z',
+        Host: 'h',
+        'X-Forwarded-For': '10.0.0.1',
+        platform: 'ios',
+        amount: 5,
+      }),
+      meta,
+    )
+    expect(routed.rejected).toBeUndefined()
+    expect(routed.unknownFields).toEqual(['platform', 'amount'])
+    // Not part of the row: the table's columns come from the catalog.
+    expect(Object.keys(routed.rows[0].row)).not.toContain('platform')
+    expect(routeMessage('{"event_type":"join_guild","guild_name":"k"}', meta).unknownFields).toBeUndefined()
+    expect(routeMessage('{"event_type":"join_guild","x":1}', meta)).toMatchObject({
+      rejected: 'guild_name is required',
+    })
+    expect(routeMessage('{"event_type":"join_guild","x":1}', meta).unknownFields).toBeUndefined()
+  })
+})

@@ -84,7 +84,7 @@ describe('WebHDFS gateway', () => {
     await expect(fs.stat(path.join(root, 'a', 'b.txt'))).rejects.toMatchObject({ code: 'ENOENT' })
     const step2 = await raw(gw.port, 'PUT', loc.pathname + loc.search, 'hello')
     expect(step2.status).toBe(201)
-    expect(step2.headers.location).toBe(`webhdfs://127.0.0.1:${gw.port}/a/b.txt`)
+    expect(step2.headers.location).toBe(`hdfs://127.0.0.1:${gw.port}/a/b.txt`)
     expect(await fs.readFile(path.join(root, 'a', 'b.txt'), 'utf8')).toBe('hello')
   })
 
@@ -169,8 +169,8 @@ describe('WebHDFS gateway', () => {
       ['GET', `/webhdfs/v1/a/b.txt?op=OPEN&offset=-1&${U}`, 'IllegalArgumentException'],
       ['PUT', `/webhdfs/v1/a/b.txt?op=RENAME&${U}`, 'IllegalArgumentException'],
       ['PUT', `/webhdfs/v1/a/b.txt?op=RENAME&destination=relative&${U}`, 'IllegalArgumentException'],
-      ['PUT', `/webhdfs/v1/a/b.txt?op=SETOWNER&owner=x&${U}`, 'UnsupportedOperationException'],
-      ['POST', `/webhdfs/v1/a/b.txt?op=CONCAT&${U}`, 'UnsupportedOperationException'],
+      ['PUT', `/webhdfs/v1/a/b.txt?op=SETREPLICATION&replication=2&${U}`, 'UnsupportedOperationException'],
+      ['POST', `/webhdfs/v1/a/b.txt?op=UNSETSTORAGEPOLICY&${U}`, 'UnsupportedOperationException'],
     ]
     for (const [method, p, exception] of cases) {
       const a = await raw(gw.port, method, p)

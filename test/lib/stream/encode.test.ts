@@ -28,8 +28,11 @@ function reference(value: Buffer | string | null, meta: MessageMeta, offset: num
     dt: String(row.dt),
     line: `${JSON.stringify(row).slice(0, -1)},"__p":${meta.partition},"__o":${offset}}`,
     rejected: r.rejected,
+    unknownFields: r.unknownFields,
   }
 }
+
+const sorted = (names: readonly string[] | undefined) => (names ? [...names].sort() : undefined)
 
 /**
  * A buffer line as the row DuckDB reads from it (lake/parquet.ts): every column of the table plus
@@ -57,10 +60,14 @@ let jsonFastLines = 0
 
 /** The encoder's result against the reference: same tables, date, reason, and row (NDJSON lines byte for byte). */
 function expectSame(got: EncodedMessage, want: ReturnType<typeof reference>, label: string): void {
-  expect({ tables: [...got.tables], dt: got.dt, rejected: got.rejected }, label).toEqual({
+  expect(
+    { tables: [...got.tables], dt: got.dt, rejected: got.rejected, unknown: sorted(got.unknownFields) },
+    label,
+  ).toEqual({
     tables: want.tables,
     dt: want.dt,
     rejected: want.rejected,
+    unknown: sorted('unknownFields' in want ? want.unknownFields : undefined),
   })
   const line = encodedLine(got)
   if (!want.line) {
@@ -434,6 +441,35 @@ describe('putInt / intLength', () => {
   })
 })
 
+describe('MessageEncoder, unknown fields', () => {
+  it('names the fields of no catalog type on every path, never headers or the envelope', () => {
+    const enc = new MessageEncoder()
+    const meta = { topic: 's', partition: 0, offset: '1', timestamp: DAY }
+    const extra = { platform: 'ios', guild_name: 'x', 'X-Forwarded-For': '10.0.0.1', schema_version: 1 }
+    // Scanned from the bytes (plain ASCII JSON), no JSON.parse.
+    const before = enc.scannedEvents
+    const scanned = enc.encode(Buffer.from(api('purchase_sword', extra)), meta, 1)
+    expect(enc.scannedEvents).toBe(before + 1)
+    expect(sorted(scanned.unknownFields)).toEqual(['guild_name', 'platform'])
+    expect(scanned.rejected).toBeUndefined()
+    // Parsed (non-ASCII), and through routeMessage (a rejected event has none counted).
+    const parsed = enc.encode(Buffer.from(api('purchase_sword', { ...extra, description: 'épée' })), meta, 1)
+    expect(sorted(parsed.unknownFields)).toEqual(['guild_name', 'platform'])
+    expect(enc.encode(api('add_money', { amount: 2.5, platform: 'ios' }), meta, 1)).toMatchObject({
+      rejected: 'amount must be an integer, got 2.5',
+      unknownFields: undefined,
+    })
+    // And reset for the next event.
+    expect(enc.encode(Buffer.from(api('purchase_sword')), meta, 1).unknownFields).toBeUndefined()
+    // A key twice is one field.
+    const twice = api('mensaje').replace('{', '{"x":1,"x":2,')
+    expect(enc.encode(Buffer.from(twice), meta, 1).unknownFields).toEqual(['x'])
+    // More other keys than the scanner remembers: still all named (by the parse path).
+    const many = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`f${i}`, i]))
+    expect(enc.encode(Buffer.from(api('mensaje', many)), meta, 1).unknownFields).toHaveLength(12)
+  })
+})
+
 describe('MessageEncoder, scanned path', () => {
   it('matches routeMessage on random well-formed events, key order and spacing', () => {
     const enc = new MessageEncoder()
@@ -502,6 +538,14 @@ describe('MessageEncoder, scanned path', () => {
       if (rnd(4) > 0) entries.push(['received_at', pick(times)])
       if (rnd(3) > 0) entries.push(['event_id', pick([`id-${i}`, '', null, 5])])
       if (rnd(3) === 0) entries.push(['schema_version', pick([1, 'x', null, 2.5, false])])
+      // Fields another producer added (kept in raw_event, reported as unknown), headers, other types' fields.
+      if (rnd(4) === 0) entries.push([pick(['platform', 'itemLevel', '', 'a b', 'x_1']), pick(texts)])
+      if (rnd(4) === 0) entries.push([pick(['X-Forwarded-For', 'Accept-Encoding', 'Z']), pick(texts)])
+      if (rnd(5) === 0) {
+        const other = pick(EVENT_TYPES.flatMap((t) => t.fields.map((f) => f.name)))
+        if (!entries.some(([k]) => k === other)) entries.push([other, pick(texts)])
+      }
+      if (rnd(20) === 0) for (let k = 0; k < 10; k++) entries.push([`extra${k}`, k])
       for (let j = entries.length - 1; j > 0; j--) {
         const k = rnd(j + 1)
         ;[entries[j], entries[k]] = [entries[k], entries[j]]
