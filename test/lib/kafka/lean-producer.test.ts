@@ -332,6 +332,22 @@ describe('idempotent produce: a real sequence gap', () => {
 })
 
 describe('retries are bounded by the request timeout, not by a count', () => {
+  it('NOT_LEADER_OR_FOLLOWER refreshes the metadata and retries; the batch the broker had appended is stored once', async () => {
+    await createTopic('lean_nl', 2)
+    const proxy = await startKafkaProxy(brokers)
+    const producer = createLeanProducer({ brokers: proxy.bootstrap, retryBackoffMs: 20 })
+    await producer.send('lean_nl', [{ key: 'k', value: JSON.stringify({ Host: 'k', n: 0 }) }])
+    const metadataBefore = proxy.metadataRequests
+    proxy.failProduceWith = 6 // NOT_LEADER_OR_FOLLOWER
+    proxy.failProduceResponses = 3
+    await producer.send('lean_nl', [{ key: 'k', value: JSON.stringify({ Host: 'k', n: 1 }) }])
+    await producer.disconnect()
+    await proxy.close()
+    expect(proxy.failProduceResponses).toBe(0)
+    expect(proxy.metadataRequests - metadataBefore).toBeGreaterThanOrEqual(3)
+    expect((await readToEnd('lean_nl')).map((e) => e.event?.n)).toEqual([0, 1])
+  })
+
   it('a missing topic (UNKNOWN_TOPIC_OR_PARTITION) is retried until it exists', async () => {
     const producer = createLeanProducer({ brokers, allowAutoTopicCreation: false, requestTimeoutMs: 8000 })
     const started = performance.now()
