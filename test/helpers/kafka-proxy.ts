@@ -9,7 +9,8 @@ import { decodeMessage, encodeMessage } from '../../src/lib/protocol/schema.js'
  * - Metadata responses name the proxies instead of the brokers (so a client keeps going through them);
  * - while `dropProduceResponses` > 0, a Produce response is not forwarded: the proxy closes both
  *   connections instead (the broker has appended, the client never sees the ack) and counts it;
- * - while `swallowProduceRequests` > 0, a Produce request is not forwarded (the broker never sees it).
+ * - while `swallowProduceRequests` > 0, a Produce request is not forwarded (the broker never sees it);
+ * - while `failProduceResponses` > 0, a Produce response says `failProduceWith` for every partition.
  */
 /** The producer fields of one RecordBatch in a forwarded Produce request. */
 export interface ProducedBatch {
@@ -29,6 +30,14 @@ export interface KafkaProxy {
   bootstrap: string[]
   /** Produce responses still to drop. */
   dropProduceResponses: number
+  /**
+   * Produce responses still to rewrite: every partition's error becomes `failProduceWith` (the
+   * broker has appended; the client is told it failed).
+   */
+  failProduceResponses: number
+  failProduceWith: number
+  /** Metadata requests forwarded so far. */
+  metadataRequests: number
   /** Produce requests still to swallow: not forwarded, the connection stays open. */
   swallowProduceRequests: number
   /** Produce responses dropped so far. */
@@ -68,6 +77,9 @@ export async function startKafkaProxy(upstream: string[]): Promise<KafkaProxy> {
     batches: [],
     dropProduceResponses: 0,
     swallowProduceRequests: 0,
+    failProduceResponses: 0,
+    failProduceWith: 6,
+    metadataRequests: 0,
     dropped: 0,
     produceRequests: 0,
     async close() {
@@ -119,6 +131,23 @@ export async function startKafkaProxy(upstream: string[]): Promise<KafkaProxy> {
     return out
   }
 
+  /** A Produce response with every partition's error code set to `code`. */
+  const failProduce = (version: number, headerVersion: number, frame: Buffer, code: number): Buffer => {
+    const r = new Reader(frame)
+    r.int32() // correlation id
+    if (headerVersion >= 1) r.taggedFields()
+    const headerEnd = r.offset
+    const spec = apiSpec(ApiKey.Produce)
+    const m = decodeMessage(spec.response, version, new Reader(frame.subarray(headerEnd)))
+    for (const t of m.responses)
+      for (const p of t.partitionResponses) {
+        p.errorCode = code
+        p.baseOffset = -1n
+      }
+    const body = encodeMessage(spec.response, version, m, new Writer(256)).toBuffer()
+    return Buffer.concat([frame.subarray(0, headerEnd), body])
+  }
+
   const serve = (target: string) => (client: net.Socket) => {
     const i = target.lastIndexOf(':')
     const server = net.connect({ host: target.slice(0, i), port: Number(target.slice(i + 1)) })
@@ -140,6 +169,7 @@ export async function startKafkaProxy(upstream: string[]): Promise<KafkaProxy> {
         const version = frame.readInt16BE(2)
         const req: { key: number; version: number; batches?: ProducedBatch[] } = { key, version }
         requests.set(frame.readInt32BE(4), req)
+        if (key === ApiKey.Metadata) state.metadataRequests++
         if (key === ApiKey.Produce) {
           if (state.swallowProduceRequests > 0) {
             state.swallowProduceRequests--
@@ -162,6 +192,15 @@ export async function startKafkaProxy(upstream: string[]): Promise<KafkaProxy> {
           for (const b of req.batches ?? []) b.ackLost = true
           end()
           return
+        }
+        if (req?.key === ApiKey.Produce && state.failProduceResponses > 0) {
+          state.failProduceResponses--
+          frame = failProduce(
+            req.version,
+            responseHeaderVersion(req.key, req.version),
+            frame,
+            state.failProduceWith,
+          )
         }
         if (req?.key === ApiKey.Metadata)
           frame = rewriteMetadata(req.version, responseHeaderVersion(req.key, req.version), frame)

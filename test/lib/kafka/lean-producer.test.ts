@@ -301,7 +301,53 @@ describe('idempotent produce: a retry after a lost ack', () => {
   })
 })
 
+describe('idempotent produce: a real sequence gap', () => {
+  it('a later batch refused as out of order while the earlier one was lost bumps the epoch, renumbers and lands', async () => {
+    await createTopic('lean_ooo', 1)
+    const proxy = await startKafkaProxy(brokers)
+    const producer = createLeanProducer({
+      brokers: proxy.bootstrap,
+      retryBackoffMs: 20,
+      requestTimeoutMs: 5000,
+    })
+    const event = (seq: number) => ({ key: 'p', value: JSON.stringify({ Host: 'p', seq }) })
+    await producer.send('lean_ooo', [event(0)])
+    // A never reaches the broker and is given up after 400 ms; B, sent meanwhile, follows A's
+    // sequences: the broker refuses it (OUT_OF_ORDER_SEQUENCE_NUMBER) while A is unacked, and
+    // again once A was given up and B is the oldest unacked batch: a real gap.
+    proxy.swallowProduceRequests = 1
+    const a = producer.send('lean_ooo', [event(1)], 400)
+    await new Promise((r) => setTimeout(r, 50))
+    const b = producer.send('lean_ooo', [event(2), event(3)])
+    await expect(a).rejects.toBeInstanceOf(KafkaRequestError)
+    await b
+    await producer.disconnect()
+    await proxy.close()
+    const sent = proxy.batches.filter((x) => x.count === 2)
+    // B went out at epoch 0 (refused), then at epoch 1 from sequence 0.
+    expect(sent[0]).toMatchObject({ epoch: 0, baseSequence: 2 })
+    expect(sent.at(-1)).toMatchObject({ epoch: 1, baseSequence: 0 })
+    expect((await readToEnd('lean_ooo')).map((e) => e.event?.seq)).toEqual([0, 2, 3])
+  })
+})
+
 describe('retries are bounded by the request timeout, not by a count', () => {
+  it('NOT_LEADER_OR_FOLLOWER refreshes the metadata and retries; the batch the broker had appended is stored once', async () => {
+    await createTopic('lean_nl', 2)
+    const proxy = await startKafkaProxy(brokers)
+    const producer = createLeanProducer({ brokers: proxy.bootstrap, retryBackoffMs: 20 })
+    await producer.send('lean_nl', [{ key: 'k', value: JSON.stringify({ Host: 'k', n: 0 }) }])
+    const metadataBefore = proxy.metadataRequests
+    proxy.failProduceWith = 6 // NOT_LEADER_OR_FOLLOWER
+    proxy.failProduceResponses = 3
+    await producer.send('lean_nl', [{ key: 'k', value: JSON.stringify({ Host: 'k', n: 1 }) }])
+    await producer.disconnect()
+    await proxy.close()
+    expect(proxy.failProduceResponses).toBe(0)
+    expect(proxy.metadataRequests - metadataBefore).toBeGreaterThanOrEqual(3)
+    expect((await readToEnd('lean_nl')).map((e) => e.event?.n)).toEqual([0, 1])
+  })
+
   it('a missing topic (UNKNOWN_TOPIC_OR_PARTITION) is retried until it exists', async () => {
     const producer = createLeanProducer({ brokers, allowAutoTopicCreation: false, requestTimeoutMs: 8000 })
     const started = performance.now()
