@@ -1,0 +1,80 @@
+/**
+ * The log's storage health: which of its writers (partitions, the group offsets log, topics.json)
+ * failed their last write, since when, and how many writes were refused meanwhile. A storage
+ * episode starts with the first failure while all was well and ends when no writer is failing any
+ * more; the listener hears one 'failed' and one 'recovered' event per episode, never one per
+ * request.
+ */
+
+export interface StorageHealth {
+  ok: boolean
+  /** Start of the current episode (ms since the epoch), when not ok. */
+  since?: number
+  /** The first error of the episode, e.g. "append to game_events-0 failed: ENOSPC: no space left ...". */
+  error?: string
+  /** Writers failing now: partition names, "__groups", "topics.json". */
+  failing: string[]
+  /** Writes refused in this episode (appends answered KAFKA_STORAGE_ERROR, commits refused). */
+  refused: number
+}
+
+export type StorageEvent =
+  | { kind: 'failed'; error: string; where: string }
+  | { kind: 'recovered'; downMs: number; refused: number }
+
+export class StorageHealthTracker {
+  private readonly failing = new Map<string, string>()
+  /** Failing writers with nothing to retry (a topics.json write whose change was undone). */
+  private readonly transient = new Set<string>()
+  private since = 0
+  private firstError = ''
+  private refusedCount = 0
+
+  constructor(
+    private readonly onEvent: (event: StorageEvent) => void = () => {},
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * `where` failed a write with `error`. A `transient` failure leaves nothing to retry: it ends
+   * with the next successful write anywhere.
+   */
+  failed(where: string, error: string, transient = false): void {
+    if (transient) this.transient.add(where)
+    if (this.failing.size === 0) {
+      this.since = this.now()
+      this.firstError = error
+      this.refusedCount = 0
+      this.failing.set(where, error)
+      this.onEvent({ kind: 'failed', error, where })
+      return
+    }
+    this.failing.set(where, error)
+  }
+
+  /** `where` wrote successfully (cheap when nothing is failing: call it after every write). */
+  wrote(where: string): void {
+    if (this.failing.size === 0) return
+    let changed = this.failing.delete(where)
+    for (const t of this.transient) changed = this.failing.delete(t) || changed
+    this.transient.clear()
+    if (!changed || this.failing.size > 0) return
+    this.onEvent({ kind: 'recovered', downMs: this.now() - this.since, refused: this.refusedCount })
+  }
+
+  /** A write was refused (counted in the episode). */
+  refused(n = 1): void {
+    if (this.failing.size > 0) this.refusedCount += n
+  }
+
+  report(): StorageHealth {
+    if (this.failing.size === 0) return { ok: true, failing: [], refused: 0 }
+    return {
+      ok: false,
+      since: this.since,
+      error: this.firstError,
+      failing: [...this.failing.keys()].sort(),
+      refused: this.refusedCount,
+    }
+  }
+}
