@@ -134,6 +134,11 @@ export const ERROR_CODES = {
     exit: unreachable,
     meaning: 'game status: a service of the stack does not answer its probe.',
   },
+  KAFKA_STORAGE_ERROR: {
+    exit: failure,
+    meaning:
+      'game status: Kafka answers but cannot write its log (a full or failing disk; produce gets KAFKA_STORAGE_ERROR). Free space; writing resumes by itself.',
+  },
   DEMO_STACK: { exit: failure, meaning: 'game demo could not start the stack.' },
   DEMO_LOAD: { exit: failure, meaning: 'game demo: the seed load did not go through.' },
 } as const satisfies Record<string, { exit: number; meaning: string }>

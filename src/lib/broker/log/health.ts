@@ -24,7 +24,7 @@ export type StorageEvent =
 
 export class StorageHealthTracker {
   private readonly failing = new Map<string, string>()
-  /** Failing writers with nothing to retry (a topics.json write whose change was undone). */
+  /** Failing writers whose failure ends with any successful write (see failed()). */
   private readonly transient = new Set<string>()
   private since = 0
   private firstError = ''
@@ -36,8 +36,11 @@ export class StorageHealthTracker {
   ) {}
 
   /**
-   * `where` failed a write with `error`. A `transient` failure leaves nothing to retry: it ends
-   * with the next successful write anywhere.
+   * `where` failed a write with `error`. A `transient` failure ends with the next successful write
+   * anywhere: a full disk (ENOSPC, EDQUOT) belongs to the file system, not to the writer, so a
+   * partition that hit it and has not been produced to since is not failing once others write
+   * again; and a topics.json write whose change was undone leaves nothing to retry. Any other
+   * error (EIO ...) ends only with that writer's own next successful write.
    */
   failed(where: string, error: string, transient = false): void {
     if (transient) this.transient.add(where)
@@ -77,4 +80,13 @@ export class StorageHealthTracker {
       refused: this.refusedCount,
     }
   }
+}
+
+/** True for the errors of a full file system (ENOSPC, EDQUOT), on `error` or its cause. */
+export function isNoSpace(error: unknown): boolean {
+  const codes = [
+    (error as NodeJS.ErrnoException)?.code,
+    ((error as Error)?.cause as NodeJS.ErrnoException)?.code,
+  ]
+  return codes.some((c) => c === 'ENOSPC' || c === 'EDQUOT')
 }

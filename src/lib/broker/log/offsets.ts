@@ -9,7 +9,7 @@ import { type FileHandle, mkdir, open, readFile, rename, rm } from 'node:fs/prom
 import path from 'node:path'
 import { crc32c } from '../../protocol/crc32c.js'
 import { syncDir, type WriteFaults, writeAll, writeNewFile } from './files.js'
-import type { StorageHealthTracker } from './health.js'
+import { isNoSpace, type StorageHealthTracker } from './health.js'
 import { type CommittedOffset, type GroupOffsetStore, LogError } from './types.js'
 
 const FRAME_HEADER = 8
@@ -206,7 +206,7 @@ export class FileGroupOffsetStore implements GroupOffsetStore {
           // A torn frame must not stay behind the last good one: cut the file back (a full disk
           // has room for a truncate). The next write goes at the same place again.
           await this.fh?.truncate(this.fileBytes).catch(() => undefined)
-          this.options.health?.failed('__groups', e.message)
+          this.options.health?.failed('__groups', e.message, isNoSpace(err))
           this.options.health?.refused(batch.length)
           for (const b of batch) b.reject(e)
           continue

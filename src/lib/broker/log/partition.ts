@@ -21,7 +21,7 @@ import {
   writeFileDurable,
   writeNewFile,
 } from './files.js'
-import type { StorageHealthTracker } from './health.js'
+import { isNoSpace, type StorageHealthTracker } from './health.js'
 import {
   type ProducerCheck,
   ProducerStateTable,
@@ -668,7 +668,6 @@ export class Partition implements PartitionLog {
    * itself fails, the partition stays read-only until it is reopened.
    */
   private async undoFailedWrite(failure: Error, mark: WriteMark, refused: number): Promise<void> {
-    const first = this.failure === null
     this.failure = failure
     this.retryAt = Number.POSITIVE_INFINITY
     try {
@@ -702,7 +701,8 @@ export class Partition implements PartitionLog {
     this.leo = this.hw
     this.producers.dropFrom(this.hw)
     this.retryAt = Date.now() + this.ctx.storageRetryMs
-    if (first) this.ctx.health?.failed(this.name(), failure.message)
+    // Every failure is told: the tracker starts an episode only when none is running.
+    this.ctx.health?.failed(this.name(), failure.message, isNoSpace(failure))
     this.ctx.health?.refused(refused)
   }
 
