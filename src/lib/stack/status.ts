@@ -10,8 +10,9 @@ export function storageProblem(storage: KafkaStorage): { detail: string; hint: s
       ? ''
       : `, ${formatBytes(d.usableBytes)} free${d.totalBytes === undefined ? '' : ` of ${formatBytes(d.totalBytes)}`}`
   const dirs = bad.map((d) => `${d.dir}${space(d)}`).join('; ')
+  // e.g. "cannot write /home/me/.game/kafka, 0 B free of 40.0 MiB (KAFKA_STORAGE_ERROR)"
   return {
-    detail: `storage error (KAFKA_STORAGE_ERROR): cannot write its log at ${dirs}`,
+    detail: `cannot write ${dirs} (KAFKA_STORAGE_ERROR)`,
     hint:
       `Free space at ${bad.map((d) => d.dir).join(', ')} (check with \`df -h ${bad[0].dir}\`); ` +
       'the broker retries on each produce and resumes by itself, no restart needed. `game logs` has the error.',

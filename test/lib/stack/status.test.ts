@@ -42,9 +42,7 @@ describe('status reduction', () => {
     })
     const s = toServiceStatus({ name: 'kafka', address: 'h:1' }, { ok: true, detail: '1 broker(s)', storage })
     expect(s.state).toBe('degraded')
-    expect(s.detail).toBe(
-      'storage error (KAFKA_STORAGE_ERROR): cannot write its log at /data/kafka, 0 B free of 40.0 MiB',
-    )
+    expect(s.detail).toBe('cannot write /data/kafka, 0 B free of 40.0 MiB (KAFKA_STORAGE_ERROR)')
     expect(s.hint).toMatch(
       /^Free space at \/data\/kafka \(check with `df -h \/data\/kafka`\); .*resumes by itself/,
     )
@@ -56,9 +54,7 @@ describe('status reduction', () => {
     const old = logDirsFromResponse([
       { errorCode: 56, logDir: '/k', topics: [], totalBytes: -1n, usableBytes: -1n },
     ])
-    expect(storageProblem(old)?.detail).toBe(
-      'storage error (KAFKA_STORAGE_ERROR): cannot write its log at /k',
-    )
+    expect(storageProblem(old)?.detail).toBe('cannot write /k (KAFKA_STORAGE_ERROR)')
     const fine = logDirsFromResponse([
       { errorCode: 0, logDir: '/k', topics: [], totalBytes: 10n, usableBytes: 5n },
     ])
