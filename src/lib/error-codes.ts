@@ -42,6 +42,10 @@ export const ERROR_CODES = {
   STACK_START_TIMEOUT: { exit: failure, meaning: 'The stack did not answer in time after game up.' },
   STACK_STATE_MISSING: { exit: failure, meaning: 'The stack daemon left no state file.' },
   STACK_LOCK: { exit: failure, meaning: "Another process holds this data dir's stack lock." },
+  DATA_DIR_FULL: {
+    exit: failure,
+    meaning: 'game up: the disk of the data dir is full (ENOSPC); the hint names the dir to free.',
+  },
   STACK_MODE_MISMATCH: {
     exit: usage,
     meaning:

@@ -144,12 +144,15 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
           hint: error.hint,
         },
       )
+    const message = error instanceof Error ? error.message : String(error)
     throw new GameError(
       'BROKER_STORAGE_FAILED',
-      `Could not open the broker's data in ${options.dataDir}: ${error instanceof Error ? error.message : String(error)}`,
+      `Could not open the broker's data in ${options.dataDir}: ${message}`,
       {
         cause: error,
-        hint: 'Check that the data directory exists, is writable and is not used by another broker (--data-dir / GAME_HOME).',
+        hint: /ENOSPC|EDQUOT/.test(message)
+          ? `Its disk is full: free space there (\`df -h ${options.dataDir}\`), then start it again.`
+          : 'Check that the data directory exists, is writable and is not used by another broker (--data-dir / GAME_HOME).',
       },
     )
   }
