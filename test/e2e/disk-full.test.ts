@@ -126,7 +126,12 @@ describe('game on a full disk (tmpfs data dir)', () => {
       expect(ok.code).toBe(0)
       expect(JSON.parse(ok.stdout).services[0]).toMatchObject({ name: 'kafka', state: 'running' })
 
-      const log = readFileSync(path.join(home, 'logs', 'stack.log'), 'utf8')
+      // The end of the episode is logged once writes have worked for 5 s (storageSettleMs).
+      const logFile = path.join(home, 'logs', 'stack.log')
+      const deadline = Date.now() + 30_000
+      while (!readFileSync(logFile, 'utf8').includes('storage writable again') && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 200))
+      const log = readFileSync(logFile, 'utf8')
       expect(log.match(/\[kafka\] error storage failure: .*ENOSPC/g)).toHaveLength(1)
       expect(log.indexOf('[kafka] info storage writable again')).toBeGreaterThan(
         log.indexOf('[kafka] error storage failure'),

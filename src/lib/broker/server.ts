@@ -52,6 +52,8 @@ export interface BrokerOptions {
   initialRebalanceDelayMs?: number
   /** After a failed write (a full disk), how long a partition refuses appends before it tries again (ms, default 250). */
   storageRetryMs?: number
+  /** How long writes must work again before the log says the storage episode ended (ms, default 5000). */
+  storageSettleMs?: number
   /** Test hook: simulated write failures in the log (e.g. a DiskBudget). */
   storageFaults?: WriteFaults
 }
@@ -103,6 +105,7 @@ async function openLogs(options: BrokerOptions, log: NonNullable<BrokerOptions['
     fsync: options.fsync ?? { intervalMs: DEFAULT_FSYNC_INTERVAL_MS },
     defaultTopicConfig: options.defaultTopicConfig,
     storageRetryMs: options.storageRetryMs,
+    storageSettleMs: options.storageSettleMs,
     faults: options.storageFaults,
     onStorageEvent: (event) => {
       const [level, message] = storageEventLine(options.dataDir, event)

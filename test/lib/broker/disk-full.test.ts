@@ -82,6 +82,7 @@ describe('broker on a full disk (injected ENOSPC)', () => {
     const t = await testBroker({
       storageFaults: disk,
       storageRetryMs: 0,
+      storageSettleMs: 0,
       log: (level, message) => lines.push(`${level} ${message}`),
     })
     try {
@@ -165,6 +166,7 @@ describe('broker on a real full tmpfs', () => {
         port,
         dataDir,
         storageRetryMs: 0,
+        storageSettleMs: 0,
         fsync: 'always',
         log: (level, message) => {
           if (level !== 'debug') writeLine(`${new Date().toISOString()} [kafka] ${level} ${message}`)

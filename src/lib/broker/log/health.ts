@@ -2,8 +2,9 @@
  * The log's storage health: which of its writers (partitions, the group offsets log, topics.json)
  * failed their last write, since when, and how many writes were refused meanwhile. A storage
  * episode starts with the first failure while all was well and ends when no writer is failing any
- * more; the listener hears one 'failed' and one 'recovered' event per episode, never one per
- * request.
+ * more and none failed for `settleMs` after that (on a nearly full disk small writes succeed
+ * between large ones that fail: that is one episode, not many); the listener hears one 'failed'
+ * and one 'recovered' event per episode, never one per request.
  */
 
 export interface StorageHealth {
@@ -29,10 +30,14 @@ export class StorageHealthTracker {
   private since = 0
   private firstError = ''
   private refusedCount = 0
+  /** Set while the episode is settling: no writer fails, the 'recovered' event is due then. */
+  private settling: { timer: NodeJS.Timeout | null; clearedAt: number } | null = null
 
   constructor(
     private readonly onEvent: (event: StorageEvent) => void = () => {},
     private readonly now: () => number = Date.now,
+    /** How long writes must keep working before the episode ends (ms; 0 = at once). */
+    private readonly settleMs = 0,
   ) {}
 
   /**
@@ -44,6 +49,13 @@ export class StorageHealthTracker {
    */
   failed(where: string, error: string, transient = false): void {
     if (transient) this.transient.add(where)
+    if (this.settling) {
+      // Failing again before the episode settled: the same episode goes on, nothing is told.
+      if (this.settling.timer) clearTimeout(this.settling.timer)
+      this.settling = null
+      this.failing.set(where, error)
+      return
+    }
     if (this.failing.size === 0) {
       this.since = this.now()
       this.firstError = error
@@ -62,12 +74,31 @@ export class StorageHealthTracker {
     for (const t of this.transient) changed = this.failing.delete(t) || changed
     this.transient.clear()
     if (!changed || this.failing.size > 0) return
-    this.onEvent({ kind: 'recovered', downMs: this.now() - this.since, refused: this.refusedCount })
+    const clearedAt = this.now()
+    if (this.settleMs <= 0) {
+      this.end(clearedAt)
+      return
+    }
+    const timer = setTimeout(() => this.end(clearedAt), this.settleMs)
+    timer.unref()
+    this.settling = { timer, clearedAt }
+  }
+
+  /** Ends a settling episode now (at close: the log gets its last line). */
+  close(): void {
+    if (!this.settling) return
+    if (this.settling.timer) clearTimeout(this.settling.timer)
+    this.end(this.settling.clearedAt)
+  }
+
+  private end(clearedAt: number): void {
+    this.settling = null
+    this.onEvent({ kind: 'recovered', downMs: clearedAt - this.since, refused: this.refusedCount })
   }
 
   /** A write was refused (counted in the episode). */
   refused(n = 1): void {
-    if (this.failing.size > 0) this.refusedCount += n
+    if (this.failing.size > 0 || this.settling) this.refusedCount += n
   }
 
   report(): StorageHealth {

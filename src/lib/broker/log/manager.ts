@@ -28,6 +28,7 @@ export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
 }
 export const MAX_PARTITIONS = 10000
 const DEFAULT_RETENTION_CHECK_MS = 5 * 60 * 1000
+const DEFAULT_STORAGE_SETTLE_MS = 5000
 const MAX_SEGMENT_BYTES = 0x7fffffff
 /** Partitions opened (recovered) in parallel at open and createTopic. */
 const OPEN_CONCURRENCY = 16
@@ -95,7 +96,11 @@ class FileLogManager implements DurableLogManager {
 
   constructor(private readonly options: LogManagerOptions) {
     this.dataDir = options.dataDir
-    this.health = new StorageHealthTracker(options.onStorageEvent)
+    this.health = new StorageHealthTracker(
+      options.onStorageEvent,
+      Date.now,
+      options.storageSettleMs ?? DEFAULT_STORAGE_SETTLE_MS,
+    )
     this.files = new FileCache(options.maxOpenFiles ?? 256)
     this.defaults = resolveTopicConfig(DEFAULT_TOPIC_CONFIG, options.defaultTopicConfig)
     this.now = options.now ?? Date.now
@@ -287,6 +292,7 @@ class FileLogManager implements DurableLogManager {
     await Promise.all(all.map((p) => p.close()))
     await this.topicsWrite.catch(() => undefined)
     await this.offsets?.close()
+    this.health.close()
     await this.files.closeAll()
     await this.lock?.release()
   }
@@ -372,6 +378,14 @@ function validateOptions(options: LogManagerOptions): void {
         `fsync must be 'always' or {intervalMs >= 1}, got ${JSON.stringify(fsync)}`,
       )
   }
+  if (
+    options.storageSettleMs !== undefined &&
+    (!Number.isSafeInteger(options.storageSettleMs) || options.storageSettleMs < 0)
+  )
+    throw new LogError(
+      'INVALID_CONFIG',
+      `storageSettleMs must be an integer >= 0, got ${options.storageSettleMs}`,
+    )
   if (
     options.storageRetryMs !== undefined &&
     (!Number.isSafeInteger(options.storageRetryMs) || options.storageRetryMs < 0)

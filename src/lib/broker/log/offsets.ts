@@ -289,12 +289,21 @@ export class FileGroupOffsetStore implements GroupOffsetStore {
     }
     await this.fh?.close()
     this.fh = null
-    await rename(tmp, this.file)
-    await syncDir(this.dir)
-    this.fh = await open(this.file, 'r+')
-    this.fileBytes = snap.length
-    this.threshold = Math.max(this.baseThreshold, snap.length * 2)
-    this.compactions++
+    let renamed = false
+    try {
+      await rename(tmp, this.file)
+      renamed = true
+      await syncDir(this.dir)
+    } finally {
+      // Whatever failed, writes go on: to the snapshot if it is in place, else to the old log.
+      if (!renamed) await rm(tmp, { force: true }).catch(() => undefined)
+      this.fh = await open(this.file, 'r+')
+      if (renamed) {
+        this.fileBytes = snap.length
+        this.threshold = Math.max(this.baseThreshold, snap.length * 2)
+        this.compactions++
+      }
+    }
   }
 
   private async load(): Promise<void> {

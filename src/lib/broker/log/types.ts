@@ -146,6 +146,11 @@ export interface LogManagerOptions {
    * and then lets the next append try the disk again.
    */
   storageRetryMs?: number
+  /**
+   * A storage episode ends once writes have worked for this long (ms, default 5000), so that a
+   * nearly full disk, where small writes succeed between large ones that fail, makes one episode.
+   */
+  storageSettleMs?: number
   /** Hears the start and the end of each storage failure episode (once each, not per request). */
   onStorageEvent?: (event: StorageEvent) => void
   /** Test hook: simulated write failures (e.g. a DiskBudget). */

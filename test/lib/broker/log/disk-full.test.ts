@@ -31,7 +31,12 @@ describe('log on a full disk', () => {
     withTempDir(async (dir) => {
       const disk = new DiskBudget()
       const events: StorageEvent[] = []
-      const m = await open(dir, { faults: disk, storageRetryMs: 0, onStorageEvent: (e) => events.push(e) })
+      const m = await open(dir, {
+        faults: disk,
+        storageRetryMs: 0,
+        storageSettleMs: 0,
+        onStorageEvent: (e) => events.push(e),
+      })
       await m.createTopic('t', 1)
       const log = m.partition('t', 0)!
       for (let i = 0; i < 5; i++) await log.append(await makeBatch({ values: values('ok', i, 1, 100) }))

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { type StorageEvent, StorageHealthTracker } from '../../../../src/lib/broker/log/health.js'
 import { storageEventLine } from '../../../../src/lib/broker/server.js'
 
@@ -37,6 +37,38 @@ describe('storage health', () => {
     h.failed('__groups', 'x')
     expect(h.report()).toMatchObject({ since: 3500, refused: 0, failing: ['__groups'] })
     expect(events).toHaveLength(3)
+  })
+
+  it('an episode ends only after writes worked for settleMs: failing again before is the same episode', () => {
+    vi.useFakeTimers()
+    try {
+      const events: StorageEvent[] = []
+      const h = new StorageHealthTracker((e) => events.push(e), Date.now, 5000)
+      h.failed('t-0', 'ENOSPC big batch', true)
+      // A small commit fits, the next big batch does not, again and again: one episode.
+      for (let i = 0; i < 5; i++) {
+        h.wrote('__groups')
+        expect(h.report().ok).toBe(true)
+        vi.advanceTimersByTime(1000)
+        h.failed('t-0', 'ENOSPC big batch', true)
+        h.refused()
+        expect(h.report().ok).toBe(false)
+      }
+      expect(events.map((e) => e.kind)).toEqual(['failed'])
+      h.wrote('t-0')
+      vi.advanceTimersByTime(4999)
+      expect(events).toHaveLength(1)
+      vi.advanceTimersByTime(1)
+      expect(events.map((e) => e.kind)).toEqual(['failed', 'recovered'])
+      expect(events[1]).toMatchObject({ refused: 5, downMs: 5000 })
+      // close() ends a settling episode at once.
+      h.failed('x', 'ENOSPC', true)
+      h.wrote('x')
+      h.close()
+      expect(events.map((e) => e.kind)).toEqual(['failed', 'recovered', 'failed', 'recovered'])
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('a transient failure (nothing to retry) ends with the next successful write anywhere', () => {
