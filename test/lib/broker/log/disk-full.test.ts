@@ -6,7 +6,7 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { DiskBudget } from '../../../../src/lib/broker/log/files.js'
 import type { StorageEvent } from '../../../../src/lib/broker/log/health.js'
 import { crc32c } from '../../../../src/lib/protocol/crc32c.js'
@@ -205,6 +205,29 @@ describe('log on a full disk', () => {
       await m.close()
       const m2 = await open(dir)
       expect(m2.offsets.fetch('g', 't', 0)?.offset).toBe(10n)
+      await m2.close()
+    }))
+
+  it('a compaction of the offsets log that hits the full disk leaves no tmp file and commits go on', () =>
+    withTempDir(async (dir) => {
+      const disk = new DiskBudget()
+      const m = await open(dir, { faults: disk, offsetsCompactBytes: 150 })
+      const at = (offset: bigint) => ({ offset, metadata: null, commitTimestamp: 1 })
+      for (let i = 0; i < 3; i++) await m.offsets.commit('g', 't', i, at(BigInt(i)))
+      // 3 commit frames of 50 bytes; the next one fits in 60 bytes, the compaction it triggers
+      // (one snapshot frame of 3 entries, about 90 bytes) does not.
+      expect((await stat(path.join(dir, '__groups', 'offsets.log'))).size).toBe(150)
+      disk.fill(60)
+      await m.offsets.commit('g', 't', 0, at(100n))
+      // The compaction runs after the commit is answered.
+      await vi.waitFor(() => expect(disk.refused).toBe(1))
+      await m.offsets.commit('g', 't', 2, at(2n)).catch(() => undefined) // waits for the compaction to finish
+      expect((await readdir(path.join(dir, '__groups'))).sort()).toEqual(['offsets.log'])
+      disk.free()
+      await m.offsets.commit('g', 't', 1, at(101n))
+      await m.close()
+      const m2 = await open(dir)
+      expect([0, 1, 2].map((p) => m2.offsets.fetch('g', 't', p)?.offset)).toEqual([100n, 101n, 2n])
       await m2.close()
     }))
 
