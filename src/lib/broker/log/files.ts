@@ -200,14 +200,21 @@ export async function syncDir(dir: string): Promise<void> {
 }
 
 /**
- * Writes a whole new file (created or emptied) and fdatasyncs it; with `faults`, through the hook.
+ * Writes a whole new file (created or emptied) and fdatasyncs it (fsyncs with `fullSync`); with
+ * `faults`, through the hook.
  */
-export async function writeNewFile(file: string, data: Buffer, faults?: WriteFaults): Promise<void> {
+export async function writeNewFile(
+  file: string,
+  data: Buffer,
+  faults?: WriteFaults,
+  fullSync = false,
+): Promise<void> {
   const fh = await open(file, 'w')
   try {
     if (faults) await faultyWrite(fh, data, 0, file, faults)
     else await fh.writeFile(data)
-    await fh.datasync()
+    if (fullSync) await fh.sync()
+    else await fh.datasync()
   } finally {
     await fh.close()
   }
@@ -224,7 +231,7 @@ export async function writeFileDurable(
 ): Promise<void> {
   const tmp = `${file}.tmp`
   try {
-    await writeNewFile(tmp, typeof data === 'string' ? Buffer.from(data) : data, faults)
+    await writeNewFile(tmp, typeof data === 'string' ? Buffer.from(data) : data, faults, true)
   } catch (err) {
     await rm(tmp, { force: true }).catch(() => undefined)
     throw err

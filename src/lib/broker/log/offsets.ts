@@ -282,7 +282,7 @@ export class FileGroupOffsetStore implements GroupOffsetStore {
     const snap = this.snapshot()
     const tmp = `${this.file}.tmp`
     try {
-      await writeNewFile(tmp, snap, this.options.faults)
+      await writeNewFile(tmp, snap, this.options.faults, true)
     } catch (err) {
       await rm(tmp, { force: true }).catch(() => undefined)
       throw err

@@ -701,14 +701,10 @@ export class Partition implements PartitionLog {
     this.leo = this.hw
     this.producers.dropFrom(this.hw)
     this.retryAt = Date.now() + this.ctx.storageRetryMs
-    // Every failure is told: the tracker starts an episode only when none is running.
-    this.ctx.health?.failed(this.name(), failure.message, isNoSpace(failure))
+    // Every failure is told: the tracker starts an episode only when none is running. A partition
+    // left read-only stays failing whatever else writes.
+    this.ctx.health?.failed(this.name(), (this.broken ?? failure).message, isNoSpace(failure) && !this.broken)
     this.ctx.health?.refused(refused)
-  }
-
-  /** Storage state of this partition: null when its writes work. */
-  storageFailure(): string | null {
-    return (this.broken ?? this.failure)?.message ?? null
   }
 
   private rejectAll(group: PendingAppend[], err: Error): void {
