@@ -1,10 +1,9 @@
 import { describeKafkaCluster } from '../kafka/admin.js'
 import { Connection } from '../kafka/wire.js'
 import { ApiKey } from '../protocol/apis.js'
+import { ErrorCode } from '../protocol/errors.js'
 import type { Message } from '../protocol/schema.js'
 import type { KafkaStorage, Probe, ProbeResult } from './types.js'
-
-const KAFKA_STORAGE_ERROR = 56
 
 function reason(error: unknown): string {
   const e = error as Error & { code?: string; cause?: { code?: string; message?: string } }
@@ -38,7 +37,7 @@ export function logDirsFromResponse(results: Message[]): KafkaStorage {
     const totalBytes = num(r.totalBytes)
     return {
       dir: r.logDir as string,
-      ok: r.errorCode !== KAFKA_STORAGE_ERROR,
+      ok: r.errorCode !== ErrorCode.KAFKA_STORAGE_ERROR,
       ...(usableBytes === undefined ? {} : { usableBytes }),
       ...(totalBytes === undefined ? {} : { totalBytes }),
     }
