@@ -8,30 +8,14 @@
 import { execFile, spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { rm, writeFile } from 'node:fs/promises'
-import os from 'node:os'
 import path from 'node:path'
 import type { Kafka } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
 import { createKafka } from '../../src/lib/kafka/client.js'
 import { runCli } from '../helpers/cli.js'
+import { mountTmpfs } from '../helpers/tmpfs.js'
 
 const hasKcat = spawnSync('kcat', ['-V']).status === 0
-
-function mountTmpfs(size: string): { dir: string } | { why: string } {
-  if (process.platform !== 'linux') return { why: 'tmpfs mounts need Linux' }
-  const dir = spawnSync('mktemp', ['-d', path.join(os.tmpdir(), 'game-e2e-tmpfs-XXXXXX')], {
-    encoding: 'utf8',
-  }).stdout.trim()
-  if (!dir) return { why: 'mktemp failed' }
-  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { encoding: 'utf8' })
-  if (r.status !== 0) {
-    spawnSync('rmdir', [dir])
-    return {
-      why: `mount -t tmpfs failed (${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}): needs root with CAP_SYS_ADMIN`,
-    }
-  }
-  return { dir }
-}
 
 function kafkaAt(address: string): Kafka {
   return createKafka({ brokers: [address], clientId: 'e2e-disk-full', retry: { retries: 0 } })
@@ -55,7 +39,8 @@ describe('game on a full disk (tmpfs data dir)', () => {
   it('status/doctor report it, the log says it once, produce resumes by itself, nothing acked is lost', async (ctx) => {
     const mounted = mountTmpfs('16m')
     ctx.skip('why' in mounted, 'why' in mounted ? `no tmpfs: ${mounted.why}` : undefined)
-    const home = (mounted as { dir: string }).dir
+    const tmpfs = mounted as { dir: string; unmount: () => void }
+    const home = tmpfs.dir
     const env = { GAME_HOME: home }
     let pid: number | undefined
     try {
@@ -168,8 +153,7 @@ describe('game on a full disk (tmpfs data dir)', () => {
           process.kill(pid, 'SIGKILL')
         } catch {}
       }
-      spawnSync('umount', ['-l', home])
-      spawnSync('rmdir', [home])
+      tmpfs.unmount()
     }
   }, 180_000)
 })

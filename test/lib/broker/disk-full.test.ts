@@ -9,7 +9,6 @@
 import { execFile, spawnSync } from 'node:child_process'
 import { closeSync, openSync, writeSync } from 'node:fs'
 import { readFile, rm, writeFile } from 'node:fs/promises'
-import os from 'node:os'
 import path from 'node:path'
 import type { Kafka } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
@@ -19,6 +18,7 @@ import { createKafka } from '../../../src/lib/kafka/client.js'
 import { createLineWriter } from '../../../src/lib/stack/log-writer.js'
 import { describeKafkaStorage, probeKafka } from '../../../src/lib/stack/probes.js'
 import { toServiceStatus } from '../../../src/lib/stack/status.js'
+import { mountTmpfs } from '../../helpers/tmpfs.js'
 import { testBroker } from './helpers.js'
 
 const hasKcat = spawnSync('kcat', ['-V']).status === 0
@@ -135,28 +135,12 @@ describe('broker on a full disk (injected ENOSPC)', () => {
   }, 90_000)
 })
 
-/** Mounts a tmpfs of `size` at a new temp dir, or says why it cannot. */
-function mountTmpfs(size: string): { dir: string } | { why: string } {
-  if (process.platform !== 'linux') return { why: 'tmpfs mounts need Linux' }
-  const dir = spawnSync('mktemp', ['-d', path.join(os.tmpdir(), 'game-tmpfs-XXXXXX')], {
-    encoding: 'utf8',
-  }).stdout.trim()
-  if (!dir) return { why: 'mktemp failed' }
-  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { encoding: 'utf8' })
-  if (r.status !== 0) {
-    spawnSync('rmdir', [dir])
-    return {
-      why: `mount -t tmpfs failed (${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}): needs root with CAP_SYS_ADMIN`,
-    }
-  }
-  return { dir }
-}
-
 describe('broker on a real full tmpfs', () => {
   it('8 MiB tmpfs: KAFKA_STORAGE_ERROR, degraded status, the stack log line, resume after rm, every acked record after restart', async (ctx) => {
     const mounted = mountTmpfs('8m')
     ctx.skip('why' in mounted, 'why' in mounted ? `no tmpfs: ${mounted.why}` : undefined)
-    const root = (mounted as { dir: string }).dir
+    const tmpfs = mounted as { dir: string; unmount: () => void }
+    const root = tmpfs.dir
     const dataDir = path.join(root, 'kafka')
     const logFile = path.join(root, 'stack.log')
     const fd = openSync(logFile, 'a')
@@ -232,8 +216,7 @@ describe('broker on a real full tmpfs', () => {
     } finally {
       await broker.close()
       closeSync(fd)
-      spawnSync('umount', [root])
-      spawnSync('rmdir', [root])
+      tmpfs.unmount()
     }
   }, 120_000)
 })

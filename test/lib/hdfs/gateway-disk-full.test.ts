@@ -4,35 +4,19 @@
  * partial file nor anything under .webhdfs-tmp, changes nothing that existed, and writes work again
  * as soon as space is freed, with no restart. Skipped, with the reason, where mount is not allowed.
  */
-import { spawnSync } from 'node:child_process'
 import { readdir, rm, writeFile } from 'node:fs/promises'
-import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { WebHdfsClient } from '../../../src/lib/hdfs/client.js'
 import { GATEWAY_TMP_DIR, startWebHdfsGateway } from '../../../src/lib/hdfs/gateway.js'
-
-function mountTmpfs(size: string): { dir: string } | { why: string } {
-  if (process.platform !== 'linux') return { why: 'tmpfs mounts need Linux' }
-  const dir = spawnSync('mktemp', ['-d', path.join(os.tmpdir(), 'game-hdfs-tmpfs-XXXXXX')], {
-    encoding: 'utf8',
-  }).stdout.trim()
-  if (!dir) return { why: 'mktemp failed' }
-  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { encoding: 'utf8' })
-  if (r.status !== 0) {
-    spawnSync('rmdir', [dir])
-    return {
-      why: `mount -t tmpfs failed (${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}): needs root with CAP_SYS_ADMIN`,
-    }
-  }
-  return { dir }
-}
+import { mountTmpfs } from '../../helpers/tmpfs.js'
 
 describe('WebHDFS gateway on a full disk', () => {
   it('a write that does not fit fails cleanly, and writes work again once space is freed', async (ctx) => {
     const mounted = mountTmpfs('4m')
     ctx.skip('why' in mounted, 'why' in mounted ? `no tmpfs: ${mounted.why}` : undefined)
-    const mnt = (mounted as { dir: string }).dir
+    const tmpfs = mounted as { dir: string; unmount: () => void }
+    const mnt = tmpfs.dir
     const root = path.join(mnt, 'hdfs')
     const gateway = await startWebHdfsGateway({ port: 0, root })
     try {
@@ -67,8 +51,7 @@ describe('WebHDFS gateway on a full disk', () => {
       expect((await client.open('/tmp/small.txt')).toString()).toBe('hello again')
     } finally {
       await gateway.close()
-      spawnSync('umount', ['-l', mnt])
-      spawnSync('rmdir', [mnt])
+      tmpfs.unmount()
     }
   }, 60_000)
 })
