@@ -1,7 +1,7 @@
 import { access, mkdir, rm, statfs, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
-import { formatBytes } from './bytes.js'
+import { formatBytes } from '../bytes.js'
 import { checkComposePlugin, checkDockerEngine } from './docker.js'
 import { exposureWarning } from './exposure.js'
 import { probeGameApi, webHdfsProbe } from './probes.js'

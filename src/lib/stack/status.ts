@@ -1,4 +1,4 @@
-import { formatBytes } from './bytes.js'
+import { formatBytes } from '../bytes.js'
 import type { KafkaStorage, ProbeResult, ServiceStatus } from './types.js'
 
 /** Pure: the health line and hint of a Kafka whose log cannot be written. */

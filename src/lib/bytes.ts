@@ -1,4 +1,4 @@
-/** Pure: bytes in binary units, e.g. "1.5 GiB". */
+/** 1536 → "1.5 KiB" (binary units). Pure; src/ui/format.ts re-exports it. */
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
   let i = 0
