@@ -45,6 +45,7 @@ const APIS = [
   'CreatePartitions',
   'DeleteGroups',
   'DescribeCluster',
+  'DescribeLogDirs',
 ]
 
 function parseJson(text) {

@@ -3,7 +3,7 @@ import { brokersFlag, lakeFlag } from '../flags.js'
 import { GameError } from '../lib/errors.js'
 import { nodeSpawner } from '../lib/stack/spawner.js'
 import { stackStatus } from '../lib/stack/stack.js'
-import { allRunning } from '../lib/stack/status.js'
+import { allRunning, degradedServices } from '../lib/stack/status.js'
 import type { StackStatusResult } from '../lib/stack/types.js'
 import { STATUS_HEAD, statusRows, TOPIC_HEAD, topicRows } from '../ui/status.js'
 import { renderTable } from '../ui/table.js'
@@ -13,7 +13,7 @@ export default class Status extends BaseCommand {
   static override description =
     `Probes each service of the running stack (Kafka metadata, WebHDFS GETFILESTATUS) and a running \`game api\` (its /healthz), with each one's health and probe latency, and lists every topic partition with its earliest and latest offsets.
 With --brokers / --lake (or GAME_BROKERS / GAME_LAKE) it probes that cluster instead (mode "external"), for users who never run game up; addresses that are this data dir's own running stack mean that stack.
-Exits 4 when the stack is not running or a service does not answer.`
+Exits 4 when the stack is not running or a service does not answer, 1 when Kafka answers but cannot write its log (state "degraded": a full disk).`
   static override examples = [
     '<%= config.bin %> status',
     '<%= config.bin %> status --json',
@@ -53,6 +53,17 @@ Exits 4 when the stack is not running or a service does not answer.`
             hint: 'Run `game logs` to see why, then `game down && game up`; `game doctor` checks the rest.',
             details: { down: down.map((s) => s.name) },
           },
+        ),
+      )
+    }
+    const degraded = degradedServices(result.services)
+    if (degraded.length > 0) {
+      return this.resultFailed(
+        result,
+        new GameError(
+          'KAFKA_STORAGE_ERROR',
+          degraded.map((s) => `${s.name} at ${s.address}: ${s.detail}`).join('; '),
+          { hint: degraded[0].hint, details: { degraded: degraded.map((s) => s.name) } },
         ),
       )
     }

@@ -42,6 +42,10 @@ export const ERROR_CODES = {
   STACK_START_TIMEOUT: { exit: failure, meaning: 'The stack did not answer in time after game up.' },
   STACK_STATE_MISSING: { exit: failure, meaning: 'The stack daemon left no state file.' },
   STACK_LOCK: { exit: failure, meaning: "Another process holds this data dir's stack lock." },
+  DATA_DIR_FULL: {
+    exit: failure,
+    meaning: 'game up: the disk of the data dir is full (ENOSPC); the hint names the dir to free.',
+  },
   STACK_MODE_MISMATCH: {
     exit: usage,
     meaning:
@@ -133,6 +137,11 @@ export const ERROR_CODES = {
   SERVICES_DOWN: {
     exit: unreachable,
     meaning: 'game status: a service of the stack does not answer its probe.',
+  },
+  KAFKA_STORAGE_ERROR: {
+    exit: failure,
+    meaning:
+      'game status: Kafka answers but cannot write its log (a full or failing disk; produce gets KAFKA_STORAGE_ERROR). Free space; writing resumes by itself.',
   },
   DEMO_STACK: { exit: failure, meaning: 'game demo could not start the stack.' },
   DEMO_LOAD: { exit: failure, meaning: 'game demo: the seed load did not go through.' },

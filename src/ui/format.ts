@@ -1,10 +1,2 @@
-/** 1536 → "1.5 KiB". Pure. */
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
-  let i = 0
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024
-    i++
-  }
-  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`
-}
+/** 1536 → "1.5 KiB". Pure; one implementation for lib and ui (src/lib/bytes.ts). */
+export { formatBytes } from '../lib/bytes.js'

@@ -1,8 +1,10 @@
+import { writeSync } from 'node:fs'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
 import { hdfsPortFlag, kafkaPortFlag } from '../../flags.js'
 import { runDaemon } from '../../lib/stack/daemon.js'
 import { embeddedServices } from '../../lib/stack/embedded.js'
+import { createLineWriter } from '../../lib/stack/log-writer.js'
 
 /** The hidden entry point `game up` runs in the background. */
 export default class StackDaemon extends BaseCommand {
@@ -27,7 +29,9 @@ export default class StackDaemon extends BaseCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(StackDaemon)
     const config = this.configFromFlags(flags)
-    const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`)
+    // Straight to fd 1 (the stack log): process.stdout would die of the first ENOSPC on a full disk.
+    const writeLine = createLineWriter((text) => writeSync(1, text))
+    const log = (line: string) => writeLine(`${new Date().toISOString()} ${line}`)
     const signal = this.interruptSignal()
     // The parent may be gone; never die of a closed IPC channel.
     process.on('disconnect', () => {})

@@ -14,8 +14,9 @@ import {
   unsupportedApiVersionsResponse,
   type Writer,
 } from './handlers/index.js'
+import type { WriteFaults } from './log/files.js'
 import { openLogManager } from './log/index.js'
-import type { FsyncPolicy, LogManager, TopicConfig } from './log/types.js'
+import type { FsyncPolicy, LogManager, StorageEvent, TopicConfig } from './log/types.js'
 import { DEFAULT_FSYNC_INTERVAL_MS, LogError } from './log/types.js'
 import { openMemoryLogManager } from './memory-log.js'
 
@@ -54,6 +55,12 @@ export interface BrokerOptions {
   storage?: 'disk' | 'memory'
   /** Kafka's group.initial.rebalance.delay.ms (default 0). */
   initialRebalanceDelayMs?: number
+  /** After a failed write (a full disk), how long a partition refuses appends before it tries again (ms, default 250). */
+  storageRetryMs?: number
+  /** How long writes must work again before the log says the storage episode ended (ms, default 5000). */
+  storageSettleMs?: number
+  /** Test hook: simulated write failures in the log (e.g. a DiskBudget). */
+  storageFaults?: WriteFaults
 }
 
 export interface BrokerStats {
@@ -95,14 +102,35 @@ const MAX_QUEUED_REQUESTS = 64
 /** Bytes of streamed record data read from the log per socket write (see respond). */
 const STREAM_CHUNK = 256 * 1024
 
-async function openLogs(options: BrokerOptions): Promise<LogManager> {
+async function openLogs(options: BrokerOptions, log: NonNullable<BrokerOptions['log']>): Promise<LogManager> {
   if (options.storage === 'memory')
     return openMemoryLogManager({ defaultTopicConfig: options.defaultTopicConfig })
   return openLogManager({
     dataDir: options.dataDir,
     fsync: options.fsync ?? { intervalMs: DEFAULT_FSYNC_INTERVAL_MS },
     defaultTopicConfig: options.defaultTopicConfig,
+    storageRetryMs: options.storageRetryMs,
+    storageSettleMs: options.storageSettleMs,
+    faults: options.storageFaults,
+    onStorageEvent: (event) => {
+      const [level, message] = storageEventLine(options.dataDir, event)
+      log(level, message)
+    },
   })
+}
+
+/** Pure: the one log line of a storage episode's start or end. */
+export function storageEventLine(dataDir: string, event: StorageEvent): [BrokerLogLevel, string] {
+  if (event.kind === 'failed')
+    return [
+      'error',
+      `storage failure: ${event.error}. Produce requests get KAFKA_STORAGE_ERROR until a write to ${dataDir} ` +
+        'succeeds again (retried on each produce); free space there (`df -h`) and writing resumes by itself',
+    ]
+  return [
+    'info',
+    `storage writable again after ${(event.downMs / 1000).toFixed(1)} s; ${event.refused} write(s) were refused meanwhile`,
+  ]
 }
 
 /** Starts the embedded Kafka-wire-compatible broker; resolves once it listens. */
@@ -112,7 +140,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
   const log = options.log ?? (() => {})
   let logs: LogManager
   try {
-    logs = await openLogs(options)
+    logs = await openLogs(options, log)
   } catch (error) {
     if (isGameError(error)) throw error
     if (error instanceof LogError && (error.code === 'LOG_LOCKED' || error.code === 'CORRUPT_LOG'))
@@ -124,12 +152,15 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
           hint: error.hint,
         },
       )
+    const message = error instanceof Error ? error.message : String(error)
     throw new GameError(
       'BROKER_STORAGE_FAILED',
-      `Could not open the broker's data in ${options.dataDir}: ${error instanceof Error ? error.message : String(error)}`,
+      `Could not open the broker's data in ${options.dataDir}: ${message}`,
       {
         cause: error,
-        hint: 'Check that the data directory exists, is writable and is not used by another broker (--data-dir / GAME_HOME).',
+        hint: /ENOSPC|EDQUOT/.test(message)
+          ? `Its disk is full: free space there (\`df -h ${options.dataDir}\`), then start it again.`
+          : 'Check that the data directory exists, is writable and is not used by another broker (--data-dir / GAME_HOME).',
       },
     )
   }

@@ -58,6 +58,7 @@ export const ApiKey = {
   DeleteRecords: 21,
   InitProducerId: 22,
   DescribeConfigs: 32,
+  DescribeLogDirs: 35,
   CreatePartitions: 37,
   DeleteGroups: 42,
   DescribeCluster: 60,

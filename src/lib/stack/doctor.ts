@@ -1,6 +1,7 @@
 import { access, mkdir, rm, statfs, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
+import { formatBytes } from '../bytes.js'
 import { checkComposePlugin, checkDockerEngine } from './docker.js'
 import { exposureWarning } from './exposure.js'
 import { probeGameApi, webHdfsProbe } from './probes.js'
@@ -62,16 +63,6 @@ export function portFree(host: string, port: number): Promise<boolean> {
     server.once('error', () => resolve(false))
     server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)))
   })
-}
-
-function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
-  let i = 0
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024
-    i++
-  }
-  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`
 }
 
 async function nearestExisting(dir: string): Promise<string> {
@@ -172,7 +163,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorResult> {
   } else if (!health.state || !health.result) {
     add('stack', false, `no stack running for ${options.dataDir}`, 'Run `game up` (or `game up --docker`).')
   } else {
-    const down = health.result.services.filter((s) => s.state !== 'running')
+    const down = health.result.services.filter((s) => s.state !== 'running' && s.state !== 'degraded')
     add(
       'stack',
       down.length === 0,
@@ -181,6 +172,23 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorResult> {
         : `not answering: ${down.map((s) => `${s.name} ${s.address} (${s.detail ?? s.state})`).join(', ')}`,
       'Run `game logs` to see why, then `game down && game up`.',
     )
+    const kafka = health.result.services.find((s) => s.name === 'kafka')
+    if (kafka?.storage) {
+      // The broker's own word on its log (DescribeLogDirs), free space included.
+      add(
+        'kafka storage',
+        kafka.state !== 'degraded',
+        kafka.state === 'degraded'
+          ? (kafka.detail ?? 'storage error')
+          : kafka.storage.logDirs
+              .map(
+                (d) =>
+                  `${d.dir} writable${d.usableBytes === undefined ? '' : `, ${formatBytes(d.usableBytes)} free`}`,
+              )
+              .join('; '),
+        kafka.hint ?? 'Free space in the data dir (`df -h`).',
+      )
+    }
   }
 
   if (api.kind === 'none' && !options.apiRequired) {
@@ -223,7 +231,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorResult> {
       'disk space',
       free >= min,
       `${formatBytes(free)} free at ${at}`,
-      `Free up space (need at least ${formatBytes(min)}), or move --data-dir to a bigger disk.`,
+      `Free up space at ${at} (\`df -h ${at}\`; need at least ${formatBytes(min)}), or move --data-dir to a bigger disk. On a full disk the broker refuses produce requests (KAFKA_STORAGE_ERROR) and resumes by itself once there is room.`,
     )
   } catch (error) {
     add('disk space', false, (error as Error).message, 'Check that the data dir is on a mounted file system.')

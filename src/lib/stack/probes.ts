@@ -1,19 +1,68 @@
 import { describeKafkaCluster } from '../kafka/admin.js'
-import type { Probe, ProbeResult } from './types.js'
+import { Connection } from '../kafka/wire.js'
+import { ApiKey } from '../protocol/apis.js'
+import { ErrorCode } from '../protocol/errors.js'
+import type { Message } from '../protocol/schema.js'
+import type { KafkaStorage, Probe, ProbeResult } from './types.js'
 
 function reason(error: unknown): string {
   const e = error as Error & { code?: string; cause?: { code?: string; message?: string } }
   return e.cause?.code ?? e.code ?? e.cause?.message ?? e.message ?? String(error)
 }
 
-/** Kafka answers when a kafkajs admin can fetch cluster metadata (address: host:port[,host:port]). */
+/**
+ * Kafka answers when a kafkajs admin can fetch cluster metadata (address: host:port[,host:port]);
+ * then DescribeLogDirs on the first address tells whether its log can be written (`storage`).
+ */
 export const probeKafka: Probe = async (address) => {
   try {
     const brokers = address.split(',')
     const info = await describeKafkaCluster({ brokers, connectionTimeout: 1500, retries: 0 })
-    return { ok: true, detail: `${info.brokers.length} broker(s), cluster ${info.clusterId}` }
+    const storage = await describeKafkaStorage(brokers[0])
+    return {
+      ok: true,
+      detail: `${info.brokers.length} broker(s), cluster ${info.clusterId}`,
+      ...(storage ? { storage } : {}),
+    }
   } catch (error) {
     return { ok: false, detail: reason(error) }
+  }
+}
+
+/** Pure: a DescribeLogDirs response's results as log dir states. */
+export function logDirsFromResponse(results: Message[]): KafkaStorage {
+  const num = (v: unknown) => (typeof v === 'bigint' && v >= 0n ? Number(v) : undefined)
+  const logDirs = results.map((r) => {
+    const usableBytes = num(r.usableBytes)
+    const totalBytes = num(r.totalBytes)
+    return {
+      dir: r.logDir as string,
+      ok: r.errorCode !== ErrorCode.KAFKA_STORAGE_ERROR,
+      ...(usableBytes === undefined ? {} : { usableBytes }),
+      ...(totalBytes === undefined ? {} : { totalBytes }),
+    }
+  })
+  return { ok: logDirs.every((d) => d.ok), logDirs }
+}
+
+/**
+ * The broker's log dirs (DescribeLogDirs, no topics): a dir that cannot be written answers
+ * KAFKA_STORAGE_ERROR, as in Apache Kafka; v4 adds free space. Undefined when the broker does not
+ * speak the API or does not answer in time (the metadata probe says whether it is reachable).
+ */
+export async function describeKafkaStorage(
+  address: string,
+  timeoutMs = 1500,
+): Promise<KafkaStorage | undefined> {
+  const conn = new Connection(address, 'game-status', timeoutMs, timeoutMs, () => {})
+  try {
+    await conn.ready
+    const { message } = await conn.call(ApiKey.DescribeLogDirs, [0, 4], { topics: [] })
+    return logDirsFromResponse(message.results as Message[])
+  } catch {
+    return undefined
+  } finally {
+    conn.close()
   }
 }
 

@@ -171,7 +171,12 @@ async function reapDaemon(spawner: Spawner, pid: number, timeoutMs: number): Pro
 export async function startStack(options: StartStackOptions): Promise<StackStatusResult> {
   const onProgress = options.onProgress ?? (() => {})
   const { spawner, dataDir } = options
-  const release = acquireStartLock(dataDir, spawner, onProgress)
+  let release: () => void
+  try {
+    release = acquireStartLock(dataDir, spawner, onProgress)
+  } catch (error) {
+    throw dataDirFull(error, dataDir)
+  }
   try {
     const existing = currentStack(dataDir, spawner, onProgress)
     if (existing) {
@@ -181,9 +186,22 @@ export async function startStack(options: StartStackOptions): Promise<StackStatu
     return await (options.mode === 'docker'
       ? startDocker(options, onProgress)
       : startEmbedded(options, onProgress))
+  } catch (error) {
+    throw dataDirFull(error, dataDir)
   } finally {
     release()
   }
+}
+
+/** A full disk under the data dir (ENOSPC, EDQUOT) becomes DATA_DIR_FULL with the fix; anything else as it is. */
+export function dataDirFull(error: unknown, dataDir: string): unknown {
+  const code = (error as NodeJS.ErrnoException)?.code
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') return error
+  return new GameError('DATA_DIR_FULL', `No space left for the stack in ${dataDir} (${code})`, {
+    exitCode: ExitCode.failure,
+    hint: `Free space there (\`df -h ${dataDir}\`), or use another --data-dir / GAME_HOME, then run \`game up\` again.`,
+    cause: error,
+  })
 }
 
 /** `<dataDir>/stack.lock`: held by the `game up` that is starting the stack, holding its pid. */
@@ -225,7 +243,14 @@ export function acquireStartLock(
       rmSync(file, { force: true })
       continue
     }
-    writeSync(fd, String(process.pid))
+    try {
+      writeSync(fd, String(process.pid))
+    } catch (error) {
+      // A full disk: leave no empty lock behind.
+      closeSync(fd)
+      rmSync(file, { force: true })
+      throw error
+    }
     closeSync(fd)
     return () => rmSync(file, { force: true })
   }

@@ -12,6 +12,23 @@ export interface ProbeResult {
   detail: string
   /** How long the probe took to answer (set by probeServices). */
   latencyMs?: number
+  /** Kafka: its log directories, as DescribeLogDirs reports them (absent when it cannot tell). */
+  storage?: KafkaStorage
+}
+
+/** One Kafka log directory: can it write (not KAFKA_STORAGE_ERROR), and its file system's space. */
+export interface LogDirStatus {
+  dir: string
+  ok: boolean
+  /** Bytes free for the broker on the dir's file system (absent when the broker does not say). */
+  usableBytes?: number
+  totalBytes?: number
+}
+
+export interface KafkaStorage {
+  /** False when a log dir cannot be written (a full or failing disk): produce gets KAFKA_STORAGE_ERROR. */
+  ok: boolean
+  logDirs: LogDirStatus[]
 }
 
 export type Probe = (address: string, signal?: AbortSignal) => Promise<ProbeResult>
@@ -34,7 +51,8 @@ export interface ServiceSpec {
   probe: Probe
 }
 
-export type ServiceState = 'running' | 'unreachable' | 'stopped'
+/** 'degraded': it answers, but cannot do its job (Kafka: its log cannot be written, e.g. a full disk). */
+export type ServiceState = 'running' | 'degraded' | 'unreachable' | 'stopped'
 
 /** One row of the status table / one entry of `services` in --json. */
 export interface ServiceStatus {
@@ -48,6 +66,10 @@ export interface ServiceStatus {
   latencyMs?: number
   /** Where it really listens when that differs from `address` (e.g. 0.0.0.0:9092). */
   listen?: string
+  /** Kafka: its log directories' state and free space (DescribeLogDirs). */
+  storage?: KafkaStorage
+  /** What to do about a degraded state. */
+  hint?: string
 }
 
 export interface PartitionOffsets {

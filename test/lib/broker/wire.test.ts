@@ -80,7 +80,7 @@ describe('wire protocol edge cases', () => {
       expect([a.minVersion, a.maxVersion], `api ${a.key}`).toEqual([...apiSpec(a.key).valid])
     }
     expect(SUPPORTED_APIS.map((a) => a.key)).toEqual([
-      0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 32, 37, 42, 60,
+      0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 32, 35, 37, 42, 60,
     ])
   })
 

@@ -4,7 +4,12 @@ import type { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { startBroker } from '../../../src/lib/broker/index.js'
+import { DiskBudget } from '../../../src/lib/broker/log/files.js'
+import { createKafka } from '../../../src/lib/kafka/client.js'
+import { daemonState } from '../../../src/lib/stack/daemon.js'
 import { nodeVersionOk, portFree, runDoctor } from '../../../src/lib/stack/doctor.js'
+import { writeState } from '../../../src/lib/stack/state.js'
 import { renderDoctorTable } from '../../../src/ui/doctor.js'
 import { freePort, holdPort } from './fake-services.js'
 import { fakeSpawner } from './fake-spawner.js'
@@ -156,6 +161,65 @@ describe('doctor', () => {
       await new Promise((r) => api.close(r))
     }
   })
+
+  it("checks the broker's storage: a full disk fails 'kafka storage' with the fix; after space returns it passes", async () => {
+    const dataDir = path.join(dir, 'data')
+    const disk = new DiskBudget()
+    const broker = await startBroker({
+      port: 0,
+      dataDir: path.join(dataDir, 'kafka'),
+      storageFaults: disk,
+      storageRetryMs: 0,
+    })
+    const address = `127.0.0.1:${broker.port}`
+    // A stack state file naming this broker, as the daemon writes it (hdfs is not running).
+    writeState(
+      dataDir,
+      daemonState(
+        dataDir,
+        process.pid,
+        [
+          { name: 'kafka', address },
+          { name: 'hdfs', address: `127.0.0.1:${await freePort()}` },
+        ],
+        new Date(),
+      ),
+    )
+    const spawner = { ...fakeSpawner(() => ({ code: 1 })), isAlive: () => true }
+    const doctor = () =>
+      runDoctor({
+        dataDir,
+        nodeVersion: '20.19.0',
+        bind: '127.0.0.1',
+        ports: [],
+        apiUrl: 'http://127.0.0.1:1',
+        lake: `file://${dir}`,
+        spawner,
+      }).then((r) => Object.fromEntries(r.checks.map((c) => [c.name, c])))
+    const kafka = createKafka({ brokers: [address], clientId: 'doctor', retry: { retries: 0 } })
+    const producer = kafka.producer()
+    try {
+      await producer.connect()
+      await producer.send({ topic: 'd', messages: [{ value: 'one' }] })
+      const fine = await doctor()
+      expect(fine['kafka storage']).toMatchObject({ ok: true, fix: '' })
+      expect(fine['kafka storage'].detail).toMatch(/kafka writable, .* free$/)
+
+      disk.fill()
+      await expect(producer.send({ topic: 'd', messages: [{ value: 'two' }] })).rejects.toThrow()
+      const full = await doctor()
+      expect(full['kafka storage'].ok).toBe(false)
+      expect(full['kafka storage'].detail).toContain('KAFKA_STORAGE_ERROR')
+      expect(full['kafka storage'].fix).toContain(`df -h ${path.join(dataDir, 'kafka')}`)
+
+      disk.free()
+      await producer.send({ topic: 'd', messages: [{ value: 'three' }] })
+      expect((await doctor())['kafka storage'].ok).toBe(true)
+    } finally {
+      await producer.disconnect()
+      await broker.close()
+    }
+  }, 60_000)
 
   it('the table fits the terminal: a long detail is wrapped, not a 200-column line', () => {
     const long = `unknown shorthand flag: 'f' in -f ${'x'.repeat(20)} `.repeat(6)

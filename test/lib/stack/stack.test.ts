@@ -3,8 +3,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { GameError } from '../../../src/lib/errors.js'
 import { nodeSpawner } from '../../../src/lib/stack/spawner.js'
-import { externalServices, servicesFromState, stopStack } from '../../../src/lib/stack/stack.js'
+import { dataDirFull, externalServices, servicesFromState, stopStack } from '../../../src/lib/stack/stack.js'
 import { readState, type StackStateFile, writeState } from '../../../src/lib/stack/state.js'
 import { fakeSpawner } from './fake-spawner.js'
 
@@ -203,5 +204,20 @@ describe('services from state / external', () => {
       ['hdfs', 'nn:9870'],
     ])
     expect(externalServices(['a:1'], 'file:///lake').map((s) => s.name)).toEqual(['kafka'])
+  })
+})
+
+describe('a full data dir at game up', () => {
+  it('ENOSPC and EDQUOT become DATA_DIR_FULL naming the dir and df -h; other errors pass through', () => {
+    for (const code of ['ENOSPC', 'EDQUOT']) {
+      const e = dataDirFull(Object.assign(new Error(`${code}: write`), { code }), '/d') as GameError
+      expect(e).toBeInstanceOf(GameError)
+      expect(e.code).toBe('DATA_DIR_FULL')
+      expect(e.exitCode).toBe(1)
+      expect(e.message).toBe(`No space left for the stack in /d (${code})`)
+      expect(e.hint).toContain('`df -h /d`')
+    }
+    const other = Object.assign(new Error('EACCES'), { code: 'EACCES' })
+    expect(dataDirFull(other, '/d')).toBe(other)
   })
 })

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { allRunning, toServiceStatus } from '../../../src/lib/stack/status.js'
+import { logDirsFromResponse } from '../../../src/lib/stack/probes.js'
+import {
+  allRunning,
+  degradedServices,
+  storageProblem,
+  toServiceStatus,
+} from '../../../src/lib/stack/status.js'
 import { statusRows, topicRows } from '../../../src/ui/status.js'
 
 describe('status reduction', () => {
@@ -24,6 +30,38 @@ describe('status reduction', () => {
       detail: 'ECONNREFUSED',
     })
     expect(toServiceStatus({ name: 'x', address: 'h:3' }, undefined).state).toBe('stopped')
+  })
+
+  it('a Kafka whose log dir answers KAFKA_STORAGE_ERROR is degraded, with free space and a hint', () => {
+    const storage = logDirsFromResponse([
+      { errorCode: 56, logDir: '/data/kafka', topics: [], totalBytes: 40n * 1024n * 1024n, usableBytes: 0n },
+    ])
+    expect(storage).toEqual({
+      ok: false,
+      logDirs: [{ dir: '/data/kafka', ok: false, usableBytes: 0, totalBytes: 40 * 1024 * 1024 }],
+    })
+    const s = toServiceStatus({ name: 'kafka', address: 'h:1' }, { ok: true, detail: '1 broker(s)', storage })
+    expect(s.state).toBe('degraded')
+    expect(s.detail).toBe('cannot write /data/kafka, 0 B free of 40.0 MiB (KAFKA_STORAGE_ERROR)')
+    expect(s.hint).toMatch(
+      /^Free space at \/data\/kafka \(check with `df -h \/data\/kafka`\); .*resumes by itself/,
+    )
+    expect(s.storage).toBe(storage)
+    // Degraded still answers: allRunning (reachability) holds, degradedServices names it.
+    expect(allRunning([s])).toBe(true)
+    expect(degradedServices([s]).map((x) => x.name)).toEqual(['kafka'])
+    // v0-3 answers carry no space (-1): none shown; a healthy dir is no problem.
+    const old = logDirsFromResponse([
+      { errorCode: 56, logDir: '/k', topics: [], totalBytes: -1n, usableBytes: -1n },
+    ])
+    expect(storageProblem(old)?.detail).toBe('cannot write /k (KAFKA_STORAGE_ERROR)')
+    const fine = logDirsFromResponse([
+      { errorCode: 0, logDir: '/k', topics: [], totalBytes: 10n, usableBytes: 5n },
+    ])
+    expect(storageProblem(fine)).toBeUndefined()
+    expect(
+      toServiceStatus({ name: 'kafka', address: 'h:1' }, { ok: true, detail: 'x', storage: fine }).state,
+    ).toBe('running')
   })
 
   it('allRunning needs every service up and at least one', () => {

@@ -15,6 +15,7 @@ import {
   syncGroupHandler,
 } from './groups.js'
 import { listOffsetsHandler } from './list-offsets.js'
+import { describeLogDirsHandler } from './log-dirs.js'
 import { metadataHandler } from './metadata.js'
 import { produceHandler } from './produce.js'
 import {
@@ -52,6 +53,7 @@ const HANDLERS: ApiHandler[] = [
   createPartitionsHandler,
   deleteRecordsHandler,
   describeClusterHandler,
+  describeLogDirsHandler,
 ]
 
 /** The advertised version ranges: exactly what the handlers implement. */

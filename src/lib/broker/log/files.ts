@@ -98,10 +98,72 @@ async function closeEntry(e: CacheEntry): Promise<void> {
   await fh?.close().catch(() => undefined)
 }
 
+/**
+ * A test hook in the log's writes (segments, indexes, offsets, topics.json): before each write of
+ * `length` bytes to `file` it says how many of them may reach the disk; fewer than `length` writes
+ * that many and then fails with ENOSPC, as a full disk does (a torn write).
+ */
+export interface WriteFaults {
+  allow(file: string, length: number): number
+}
+
+/**
+ * WriteFaults with a byte budget, like a small disk: writes use it up, and the write that crosses
+ * it writes what fits and fails with ENOSPC. fill() leaves no room, free() removes the limit.
+ */
+export class DiskBudget implements WriteFaults {
+  /** Writes refused so far (each ENOSPC). */
+  refused = 0
+  constructor(private remaining = Number.POSITIVE_INFINITY) {}
+  allow(_file: string, length: number): number {
+    const n = Math.min(length, this.remaining)
+    this.remaining -= n
+    if (n < length) this.refused++
+    return n
+  }
+  fill(leftBytes = 0): void {
+    this.remaining = leftBytes
+  }
+  free(): void {
+    this.remaining = Number.POSITIVE_INFINITY
+  }
+}
+
+/** The error a full disk gives (what fs calls throw: code ENOSPC, errno -28). */
+export function noSpaceError(file: string): NodeJS.ErrnoException {
+  const e = new Error(`ENOSPC: no space left on device, write '${file}'`) as NodeJS.ErrnoException
+  e.code = 'ENOSPC'
+  e.errno = -28
+  e.syscall = 'write'
+  return e
+}
+
+/** Applies `faults` to a write of `data` at `position`: writes what is allowed, throws ENOSPC if not all. */
+async function faultyWrite(
+  fh: FileHandle,
+  data: Buffer,
+  position: number,
+  file: string,
+  faults: WriteFaults,
+): Promise<void> {
+  const n = faults.allow(file, data.length)
+  if (n > 0) await writeAll(fh, [data.subarray(0, n)], position)
+  if (n < data.length) throw noSpaceError(file)
+}
+
 /** Writes all of `buffers` at `position` (writev may write less than asked). */
-export async function writeAll(fh: FileHandle, buffers: Buffer[], position: number): Promise<number> {
+export async function writeAll(
+  fh: FileHandle,
+  buffers: Buffer[],
+  position: number,
+  faults?: { file: string; faults: WriteFaults },
+): Promise<number> {
   let total = 0
   for (const b of buffers) total += b.length
+  if (faults) {
+    await faultyWrite(fh, Buffer.concat(buffers, total), position, faults.file, faults.faults)
+    return total
+  }
   let written = (await fh.writev(buffers, position)).bytesWritten
   if (written < total) {
     const rest = Buffer.concat(buffers).subarray(written)
@@ -137,15 +199,42 @@ export async function syncDir(dir: string): Promise<void> {
   }
 }
 
-/** Replaces `file` durably: write `file.tmp`, fsync, rename over `file`, fsync the directory. */
-export async function writeFileDurable(file: string, data: Buffer | string): Promise<void> {
-  const tmp = `${file}.tmp`
-  const fh = await open(tmp, 'w')
+/**
+ * Writes a whole new file (created or emptied) and fdatasyncs it (fsyncs with `fullSync`); with
+ * `faults`, through the hook.
+ */
+export async function writeNewFile(
+  file: string,
+  data: Buffer,
+  faults?: WriteFaults,
+  fullSync = false,
+): Promise<void> {
+  const fh = await open(file, 'w')
   try {
-    await fh.writeFile(data)
-    await fh.sync()
+    if (faults) await faultyWrite(fh, data, 0, file, faults)
+    else await fh.writeFile(data)
+    if (fullSync) await fh.sync()
+    else await fh.datasync()
   } finally {
     await fh.close()
+  }
+}
+
+/**
+ * Replaces `file` durably: write `file.tmp`, fsync, rename over `file`, fsync the directory. A
+ * failed write (a full disk) removes the tmp file again and leaves `file` as it was.
+ */
+export async function writeFileDurable(
+  file: string,
+  data: Buffer | string,
+  faults?: WriteFaults,
+): Promise<void> {
+  const tmp = `${file}.tmp`
+  try {
+    await writeNewFile(tmp, typeof data === 'string' ? Buffer.from(data) : data, faults, true)
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => undefined)
+    throw err
   }
   await rename(tmp, file)
   await syncDir(path.dirname(file))

@@ -6,9 +6,10 @@
 import { mkdir, readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { FileCache, writeFileDurable } from './files.js'
+import { type StorageHealth, StorageHealthTracker } from './health.js'
 import { type DirLock, lockLogDir } from './lock.js'
 import { FileGroupOffsetStore } from './offsets.js'
-import { IndexCache, Partition } from './partition.js'
+import { DEFAULT_STORAGE_RETRY_MS, IndexCache, Partition } from './partition.js'
 import {
   isValidTopicName,
   LogError,
@@ -27,6 +28,7 @@ export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
 }
 export const MAX_PARTITIONS = 10000
 const DEFAULT_RETENTION_CHECK_MS = 5 * 60 * 1000
+const DEFAULT_STORAGE_SETTLE_MS = 5000
 const MAX_SEGMENT_BYTES = 0x7fffffff
 /** Partitions opened (recovered) in parallel at open and createTopic. */
 const OPEN_CONCURRENCY = 16
@@ -44,6 +46,8 @@ export interface DurableLogManager extends LogManager {
   flush(): Promise<void>
   /** Open file handles held by the log (bounded by maxOpenFiles). */
   openFiles(): number
+  storageHealth(): StorageHealth
+  readonly dataDir: string
 }
 
 interface TopicEntry {
@@ -87,8 +91,16 @@ class FileLogManager implements DurableLogManager {
   private closing: Promise<void> | null = null
   offsets!: FileGroupOffsetStore
   private lock: DirLock | undefined
+  private readonly health: StorageHealthTracker
+  readonly dataDir: string
 
   constructor(private readonly options: LogManagerOptions) {
+    this.dataDir = options.dataDir
+    this.health = new StorageHealthTracker(
+      options.onStorageEvent,
+      Date.now,
+      options.storageSettleMs ?? DEFAULT_STORAGE_SETTLE_MS,
+    )
     this.files = new FileCache(options.maxOpenFiles ?? 256)
     this.defaults = resolveTopicConfig(DEFAULT_TOPIC_CONFIG, options.defaultTopicConfig)
     this.now = options.now ?? Date.now
@@ -121,6 +133,8 @@ class FileLogManager implements DurableLogManager {
     if (missingIds) await this.persistTopics()
     this.offsets = await FileGroupOffsetStore.open(path.join(dataDir, '__groups'), {
       compactBytes: this.options.offsetsCompactBytes,
+      health: this.health,
+      faults: this.options.faults,
     })
     await this.enforceRetention()
     const every = this.options.retentionCheckIntervalMs ?? DEFAULT_RETENTION_CHECK_MS
@@ -261,6 +275,10 @@ class FileLogManager implements DurableLogManager {
     return this.files.openCount
   }
 
+  storageHealth(): StorageHealth {
+    return this.health.report()
+  }
+
   close(): Promise<void> {
     if (!this.closing) this.closing = this.doClose()
     return this.closing
@@ -274,6 +292,7 @@ class FileLogManager implements DurableLogManager {
     await Promise.all(all.map((p) => p.close()))
     await this.topicsWrite.catch(() => undefined)
     await this.offsets?.close()
+    this.health.close()
     await this.files.closeAll()
     await this.lock?.release()
   }
@@ -295,6 +314,9 @@ class FileLogManager implements DurableLogManager {
       files: this.files,
       indexes: this.indexes,
       fsync: this.options.fsync,
+      storageRetryMs: this.options.storageRetryMs ?? DEFAULT_STORAGE_RETRY_MS,
+      health: this.health,
+      faults: this.options.faults,
     })
   }
 
@@ -304,12 +326,20 @@ class FileLogManager implements DurableLogManager {
       .catch(() => undefined)
       .then(() => {
         const list = [...this.topicMap.values()].map((t) => t.info)
-        return writeFileDurable(this.topicsFile(), `${JSON.stringify(list, null, 2)}\n`)
+        return writeFileDurable(this.topicsFile(), `${JSON.stringify(list, null, 2)}\n`, this.options.faults)
       })
     this.topicsWrite = next
-    return next.catch((err) => {
-      throw new LogError('STORAGE_ERROR', `cannot write ${this.topicsFile()}: ${(err as Error).message}`)
-    })
+    return next.then(
+      () => this.health.wrote('topics.json'),
+      (err) => {
+        const e = new LogError(
+          'STORAGE_ERROR',
+          `cannot write ${this.topicsFile()}: ${(err as Error).message}`,
+        )
+        this.health.failed('topics.json', e.message, true)
+        throw e
+      },
+    )
   }
 }
 
@@ -348,6 +378,22 @@ function validateOptions(options: LogManagerOptions): void {
         `fsync must be 'always' or {intervalMs >= 1}, got ${JSON.stringify(fsync)}`,
       )
   }
+  if (
+    options.storageSettleMs !== undefined &&
+    (!Number.isSafeInteger(options.storageSettleMs) || options.storageSettleMs < 0)
+  )
+    throw new LogError(
+      'INVALID_CONFIG',
+      `storageSettleMs must be an integer >= 0, got ${options.storageSettleMs}`,
+    )
+  if (
+    options.storageRetryMs !== undefined &&
+    (!Number.isSafeInteger(options.storageRetryMs) || options.storageRetryMs < 0)
+  )
+    throw new LogError(
+      'INVALID_CONFIG',
+      `storageRetryMs must be an integer >= 0, got ${options.storageRetryMs}`,
+    )
   if (
     options.maxOpenFiles !== undefined &&
     (!Number.isInteger(options.maxOpenFiles) || options.maxOpenFiles < 4)

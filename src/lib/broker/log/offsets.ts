@@ -5,10 +5,11 @@
  * fsynced, renamed over the log) once it grows past a threshold. Every write is one fdatasync;
  * concurrent writes share it.
  */
-import { type FileHandle, mkdir, open, readFile, rename } from 'node:fs/promises'
+import { type FileHandle, mkdir, open, readFile, rename, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { crc32c } from '../../protocol/crc32c.js'
-import { syncDir } from './files.js'
+import { syncDir, type WriteFaults, writeAll, writeNewFile } from './files.js'
+import { isNoSpace, type StorageHealthTracker } from './health.js'
 import { type CommittedOffset, type GroupOffsetStore, LogError } from './types.js'
 
 const FRAME_HEADER = 8
@@ -31,6 +32,10 @@ interface GroupState {
 export interface GroupOffsetStoreOptions {
   /** Compact once the log exceeds this many bytes (default 4 MiB; it grows with the live state). */
   compactBytes?: number
+  /** Told about failed and working writes (the log manager's storage health). */
+  health?: StorageHealthTracker
+  /** Test hook: simulated write failures. */
+  faults?: WriteFaults
 }
 
 export interface OffsetStoreStats {
@@ -87,12 +92,13 @@ export class FileGroupOffsetStore implements GroupOffsetStore {
   private constructor(
     private readonly dir: string,
     private readonly baseThreshold: number,
+    private readonly options: GroupOffsetStoreOptions,
   ) {
     this.threshold = baseThreshold
   }
 
   static async open(dir: string, options: GroupOffsetStoreOptions = {}): Promise<FileGroupOffsetStore> {
-    const store = new FileGroupOffsetStore(dir, options.compactBytes ?? 4 * 1024 * 1024)
+    const store = new FileGroupOffsetStore(dir, options.compactBytes ?? 4 * 1024 * 1024, options)
     await store.load()
     return store
   }
@@ -191,18 +197,21 @@ export class FileGroupOffsetStore implements GroupOffsetStore {
         try {
           const data = batch.length === 1 ? batch[0].frame : Buffer.concat(batch.map((b) => b.frame))
           const fh = this.fh!
-          let off = 0
-          while (off < data.length) {
-            const { bytesWritten } = await fh.write(data, off, data.length - off, this.fileBytes + off)
-            off += bytesWritten
-          }
+          const faults = this.options.faults
+          await writeAll(fh, [data], this.fileBytes, faults ? { file: this.file, faults } : undefined)
           await fh.datasync()
           this.fileBytes += data.length
         } catch (err) {
           const e = new LogError('STORAGE_ERROR', `writing group offsets failed: ${(err as Error).message}`)
+          // A torn frame must not stay behind the last good one: cut the file back (a full disk
+          // has room for a truncate). The next write goes at the same place again.
+          await this.fh?.truncate(this.fileBytes).catch(() => undefined)
+          this.options.health?.failed('__groups', e.message, isNoSpace(err))
+          this.options.health?.refused(batch.length)
           for (const b of batch) b.reject(e)
           continue
         }
+        this.options.health?.wrote('__groups')
         for (const b of batch) this.apply(b.record)
         for (const b of batch) b.resolve()
         if (this.fileBytes > this.threshold) {
@@ -272,21 +281,29 @@ export class FileGroupOffsetStore implements GroupOffsetStore {
   private async compact(): Promise<void> {
     const snap = this.snapshot()
     const tmp = `${this.file}.tmp`
-    const t = await open(tmp, 'w')
     try {
-      await t.writeFile(snap)
-      await t.sync()
-    } finally {
-      await t.close()
+      await writeNewFile(tmp, snap, this.options.faults, true)
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => undefined)
+      throw err
     }
     await this.fh?.close()
     this.fh = null
-    await rename(tmp, this.file)
-    await syncDir(this.dir)
-    this.fh = await open(this.file, 'r+')
-    this.fileBytes = snap.length
-    this.threshold = Math.max(this.baseThreshold, snap.length * 2)
-    this.compactions++
+    let renamed = false
+    try {
+      await rename(tmp, this.file)
+      renamed = true
+      await syncDir(this.dir)
+    } finally {
+      // Whatever failed, writes go on: to the snapshot if it is in place, else to the old log.
+      if (!renamed) await rm(tmp, { force: true }).catch(() => undefined)
+      this.fh = await open(this.file, 'r+')
+      if (renamed) {
+        this.fileBytes = snap.length
+        this.threshold = Math.max(this.baseThreshold, snap.length * 2)
+        this.compactions++
+      }
+    }
   }
 
   private async load(): Promise<void> {

@@ -16,9 +16,12 @@ import {
   readAt,
   removeFile,
   syncDir,
+  type WriteFaults,
   writeAll,
   writeFileDurable,
+  writeNewFile,
 } from './files.js'
+import { isNoSpace, type StorageHealthTracker } from './health.js'
 import {
   type ProducerCheck,
   ProducerStateTable,
@@ -28,6 +31,7 @@ import {
 import {
   findValidBatchAfter,
   IndexBuilder,
+  type IndexMark,
   indexPositionAtOrBefore,
   lookupPosition,
   lookupTimePosition,
@@ -81,7 +85,25 @@ export interface PartitionContext {
   files: FileCache
   indexes: IndexCache
   fsync: FsyncPolicy
+  /** After a failed write, appends are refused for this long, then the next one tries again. */
+  storageRetryMs: number
+  health?: StorageHealthTracker
+  /** Test hook: a simulated full disk. */
+  faults?: WriteFaults
 }
+
+/** The state before a write group: what a failed write rolls back to. */
+interface WriteMark {
+  segments: number
+  active: Segment
+  size: number
+  builder: IndexBuilder
+  index: IndexMark
+  totalSize: number
+}
+
+/** Default of PartitionContext.storageRetryMs. */
+export const DEFAULT_STORAGE_RETRY_MS = 250
 
 export class Segment {
   readonly paths: { log: string; index: string; timeindex: string }
@@ -141,7 +163,11 @@ export class Partition implements PartitionLog {
   private unsynced = false
   /** A segment file was created and its directory entry is not yet durable. */
   private dirUnsynced = false
+  /** The last write failed (a full disk): appends are refused until retryAt, then retried. */
   private failure: Error | null = null
+  private retryAt = 0
+  /** A failed write could not be undone: the partition stays read-only until reopened. */
+  private broken: Error | null = null
   private closed = false
   private retaining = false
   private waiters = new Set<Waiter>()
@@ -149,6 +175,7 @@ export class Partition implements PartitionLog {
   private syncs = 0
   /** Idempotent producers' epochs and last batches (rebuilt from the tail segments at open). */
   private readonly producers: ProducerStateTable
+  private readonly label: string
 
   private constructor(
     readonly topic: string,
@@ -157,7 +184,8 @@ export class Partition implements PartitionLog {
     private readonly config: TopicConfig,
     private readonly ctx: PartitionContext,
   ) {
-    this.producers = new ProducerStateTable(`${topic}-${partition}`)
+    this.label = `${topic}-${partition}`
+    this.producers = new ProducerStateTable(this.label)
   }
 
   /** Opens (creating if needed) and recovers the partition directory. */
@@ -197,13 +225,20 @@ export class Partition implements PartitionLog {
 
   append(payload: Buffer): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new LogError('STORAGE_ERROR', `${this.name()} is closed`))
-    if (this.failure)
+    if (this.broken)
       return Promise.reject(
         new LogError(
           'STORAGE_ERROR',
-          `${this.name()} is read-only after a write failure: ${this.failure.message}`,
+          `${this.name()} is read-only after a write failure that could not be undone: ${this.broken.message}`,
+          'Restart the broker (`game down && game up`).',
         ),
       )
+    if (this.failure && Date.now() < this.retryAt) {
+      this.ctx.health?.refused()
+      return Promise.reject(
+        new LogError('STORAGE_ERROR', `${this.name()} cannot write: ${this.failure.message}`),
+      )
+    }
     let spans: BatchSpan[]
     let producer: ProducerCheck | null
     try {
@@ -456,6 +491,7 @@ export class Partition implements PartitionLog {
     await writeFileDurable(
       path.join(this.dir, 'state.json'),
       JSON.stringify({ logStartOffset: target.toString() }),
+      this.ctx.faults,
     )
     this.logStart = target
     return target
@@ -472,7 +508,7 @@ export class Partition implements PartitionLog {
   }
 
   private name(): string {
-    return `${this.topic}-${this.partition}`
+    return this.label
   }
 
   private checkRange(offset: bigint): void {
@@ -567,10 +603,11 @@ export class Partition implements PartitionLog {
         this.pending = []
         const sync = this.ctx.fsync === 'always' || this.syncRequested
         this.syncRequested = false
-        if (this.failure) {
-          this.rejectAll(group, this.failure)
+        if (this.broken) {
+          this.rejectAll(group, this.broken)
           continue
         }
+        const mark = this.mark()
         try {
           if (group.length > 0) await this.writeGroup(group)
           if (sync && this.unsynced) {
@@ -588,13 +625,18 @@ export class Partition implements PartitionLog {
             }
           }
         } catch (err) {
-          this.failure = storageError(err, `append to ${this.name()}`)
-          this.rejectAll(group, this.failure)
-          this.rejectAll(this.pending, this.failure)
+          const failure = storageError(err, `append to ${this.name()}`)
+          const rejected = [...group, ...this.pending]
           this.pending = []
+          await this.undoFailedWrite(failure, mark, rejected.length)
+          this.rejectAll(rejected, failure)
           continue
         }
         this.publish(group)
+        if (group.length > 0) {
+          this.failure = null
+          this.ctx.health?.wrote(this.name())
+        }
       }
     } finally {
       this.writing = false
@@ -602,6 +644,67 @@ export class Partition implements PartitionLog {
       this.idleWaiters = []
       for (const f of w) f()
     }
+  }
+
+  private mark(): WriteMark {
+    const active = this.active()
+    return {
+      segments: this.segments.length,
+      active,
+      size: active.size,
+      builder: active.builder!,
+      index: active.builder!.mark(),
+      totalSize: this.totalSize,
+    }
+  }
+
+  /**
+   * A write group failed (ENOSPC, EIO ...): every append of it and every one queued behind it is
+   * refused, and the partition goes back to exactly the state before the group: the active
+   * segment truncated to its last published size, its in-memory indexes reset, segments created
+   * by a roll during the group removed (with the index files the roll wrote), the log end offset
+   * back at the high watermark and the producers' batches of the refused appends forgotten. Then
+   * appends are refused for storageRetryMs, and the next one tries to write again. If the undo
+   * itself fails, the partition stays read-only until it is reopened.
+   */
+  private async undoFailedWrite(failure: Error, mark: WriteMark, refused: number): Promise<void> {
+    this.failure = failure
+    this.retryAt = Number.POSITIVE_INFINITY
+    try {
+      const created = this.segments.slice(mark.segments)
+      this.segments = this.segments.slice(0, mark.segments)
+      const seg = mark.active
+      for (const c of created) {
+        c.deleted = true
+        await this.ctx.files.forget(c.paths.log)
+        await removeFile(c.paths.log)
+      }
+      // If it rolled (or began to) during the group, it is the active segment again: the index
+      // files the roll wrote go (an active segment has none on disk).
+      this.ctx.indexes.forget(seg)
+      await removeFile(seg.paths.index)
+      await removeFile(seg.paths.timeindex)
+      seg.builder = mark.builder
+      seg.builder.reset(mark.index)
+      seg.size = mark.size
+      this.totalSize = mark.totalSize
+      const lease = await this.ctx.files.acquire(seg.paths.log)
+      try {
+        await lease.fh.truncate(mark.size)
+      } finally {
+        lease.release()
+      }
+      if (created.length > 0) await syncDir(this.dir)
+    } catch (err) {
+      this.broken = storageError(err, `undo a failed write to ${this.name()}`)
+    }
+    this.leo = this.hw
+    this.producers.dropFrom(this.hw)
+    this.retryAt = Date.now() + this.ctx.storageRetryMs
+    // Every failure is told: the tracker starts an episode only when none is running. A partition
+    // left read-only stays failing whatever else writes.
+    this.ctx.health?.failed(this.name(), (this.broken ?? failure).message, isNoSpace(failure) && !this.broken)
+    this.ctx.health?.refused(refused)
   }
 
   private rejectAll(group: PendingAppend[], err: Error): void {
@@ -650,7 +753,8 @@ export class Partition implements PartitionLog {
     if (buffers.length === 0) return
     const lease = await this.ctx.files.acquire(seg.paths.log)
     try {
-      await writeAll(lease.fh, buffers, position)
+      const faults = this.ctx.faults
+      await writeAll(lease.fh, buffers, position, faults ? { file: seg.paths.log, faults } : undefined)
     } finally {
       lease.release()
     }
@@ -670,14 +774,15 @@ export class Partition implements PartitionLog {
       lease.release()
     }
     const { offsets, times } = seg.builder!.finish(Number(baseOffset - seg.baseOffset), size)
-    await writeIndexFile(seg.paths.index, offsets)
-    await writeIndexFile(seg.paths.timeindex, times)
+    await writeNewFile(seg.paths.index, offsets, this.ctx.faults)
+    await writeNewFile(seg.paths.timeindex, times, this.ctx.faults)
     const next = new Segment(this.dir, baseOffset)
     next.builder = new IndexBuilder()
+    // Listed before its file exists, so that undoing a failed write removes it whatever step failed.
+    this.segments = [...this.segments, next]
     await (await open(next.paths.log, 'w')).close()
     await syncDir(this.dir)
     seg.builder = null
-    this.segments = [...this.segments, next]
     return next
   }
 
@@ -703,6 +808,7 @@ export class Partition implements PartitionLog {
     await writeFileDurable(
       path.join(this.dir, 'state.json'),
       JSON.stringify({ logStartOffset: newStart.toString() }),
+      this.ctx.faults,
     )
     this.logStart = newStart
     // Only retention removes segments (one run at a time), so the doomed ones are still first.
@@ -871,21 +977,11 @@ export class Partition implements PartitionLog {
       seg.nextOffset = nextBase
       seg.maxTimestamp = scan.builder.maxTimestamp
       const { offsets, times: t } = scan.builder.finish(Number(nextBase - seg.baseOffset), scan.validSize)
-      await writeIndexFile(seg.paths.index, offsets)
-      await writeIndexFile(seg.paths.timeindex, t)
+      await writeNewFile(seg.paths.index, offsets)
+      await writeNewFile(seg.paths.timeindex, t)
     } finally {
       await fh.close()
     }
-  }
-}
-
-async function writeIndexFile(file: string, data: Buffer): Promise<void> {
-  const fh = await open(file, 'w')
-  try {
-    await fh.writeFile(data)
-    await fh.datasync()
-  } finally {
-    await fh.close()
   }
 }
 

@@ -161,6 +161,20 @@ export class ProducerStateTable {
     }
   }
 
+  /**
+   * Forgets the batches recorded at or after `offset`: appends that failed to reach the disk and
+   * were undone, so that the producer's retry of them is stored, not taken for a duplicate.
+   */
+  dropFrom(offset: bigint): void {
+    for (const [id, entry] of this.producers) {
+      const kept = entry.batches.filter((m) => m.baseOffset < offset)
+      if (kept.length === entry.batches.length) continue
+      // None left: forget the producer (its next batch is accepted at any sequence, as a new one).
+      if (kept.length === 0) this.producers.delete(id)
+      else entry.batches = kept
+    }
+  }
+
   /** Records a batch already in the log (rebuild at open), without checks. */
   replay(b: ProducerBatch, baseOffset: bigint): void {
     if (b.producerId === NO_PRODUCER_ID) return

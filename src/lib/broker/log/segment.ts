@@ -49,6 +49,13 @@ class GrowBuf {
   }
 }
 
+export interface IndexMark {
+  offsets: number
+  times: number
+  bytesSinceEntry: number
+  maxTimestamp: bigint
+}
+
 /** Builds the index and time index of the active segment in memory as batches are appended. */
 export class IndexBuilder {
   private readonly offsets = new GrowBuf(256)
@@ -69,6 +76,23 @@ export class IndexBuilder {
     }
     this.bytesSinceEntry += size
     if (maxTimestamp > this.maxTimestamp) this.maxTimestamp = maxTimestamp
+  }
+
+  /** Where the builder is now: reset() to it undoes everything added (or finished) since. */
+  mark(): IndexMark {
+    return {
+      offsets: this.offsets.length,
+      times: this.times.length,
+      bytesSinceEntry: this.bytesSinceEntry,
+      maxTimestamp: this.maxTimestamp,
+    }
+  }
+
+  reset(m: IndexMark): void {
+    this.offsets.length = m.offsets
+    this.times.length = m.times
+    this.bytesSinceEntry = m.bytesSinceEntry
+    this.maxTimestamp = m.maxTimestamp
   }
 
   offsetIndex(): Buffer {

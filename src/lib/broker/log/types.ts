@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import type { DeferredBytes } from '../../protocol/primitives.js'
+import type { WriteFaults } from './files.js'
+import type { StorageEvent, StorageHealth } from './health.js'
+
+export type { StorageEvent, StorageHealth } from './health.js'
 /**
  * The contract between the broker's wire layer (protocol/, group/, server.ts) and its durable
  * storage (log/). The wire layer never touches files; the log never parses Kafka requests.
@@ -137,6 +141,20 @@ export interface LogManagerOptions {
   offsetsCompactBytes?: number
   /** Clock for retention by age (default Date.now). */
   now?: () => number
+  /**
+   * After a failed write (a full disk), a partition refuses appends for this long (ms, default 250)
+   * and then lets the next append try the disk again.
+   */
+  storageRetryMs?: number
+  /**
+   * A storage episode ends once writes have worked for this long (ms, default 5000), so that a
+   * nearly full disk, where small writes succeed between large ones that fail, makes one episode.
+   */
+  storageSettleMs?: number
+  /** Hears the start and the end of each storage failure episode (once each, not per request). */
+  onStorageEvent?: (event: StorageEvent) => void
+  /** Test hook: simulated write failures (e.g. a DiskBudget). */
+  faults?: WriteFaults
 }
 
 export interface LogManager {
@@ -149,6 +167,10 @@ export interface LogManager {
   createPartitions(name: string, total: number): Promise<TopicInfo>
   partition(topic: string, partition: number): PartitionLog | undefined
   readonly offsets: GroupOffsetStore
+  /** Whether writes work now; absent for a log without files. */
+  storageHealth?(): StorageHealth
+  /** The directory the log lives in (its file system's free space is what matters); absent in memory. */
+  readonly dataDir?: string
   /** Flushes and closes every file. */
   close(): Promise<void>
 }

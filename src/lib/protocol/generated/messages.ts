@@ -1540,4 +1540,64 @@ export const MESSAGES = {
       { name: 'clusterAuthorizedOperations', type: 'int32', versions: [0, 32767], default: '-2147483648' },
     ],
   },
+  DescribeLogDirsRequest: {
+    name: 'DescribeLogDirsRequest',
+    type: 'request',
+    apiKey: 35,
+    valid: [0, 4],
+    flexible: [2, 32767],
+    fields: [
+      {
+        name: 'topics',
+        type: '[]struct',
+        versions: [0, 32767],
+        nullable: [0, 32767],
+        fields: [
+          { name: 'topic', type: 'string', versions: [0, 32767] },
+          { name: 'partitions', type: '[]int32', versions: [0, 32767] },
+        ],
+      },
+    ],
+  },
+  DescribeLogDirsResponse: {
+    name: 'DescribeLogDirsResponse',
+    type: 'response',
+    apiKey: 35,
+    valid: [0, 4],
+    flexible: [2, 32767],
+    fields: [
+      { name: 'throttleTimeMs', type: 'int32', versions: [0, 32767] },
+      { name: 'errorCode', type: 'int16', versions: [3, 32767], ignorable: true },
+      {
+        name: 'results',
+        type: '[]struct',
+        versions: [0, 32767],
+        fields: [
+          { name: 'errorCode', type: 'int16', versions: [0, 32767] },
+          { name: 'logDir', type: 'string', versions: [0, 32767] },
+          {
+            name: 'topics',
+            type: '[]struct',
+            versions: [0, 32767],
+            fields: [
+              { name: 'name', type: 'string', versions: [0, 32767] },
+              {
+                name: 'partitions',
+                type: '[]struct',
+                versions: [0, 32767],
+                fields: [
+                  { name: 'partitionIndex', type: 'int32', versions: [0, 32767] },
+                  { name: 'partitionSize', type: 'int64', versions: [0, 32767] },
+                  { name: 'offsetLag', type: 'int64', versions: [0, 32767] },
+                  { name: 'isFutureKey', type: 'bool', versions: [0, 32767] },
+                ],
+              },
+            ],
+          },
+          { name: 'totalBytes', type: 'int64', versions: [4, 32767], ignorable: true, default: '-1' },
+          { name: 'usableBytes', type: 'int64', versions: [4, 32767], ignorable: true, default: '-1' },
+        ],
+      },
+    ],
+  },
 } as const satisfies Record<string, MessageSpec>
