@@ -5,16 +5,19 @@ import {
   CHECKPOINTS_DIR,
   type Checkpoint,
   COMMITS_DIR,
+  type CommitKind,
   type CommitRecord,
   type CommittedFile,
   checkpointPath,
   checkpointRecords,
   commitRecordPath,
+  liveFiles,
   mergeState,
   parseCheckpoint,
   parseCheckpointName,
   parseCommitRecord,
   parseCommitRecordName,
+  removedPath,
   STAGING_DIR,
   stagedPath,
   stagingDir,
@@ -49,6 +52,12 @@ export interface PublishInput {
   offsets: Record<string, string>
   files: StagedFile[]
   createdAt?: Date
+  /** Absent = flush (the record then has no `kind`, as before). */
+  kind?: CommitKind
+  /** Lake paths this commit removes (moved to _game/removed/<commitId>/ after the commit point). */
+  removed?: string[]
+  /** Runs after staging, right before the commit point; throwing aborts the commit (nothing published). */
+  beforeCommit?: () => Promise<void>
 }
 
 export interface PublishHooks {
@@ -100,10 +109,14 @@ export async function publish(
   hooks: PublishHooks = {},
 ): Promise<CommitRecord> {
   const { commitId } = input
+  const removes = (input.removed?.length ?? 0) > 0
+  // The staging dir marks "committed but not fully applied" for recovery, even with no file to add.
+  if (removes) await lake.mkdirs(stagingDir(commitId))
   await runPool(input.files, 4, (f) =>
     lake.putFile(f.localPath, stagedPath(commitId, f.path), { overwrite: true }),
   )
   await hooks.onStep?.('after-staging')
+  await input.beforeCommit?.()
 
   const record: CommitRecord = {
     formatVersion: 1,
@@ -115,6 +128,8 @@ export async function publish(
     offsets: input.offsets,
     files: input.files.map(({ table, path, rows, bytes }) => ({ table, path, rows, bytes })),
   }
+  if (input.kind && input.kind !== 'flush') record.kind = input.kind
+  if (removes) record.removed = input.removed
   await lake.writeFile(stagedRecordPath(commitId), `${JSON.stringify(record, null, 2)}\n`, {
     overwrite: true,
   })
@@ -126,12 +141,21 @@ export async function publish(
   return record
 }
 
-/** Moves a committed record's staged files to their final paths and drops its staging dir. */
-async function rollForward(lake: Lake, record: CommitRecord): Promise<void> {
+/**
+ * Applies a committed record: moves its staged files to their final paths, THEN moves the files it
+ * removes out of the table dirs (to _game/removed/<commitId>/…), then drops its staging dir (the
+ * marker that it was not fully applied). Idempotent; safe beside another process doing the same.
+ */
+export async function rollForward(lake: Lake, record: CommitRecord): Promise<void> {
   await runPool(record.files, 4, async (f) => {
     const from = stagedPath(record.commitId, f.path)
     if (await lake.stat(from)) await renameOnce(lake, from, f.path)
   })
+  if (record.removed?.length) {
+    await runPool(record.removed, 16, async (p) => {
+      if (await lake.stat(p)) await renameOnce(lake, p, removedPath(record.commitId, p))
+    })
+  }
   await lake.delete(stagingDir(record.commitId), true)
 }
 
@@ -392,15 +416,15 @@ export async function recover(lake: Lake, options: RecoverOptions = {}): Promise
 }
 
 /**
- * The data files readers may use: those named by a commit record and present at their final
- * path (a commit whose roll-forward is pending shows up once recovery has run). Optionally one table.
+ * The data files readers may use: those a commit record adds and none removes, present at their
+ * final path (a commit whose roll-forward is pending shows up once recovery has run). Optionally one table.
  */
 export async function listCommittedFiles(
   lake: Lake,
   table?: TableName,
   records?: CommitRecord[],
 ): Promise<CommittedFile[]> {
-  const all = (records ?? (await readCommitRecords(lake))).flatMap((r) => r.files)
+  const all = liveFiles(records ?? (await readCommitRecords(lake)))
   const wanted = table ? all.filter((f) => f.table === table) : all
   const dirs = [...new Set(wanted.map((f) => f.path.slice(0, f.path.lastIndexOf('/'))))]
   const present = new Set<string>()

@@ -6,7 +6,10 @@ import { PARTITION_COLUMN, type TableName } from '../events/catalog.js'
  *   <table>/dt=YYYY-MM-DD/part-<commitId>-<n>.parquet   published data files (Hive partitions)
  *   _game/commits/<seq:020>-<commitId>.json               commit records, one per flush
  *   _game/checkpoints/<seq:020>-<id>.json                 checkpoints: merged commit records
- *   _game/staging/<commitId>/…                            files of a flush not yet published
+ *   _game/staging/<commitId>/…                            files of a commit not yet published
+ *   _game/removed/<commitId>/<original path>              files a compaction or expiry removed,
+ *                                                         kept for a grace period, then deleted
+ *   _game/locks/<table>-dt=YYYY-MM-DD.lock                compaction/expiry lease of one partition
  *
  * Names starting with '_' are ignored by Spark, Hive, DuckDB's hive partitioning and pyarrow, so
  * staging files and commit records never show up as table data.
@@ -37,6 +40,18 @@ import { PARTITION_COLUMN, type TableName } from '../events/catalog.js'
  *     cover: one checkpoint of slack, and never a record that no checkpoint names. A record a
  *     second writer commits later with a lower seq is not named by any checkpoint, so it stays
  *     and is read until a later checkpoint names it.
+ *
+ * Record kinds (`kind`, absent = flush): a flush adds files and moves offsets; a compaction
+ * removes N files of one partition and adds M (no offsets); an expiry removes whole partitions.
+ * The lake's files are union(added) - union(removed) over all records, whatever their order
+ * (a path carries its commit id, so a removed path is never added again); checkpoints keep the
+ * removed paths too, so two checkpoints written side by side still merge exactly. A record
+ * that removes files is applied like a flush (staging dir = "not fully applied yet"): after
+ * the commit point its added files are renamed to their final paths FIRST, then each removed
+ * file is renamed to _game/removed/<commitId>/<path>, then the staging dir is deleted. Recovery
+ * and checkpoint writers finish the same steps for any committed record whose staging dir is
+ * still there. Files under _game/removed/ are deleted after a grace period (lake/upkeep.ts).
+ *
  * Invariant: every committed record is in _game/commits or merged into a checkpoint present in
  * _game/checkpoints (a file is deleted only after a checkpoint containing it was written, and
  * that one is deleted only by a writer whose newer checkpoint read it).
@@ -46,6 +61,11 @@ export const META_DIR = '_game'
 export const COMMITS_DIR = `${META_DIR}/commits`
 export const STAGING_DIR = `${META_DIR}/staging`
 export const CHECKPOINTS_DIR = `${META_DIR}/checkpoints`
+export const REMOVED_DIR = `${META_DIR}/removed`
+export const LOCKS_DIR = `${META_DIR}/locks`
+
+/** What a commit record does; absent on records written before compaction existed (= flush). */
+export type CommitKind = 'flush' | 'compaction' | 'expiry'
 
 export interface CommittedFile {
   table: TableName
@@ -66,6 +86,10 @@ export interface CommitRecord {
   /** Per partition, the next offset to consume (last offset covered + 1), as decimal strings. */
   offsets: Record<string, string>
   files: CommittedFile[]
+  /** Absent = flush. */
+  kind?: CommitKind
+  /** Paths this commit removes from the lake (compaction inputs, expired files). */
+  removed?: string[]
   /**
    * Only on the stand-in record a reader makes of a checkpoint (never written to commits/): how
    * many commit records it merges.
@@ -88,8 +112,10 @@ export interface Checkpoint {
   lastCommitAt: string
   /** Per topic, per partition, the next offset to consume (max over the merged records). */
   offsets: Record<string, Record<string, string>>
-  /** Union of the merged records' files (by path), in commit order. */
+  /** Union of the merged records' files (by path) minus the removed ones, in commit order. */
   files: CommittedFile[]
+  /** Union of the merged records' removed paths (absent in checkpoints of older versions). */
+  removed?: string[]
   /** What this checkpoint merged, by file name (only names present when it was written). */
   covers: { commits: string[]; checkpoints: string[] }
 }
@@ -114,6 +140,43 @@ export function stagedPath(commitId: string, finalPath: string): string {
   return `${stagingDir(commitId)}/${finalPath}`
 }
 
+/** Where a file removed by commit `commitId` stays during the grace period. */
+export function removedPath(commitId: string, finalPath: string): string {
+  return `${REMOVED_DIR}/${commitId}/${finalPath}`
+}
+
+/** The commit id in a data file name (part-<commitId>-<n>.parquet); undefined for other names. */
+export function dataFileCommitId(p: string): string | undefined {
+  return /(?:^|\/)part-([A-Za-z0-9]+-[0-9a-f]+)-\d+\.parquet$/.exec(p)?.[1]
+}
+
+/** When a commit id (newCommitId: base-36 ms, then randomness) was made; NaN for other ids. */
+export function commitIdTime(commitId: string): number {
+  const m = /^([0-9a-z]+)-/.exec(commitId)
+  return m ? Number.parseInt(m[1], 36) : Number.NaN
+}
+
+/**
+ * Pure: the lake's live files of a set of records: union of the added files (by path, first by
+ * seq wins) minus the union of the removed paths. Order-independent as a set.
+ */
+export function liveFiles(
+  records: readonly Pick<CommitRecord, 'seq' | 'files' | 'removed'>[],
+): CommittedFile[] {
+  const removed = new Set<string>()
+  for (const r of records) for (const p of r.removed ?? []) removed.add(p)
+  const seen = new Set<string>()
+  const out: CommittedFile[] = []
+  for (const r of [...records].sort((a, b) => a.seq - b.seq)) {
+    for (const f of r.files) {
+      if (seen.has(f.path) || removed.has(f.path)) continue
+      seen.add(f.path)
+      out.push(f)
+    }
+  }
+  return out
+}
+
 export function checkpointPath(seq: number, id: string): string {
   return `${CHECKPOINTS_DIR}/${String(seq).padStart(20, '0')}-${id}.json`
 }
@@ -135,7 +198,8 @@ export function parseCheckpoint(text: string): Checkpoint {
     !Array.isArray(c.commitIds) ||
     typeof c.offsets !== 'object' ||
     !Array.isArray(c.covers?.commits) ||
-    !Array.isArray(c.covers?.checkpoints)
+    !Array.isArray(c.covers?.checkpoints) ||
+    (c.removed !== undefined && !Array.isArray(c.removed))
   ) {
     throw new Error('not a game checkpoint (formatVersion 1)')
   }
@@ -148,9 +212,9 @@ export function parseCheckpoint(text: string): Checkpoint {
  * checkpoint already merged counts once). `covers` is left to the caller.
  */
 export function mergeState(
-  checkpoints: Pick<Checkpoint, 'seq' | 'commitIds' | 'lastCommitAt' | 'offsets' | 'files'>[],
+  checkpoints: Pick<Checkpoint, 'seq' | 'commitIds' | 'lastCommitAt' | 'offsets' | 'files' | 'removed'>[],
   records: CommitRecord[],
-): Pick<Checkpoint, 'seq' | 'commitIds' | 'lastCommitAt' | 'offsets' | 'files'> {
+): Pick<Checkpoint, 'seq' | 'commitIds' | 'lastCommitAt' | 'offsets' | 'files' | 'removed'> {
   let seq = 0
   const ids = new Set<string>()
   const commitIds: string[] = []
@@ -164,6 +228,7 @@ export function mergeState(
   const offsets: Record<string, Record<string, string>> = {}
   const files: CommittedFile[] = []
   const seen = new Set<string>()
+  const removed = new Set<string>()
   const addOffsets = (topic: string, o: Record<string, string>) => {
     const t = (offsets[topic] ??= {})
     for (const [p, v] of Object.entries(o)) if (t[p] === undefined || BigInt(v) > BigInt(t[p])) t[p] = v
@@ -181,16 +246,27 @@ export function mergeState(
     if (c.lastCommitAt > lastCommitAt) lastCommitAt = c.lastCommitAt
     for (const [topic, o] of Object.entries(c.offsets)) addOffsets(topic, o)
     addFiles(c.files)
+    for (const p of c.removed ?? []) removed.add(p)
   }
   for (const r of [...records].sort((a, b) => a.seq - b.seq || a.createdAt.localeCompare(b.createdAt))) {
     if (r.merged !== undefined) throw new Error('mergeState: a checkpoint stand-in is not a commit record')
     if (!addId(r.commitId)) continue
     seq = Math.max(seq, r.seq)
     if (r.createdAt > lastCommitAt) lastCommitAt = r.createdAt
-    addOffsets(r.topic, r.offsets)
+    // Compaction and expiry records move no offsets (topic '').
+    if (Object.keys(r.offsets).length > 0) addOffsets(r.topic, r.offsets)
     addFiles(r.files)
+    for (const p of r.removed ?? []) removed.add(p)
   }
-  return { seq, commitIds, lastCommitAt, offsets, files }
+  const out: Pick<Checkpoint, 'seq' | 'commitIds' | 'lastCommitAt' | 'offsets' | 'files' | 'removed'> = {
+    seq,
+    commitIds,
+    lastCommitAt,
+    offsets,
+    files: removed.size === 0 ? files : files.filter((f) => !removed.has(f.path)),
+  }
+  if (removed.size > 0) out.removed = [...removed].sort()
+  return out
 }
 
 /**
@@ -198,7 +274,10 @@ export function mergeState(
  * nextSeq, file lists): one per topic (the files on the first), seq = the checkpoint's seq.
  */
 export function checkpointRecords(
-  c: Pick<Checkpoint, 'id' | 'seq' | 'createdAt' | 'commitIds' | 'lastCommitAt' | 'offsets' | 'files'>,
+  c: Pick<
+    Checkpoint,
+    'id' | 'seq' | 'createdAt' | 'commitIds' | 'lastCommitAt' | 'offsets' | 'files' | 'removed'
+  >,
 ): CommitRecord[] {
   const topics = Object.keys(c.offsets).sort()
   if (topics.length === 0) topics.push('')
@@ -211,6 +290,7 @@ export function checkpointRecords(
     group: '',
     offsets: c.offsets[topic] ?? {},
     files: i === 0 ? c.files : [],
+    ...(i === 0 && c.removed?.length ? { removed: c.removed } : {}),
     merged: i === 0 ? c.commitIds.length : 0,
   }))
 }
@@ -228,7 +308,8 @@ export function parseCommitRecord(text: string): CommitRecord {
     r?.formatVersion !== 1 ||
     typeof r.commitId !== 'string' ||
     !Array.isArray(r.files) ||
-    typeof r.offsets !== 'object'
+    typeof r.offsets !== 'object' ||
+    (r.removed !== undefined && !Array.isArray(r.removed))
   ) {
     throw new Error('not a game commit record (formatVersion 1)')
   }

@@ -1,0 +1,382 @@
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import {
+  listCommittedFiles,
+  newCommitId,
+  type PublishStep,
+  publish,
+  readCommitRecords,
+  readLakeState,
+  recover,
+  writeCheckpoint,
+} from '../../../src/lib/lake/commit.js'
+import {
+  dataFilePath,
+  liveFiles,
+  mergeState,
+  REMOVED_DIR,
+  STAGING_DIR,
+} from '../../../src/lib/lake/layout.js'
+import { openLake } from '../../../src/lib/lake/open.js'
+import { createParquetWriter, type ParquetWriter } from '../../../src/lib/lake/parquet.js'
+import type { Lake } from '../../../src/lib/lake/types.js'
+import {
+  compactLake,
+  expireLake,
+  parseDuration,
+  parseSize,
+  planCompaction,
+  purgeRemoved,
+} from '../../../src/lib/lake/upkeep.js'
+import { openLakeQuery } from '../../../src/lib/report/engine.js'
+
+let dir: string
+let local: string
+let lake: Lake
+let writer: ParquetWriter
+let seq = 0
+let eventNo = 0
+
+beforeAll(async () => {
+  writer = await createParquetWriter()
+})
+afterAll(() => writer.close())
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'game-upkeep-'))
+  local = path.join(dir, 'local')
+  await mkdir(local)
+  lake = openLake(pathToFileURL(path.join(dir, 'lake')).href, { hdfsUser: 'game' })
+  seq = 0
+})
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+/** One flush commit adding a purchases file of `rows` rows on `dt` (hosts in reverse order). */
+async function flush(dt: string, rows: number): Promise<string> {
+  const commitId = newCommitId()
+  const lines: string[] = []
+  for (let i = 0; i < rows; i++) {
+    const n = eventNo++
+    lines.push(
+      JSON.stringify({
+        raw_event: '{}',
+        timestamp: Date.parse(`${dt}T00:00:00Z`) + n,
+        Host: `player-${String(1000 - (n % 7)).padStart(4, '0')}`,
+        event_type: 'purchase',
+        event_id: `e${n}`,
+      }),
+    )
+  }
+  const localPath = path.join(local, `${commitId}.parquet`)
+  const written = await writer.writeRows('purchases', lines, localPath)
+  seq++
+  await publish(lake, {
+    commitId,
+    seq,
+    topic: 't',
+    group: 'g',
+    offsets: { '0': String(eventNo) },
+    files: [{ table: 'purchases', path: dataFilePath('purchases', dt, commitId, 0), localPath, ...written }],
+  })
+  return commitId
+}
+
+/** What a directory-listing reader (no commit log) sees: DuckDB over a glob with hive partitioning. */
+async function globRows(): Promise<{ rows: number; ids: number }> {
+  const { DuckDBInstance } = await import('@duckdb/node-api')
+  const db = await DuckDBInstance.create(':memory:')
+  const c = await db.connect()
+  try {
+    const glob = path.join(dir, 'lake', 'purchases', '*', '*.parquet')
+    const r = await c.runAndReadAll(
+      `SELECT count(*)::INTEGER AS rows, count(DISTINCT event_id)::INTEGER AS ids FROM read_parquet('${glob}', hive_partitioning = true, union_by_name = true)`,
+    )
+    return r.getRowObjectsJS()[0] as { rows: number; ids: number }
+  } finally {
+    c.closeSync()
+    db.closeSync()
+  }
+}
+
+describe('planning and parsing', () => {
+  it('picks partitions with at least minFiles small files, and only the small files', () => {
+    const f = (dt: string, n: number, bytes: number) => ({
+      table: 'purchases' as const,
+      path: dataFilePath('purchases', dt, `c${n}-aa`, 0),
+      rows: 1,
+      bytes,
+    })
+    const files = [
+      f('2026-01-01', 1, 10),
+      f('2026-01-01', 2, 10),
+      f('2026-01-01', 3, 1000),
+      f('2026-01-02', 4, 10),
+    ]
+    const plan = planCompaction(files, { minFiles: 2, targetSizeBytes: 1000 })
+    expect(plan.map((p) => [p.dt, p.files.length])).toEqual([['2026-01-01', 2]])
+    expect(planCompaction(files, { minFiles: 3, targetSizeBytes: 1000 })).toEqual([])
+    expect(parseDuration('90d')).toBe(90 * 86_400_000)
+    expect(parseDuration('2h')).toBe(7_200_000)
+    expect(parseSize('128MiB')).toBe(128 * 1024 * 1024)
+    expect(parseSize('1MB')).toBe(1_000_000)
+    expect(() => parseSize('lots')).toThrow(/not a size/)
+  })
+
+  it('live files are union(added) - union(removed), whatever the order', () => {
+    const a = {
+      table: 'purchases' as const,
+      path: 'purchases/dt=2026-01-01/part-a-00000.parquet',
+      rows: 1,
+      bytes: 1,
+    }
+    const b = {
+      table: 'purchases' as const,
+      path: 'purchases/dt=2026-01-01/part-b-00000.parquet',
+      rows: 2,
+      bytes: 1,
+    }
+    const flushA = { seq: 1, files: [a] }
+    const compaction = { seq: 2, files: [b], removed: [a.path] }
+    expect(liveFiles([flushA, compaction])).toEqual([b])
+    expect(liveFiles([compaction, flushA])).toEqual([b])
+    // Two checkpoints written side by side: one before the compaction, one after.
+    const before = { seq: 1, commitIds: ['a'], lastCommitAt: '', offsets: {}, files: [a] }
+    const after = {
+      seq: 2,
+      commitIds: ['a', 'c'],
+      lastCommitAt: '',
+      offsets: {},
+      files: [b],
+      removed: [a.path],
+    }
+    expect(mergeState([before, after], []).files).toEqual([b])
+    expect(mergeState([after, before], []).files).toEqual([b])
+  })
+})
+
+describe('compaction', () => {
+  it('rewrites a partition into one sorted file; plain readers and the log agree, removed files wait in _game/removed', async () => {
+    for (let i = 0; i < 12; i++) await flush('2026-11-01', 5)
+    for (let i = 0; i < 3; i++) await flush('2026-11-02', 4)
+    expect(await globRows()).toEqual({ rows: 72, ids: 72 })
+
+    const events: string[] = []
+    const result = await compactLake(lake, { minFiles: 10, onProgress: (e) => events.push(e.phase) })
+    expect(result.partitions).toHaveLength(1)
+    expect(result.partitions[0]).toMatchObject({
+      table: 'purchases',
+      dt: '2026-11-01',
+      filesBefore: 12,
+      filesAfter: 1,
+      rows: 60,
+    })
+    expect(events).toEqual(['plan', 'partition', 'committed'])
+
+    const files = await listCommittedFiles(lake, 'purchases')
+    expect(files.filter((f) => f.path.includes('2026-11-01'))).toHaveLength(1)
+    expect(files.filter((f) => f.path.includes('2026-11-02'))).toHaveLength(3)
+    expect(await globRows()).toEqual({ rows: 72, ids: 72 })
+    const cid = result.partitions[0].commitId as string
+    const moved = await readdir(path.join(dir, 'lake', REMOVED_DIR, cid, 'purchases', 'dt=2026-11-01'))
+    expect(moved).toHaveLength(12)
+    expect(await lake.list(STAGING_DIR)).toEqual([])
+
+    // Sorted by Host, then timestamp.
+    const { DuckDBInstance } = await import('@duckdb/node-api')
+    const db = await DuckDBInstance.create(':memory:')
+    const c = await db.connect()
+    const out = files.find((f) => f.path.includes('2026-11-01'))!
+    const rows = (
+      await c.runAndReadAll(
+        `SELECT "Host" AS h, epoch_ms("timestamp") AS t FROM read_parquet('${lake.localPath(out.path)}')`,
+      )
+    ).getRowObjectsJS() as { h: string; t: bigint }[]
+    c.closeSync()
+    db.closeSync()
+    const sorted = [...rows].sort((x, y) => x.h.localeCompare(y.h) || Number(x.t - y.t))
+    expect(rows).toEqual(sorted)
+    expect(rows[0].h).toBe('player-0994')
+
+    // A second run finds nothing to do; a dry run changes nothing.
+    expect((await compactLake(lake, { minFiles: 2, dt: '2026-11-01' })).partitions).toEqual([])
+    const dry = await compactLake(lake, { minFiles: 2, dryRun: true })
+    expect(dry.partitions.map((p) => [p.dt, p.filesBefore])).toEqual([['2026-11-02', 3]])
+    expect(await listCommittedFiles(lake, 'purchases')).toHaveLength(4)
+
+    // After the grace period the removed files go.
+    expect((await purgeRemoved(lake, { graceMs: 3_600_000 })).deleted).toEqual([])
+    const purged = await purgeRemoved(lake, { graceMs: 3_600_000, now: Date.now() + 3_600_001 })
+    expect(purged.deleted).toEqual([`${REMOVED_DIR}/${cid}`])
+    expect(await lake.list(REMOVED_DIR)).toEqual([])
+  })
+
+  it("a compacted file's schema is the union of its inputs'", async () => {
+    await flush('2026-11-01', 3)
+    // A file written by a newer catalog with an extra optional column.
+    const { DuckDBInstance } = await import('@duckdb/node-api')
+    const db = await DuckDBInstance.create(':memory:')
+    const c = await db.connect()
+    const commitId = newCommitId()
+    const localPath = path.join(local, 'extra.parquet')
+    await c.run(
+      `COPY (SELECT '{}' AS raw_event, TIMESTAMPTZ '2026-11-01 01:00:00+00' AS "timestamp", 'player-0001' AS "Host", 'purchase' AS event_type, 'x1' AS event_id, 7::BIGINT AS bonus) TO '${localPath}' (FORMAT parquet)`,
+    )
+    await publish(lake, {
+      commitId,
+      seq: ++seq,
+      topic: 't',
+      group: 'g',
+      offsets: {},
+      files: [
+        {
+          table: 'purchases',
+          path: dataFilePath('purchases', '2026-11-01', commitId, 0),
+          localPath,
+          rows: 1,
+          bytes: 100,
+        },
+      ],
+    })
+    const result = await compactLake(lake, { minFiles: 2 })
+    expect(result.partitions[0]).toMatchObject({ filesBefore: 2, filesAfter: 1, rows: 4 })
+    const [out] = await listCommittedFiles(lake, 'purchases')
+    const r = (
+      await c.runAndReadAll(
+        `SELECT count(*)::INTEGER AS n, count(bonus)::INTEGER AS b, max(bonus)::INTEGER AS m, count(amount)::INTEGER AS a FROM read_parquet('${lake.localPath(out.path)}')`,
+      )
+    ).getRowObjectsJS()[0]
+    c.closeSync()
+    db.closeSync()
+    expect(r).toEqual({ n: 4, b: 1, m: 7, a: 0 })
+  })
+
+  it('a report opened before a compaction still sees exact totals after it', async () => {
+    for (let i = 0; i < 6; i++) await flush('2026-11-01', 5)
+    const q = await openLakeQuery({ lake, cacheDir: path.join(dir, 'cache') })
+    try {
+      await compactLake(lake, { minFiles: 2 })
+      const r = await q.query(
+        'SELECT count(*)::INTEGER AS n, count(DISTINCT event_id)::INTEGER AS d FROM purchases',
+      )
+      expect(r.rows).toEqual([{ n: 30, d: 30 }])
+      expect(q.snapshot.tables.find((t) => t.name === 'purchases')?.files).toHaveLength(1)
+    } finally {
+      q.close()
+    }
+  })
+
+  it('recovery finishes a compaction killed after its commit point and rolls back one killed before', async () => {
+    const ids: string[] = []
+    for (let i = 0; i < 4; i++) ids.push(await flush('2026-11-01', 2))
+    const before = await listCommittedFiles(lake, 'purchases')
+    const crashAt = async (step: PublishStep) => {
+      const commitId = newCommitId()
+      const localPath = path.join(local, `${commitId}.parquet`)
+      const w = await writer.writeRows(
+        'purchases',
+        [JSON.stringify({ event_id: 'merged', timestamp: 0 })],
+        localPath,
+      )
+      await expect(
+        publish(
+          lake,
+          {
+            commitId,
+            seq: ++seq,
+            topic: '',
+            group: '',
+            offsets: {},
+            kind: 'compaction',
+            removed: before.map((f) => f.path),
+            files: [
+              {
+                table: 'purchases',
+                path: dataFilePath('purchases', '2026-11-01', commitId, 0),
+                localPath,
+                ...w,
+              },
+            ],
+          },
+          {
+            onStep: (s) => {
+              if (s === step) throw new Error(`killed ${s}`)
+            },
+          },
+        ),
+      ).rejects.toThrow(/killed/)
+      return commitId
+    }
+    // Killed before the commit point: the outputs are orphans, rolled back; nothing changed.
+    const orphan = await crashAt('after-staging')
+    expect((await recover(lake)).rolledBack).toEqual([orphan])
+    expect(await listCommittedFiles(lake, 'purchases')).toEqual(before)
+    expect(await globRows()).toEqual({ rows: 8, ids: 8 })
+
+    // Killed right after the commit point: log readers see the new state at once; recovery moves the files.
+    const done = await crashAt('after-commit-record')
+    expect((await recover(lake)).rolledForward).toEqual([done])
+    const after = await listCommittedFiles(lake, 'purchases')
+    expect(after.map((f) => f.rows)).toEqual([1])
+    expect(await globRows()).toEqual({ rows: 1, ids: 1 })
+    expect(
+      await readdir(path.join(dir, 'lake', REMOVED_DIR, done, 'purchases', 'dt=2026-11-01')),
+    ).toHaveLength(4)
+  })
+
+  it('checkpoints keep removals: the state after a checkpoint equals the state before', async () => {
+    for (let i = 0; i < 5; i++) await flush('2026-11-01', 2)
+    await writeCheckpoint(lake)
+    await compactLake(lake, { minFiles: 2 })
+    const beforeCp = (await listCommittedFiles(lake)).map((f) => f.path)
+    const { checkpoint } = await writeCheckpoint(lake)
+    expect(checkpoint?.files.map((f) => f.path)).toEqual(beforeCp)
+    expect(checkpoint?.removed).toHaveLength(5)
+    const state = await readLakeState(lake)
+    expect(state.records).toEqual([])
+    expect((await listCommittedFiles(lake)).map((f) => f.path)).toEqual(beforeCp)
+    // Offsets untouched by the compaction record.
+    expect(checkpoint?.offsets).toEqual({ t: { '0': String(eventNo) } })
+  })
+
+  it('skips a partition whose lease another compaction holds', async () => {
+    for (let i = 0; i < 3; i++) await flush('2026-11-01', 1)
+    await lake.writeFile('_game/locks/purchases-dt=2026-11-01.lock', JSON.stringify({ owner: 'other' }))
+    const r = await compactLake(lake, { minFiles: 2 })
+    expect(r.partitions[0].skipped).toMatch(/lease/)
+    expect(await listCommittedFiles(lake, 'purchases')).toHaveLength(3)
+    // A stale lease (left by a killed process) is taken over.
+    const r2 = await compactLake(lake, { minFiles: 2, leaseMs: 0 })
+    expect(r2.partitions[0]).toMatchObject({ filesBefore: 3, filesAfter: 1 })
+  })
+})
+
+describe('expiry', () => {
+  it('drops whole dt partitions past the horizon in one commit; dry run lists them', async () => {
+    await flush('2026-01-01', 2)
+    await flush('2026-01-01', 2)
+    await flush('2026-02-01', 3)
+    await flush('2026-03-01', 4)
+    const now = Date.parse('2026-04-15T12:00:00Z')
+    const dry = await expireLake(lake, { olderThanMs: 60 * 86_400_000, dryRun: true, now })
+    expect(dry.horizon).toBe('2026-02-14')
+    expect(dry.partitions.map((p) => [p.dt, p.files, p.rows])).toEqual([
+      ['2026-01-01', 2, 4],
+      ['2026-02-01', 1, 3],
+    ])
+    expect(await globRows()).toEqual({ rows: 11, ids: 11 })
+    const real = await expireLake(lake, { olderThanMs: 60 * 86_400_000, now })
+    expect(real.totals).toMatchObject({ partitions: 2, files: 3, rows: 7 })
+    expect(await globRows()).toEqual({ rows: 4, ids: 4 })
+    const records = await readCommitRecords(lake)
+    expect(records.at(-1)).toMatchObject({ kind: 'expiry', files: [] })
+    expect((await listCommittedFiles(lake)).map((f) => f.path.split('/')[1])).toEqual(['dt=2026-03-01'])
+    expect(await readdir(path.join(dir, 'lake', REMOVED_DIR, real.commitId as string, 'purchases'))).toEqual([
+      'dt=2026-01-01',
+      'dt=2026-02-01',
+    ])
+  })
+})
