@@ -2,7 +2,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os'
 import path from 'node:path'
 import type { DuckDBConnection } from '@duckdb/node-api'
-import { GameError } from '../errors.js'
+import { ExitCode, GameError } from '../errors.js'
 import { TABLE_NAMES, type TableName } from '../events/catalog.js'
 import {
   listCommittedFiles,
@@ -148,6 +148,19 @@ export function parseDuration(text: string): number {
   const unit = (m[2] ?? 'd').toLowerCase()
   const ms = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[unit] as number
   return n * ms
+}
+
+/** A --grace flag (a duration) as the lakeGraceMs config value; throws a usage error when it is not one. */
+export function graceFlagMs(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined
+  try {
+    return String(Math.round(parseDuration(text)))
+  } catch (error) {
+    throw new GameError('USAGE', `Invalid --grace: ${(error as Error).message}`, {
+      exitCode: ExitCode.usage,
+      hint: 'Use a duration such as 1h, 30m or 0s.',
+    })
+  }
 }
 
 /** Parses a size such as 128MiB, 64MB, 1GiB, 1048576. */
