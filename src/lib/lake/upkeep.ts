@@ -218,7 +218,7 @@ export async function acquireLease(
     const held = await lake.stat(p)
     if (!held) continue
     const age = (options.now ?? Date.now()) - held.mtime
-    if (age < (options.leaseMs ?? UPKEEP_DEFAULTS.leaseMs)) return undefined
+    if (age < (options.leaseMs ?? UPKEEP_DEFAULTS.leaseMs) && !(await holderIsDead(lake, p))) return undefined
     try {
       await lake.rename(p, `${LOCKS_DIR}/stale-${options.owner}.lock`)
       await lake.delete(`${LOCKS_DIR}/stale-${options.owner}.lock`)
@@ -227,6 +227,23 @@ export async function acquireLease(
     }
   }
   return undefined
+}
+
+/** A lease taken on this host by a process that no longer runs (killed): no need to wait for leaseMs. */
+async function holderIsDead(lake: Lake, p: string): Promise<boolean> {
+  let holder: { pid?: unknown; host?: unknown }
+  try {
+    holder = JSON.parse((await lake.readFile(p)).toString('utf8'))
+  } catch {
+    return false
+  }
+  if (holder.host !== hostname() || typeof holder.pid !== 'number' || holder.pid === process.pid) return false
+  try {
+    process.kill(holder.pid, 0)
+    return false
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH'
+  }
 }
 
 /** True while the lease file still names this owner. */
