@@ -59,6 +59,8 @@ export interface GameConfig {
   lakeGraceMs: number
   /** `game lake compact` and the stream's compactor write files near this size, in bytes (default 128 MiB). */
   compactTargetSize: number
+  /** `game stream` compacts closed partitions in the background (default true; --no-compact). */
+  compact: boolean
 }
 
 export type ConfigKey = keyof GameConfig
@@ -188,6 +190,14 @@ const byteSize: Parse = (raw, key) => {
   return n
 }
 
+const bool: Parse = (raw, key) => {
+  if (typeof raw === 'boolean') return raw
+  const v = String(raw).trim().toLowerCase()
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true
+  if (['0', 'false', 'no', 'off'].includes(v)) return false
+  throw configError(key, raw, 'expected true or false')
+}
+
 const SPEC: Record<ConfigKey, KeySpec> = {
   dataDir: { env: 'GAME_HOME', parse: str },
   brokers: { env: 'GAME_BROKERS', parse: brokerList },
@@ -210,6 +220,7 @@ const SPEC: Record<ConfigKey, KeySpec> = {
   retention: { env: 'GAME_RETENTION', parse: duration },
   lakeGraceMs: { env: 'GAME_LAKE_GRACE_MS', parse: nonNegativeInt },
   compactTargetSize: { env: 'GAME_COMPACT_TARGET_SIZE', parse: byteSize },
+  compact: { env: 'GAME_COMPACT', parse: bool },
 }
 
 /** Every config key (each has a kebab-case flag of the same name where a command offers one). */
@@ -357,6 +368,7 @@ export function resolveConfig(options: LoadConfigOptions = {}): {
     retention: parsed('retention') as number | undefined,
     lakeGraceMs: (parsed('lakeGraceMs') as number | undefined) ?? 3_600_000,
     compactTargetSize: (parsed('compactTargetSize') as number | undefined) ?? 128 * 1024 * 1024,
+    compact: (parsed('compact') as boolean | undefined) ?? true,
   }
   const fromStack: Partial<Record<keyof GameConfig, unknown>> = {
     brokers: state.kafka,

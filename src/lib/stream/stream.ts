@@ -21,6 +21,7 @@ import {
   type StagedFile,
   writeCheckpoint,
 } from '../lake/commit.js'
+import { Compactor, type CompactorOptions } from '../lake/compactor.js'
 import { dataFilePath, resumeOffsets } from '../lake/layout.js'
 import {
   createParquetWriter,
@@ -147,6 +148,8 @@ export interface StreamOptions {
   checkpointEvery?: number
   /** Test hook: call deps.crash at this point of the first flush that has files. */
   crashAt?: CrashPoint
+  /** The lake's upkeep in the background (lake/compactor.ts); undefined: none. */
+  upkeep?: CompactorOptions
 }
 
 export const STREAM_DEFAULTS = {
@@ -279,6 +282,9 @@ export async function streamToLake(
   let seq = nextSeq(recovered.records)
   // Records no checkpoint covers yet count too: short runs (--once) still checkpoint every K.
   let sinceCheckpoint = recovered.records.filter((r) => r.merged === undefined).length
+  const compactor =
+    options.upkeep &&
+    new Compactor(lake, { tempDir: options.tempDir, onWarning: (w) => warnings.push(w), ...options.upkeep })
   const tracker = new OffsetTracker()
   for (const [p, o] of resumeOffsets(recovered.records, topic)) tracker.setCommitted(p, o)
 
@@ -519,6 +525,7 @@ export async function streamToLake(
             warnings.push(`Lake checkpoint not written: ${(error as Error).message}`),
           )
         }
+        compactor?.maybeCompact()
       } finally {
         setWriting(false)
         await rm(dir, { recursive: true, force: true })
@@ -895,6 +902,7 @@ export async function streamToLake(
       warnings,
     }
   } finally {
+    await compactor?.close()
     if (ticker) clearInterval(ticker)
     if (consumer)
       await bounded(
