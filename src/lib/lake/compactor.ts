@@ -75,6 +75,11 @@ export class Compactor {
       })
   }
 
+  /** Waits for a running pass to finish (tests, `--once`). */
+  async idle(): Promise<void> {
+    await this.running
+  }
+
   /** Waits for a running pass (stopping it between partitions). */
   async close(): Promise<void> {
     this.abort.abort()

@@ -1,0 +1,142 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { listCommittedFiles, newCommitId, publish } from '../../src/lib/lake/commit.js'
+import { Compactor } from '../../src/lib/lake/compactor.js'
+import { dataFilePath } from '../../src/lib/lake/layout.js'
+import { openLake } from '../../src/lib/lake/open.js'
+import { createParquetWriter, type ParquetWriter } from '../../src/lib/lake/parquet.js'
+import type { Lake } from '../../src/lib/lake/types.js'
+import { runCli } from '../helpers/cli.js'
+
+/** `game lake compact` and `game lake expire` as a user runs them, on a file:// lake; the stream's retention. */
+
+let dir: string
+let writer: ParquetWriter
+let n = 0
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'game-upkeep-cli-'))
+  writer = await createParquetWriter()
+})
+afterAll(async () => {
+  writer.close()
+  await rm(dir, { recursive: true, force: true })
+})
+
+async function newLake(name: string): Promise<{ url: string; lake: Lake }> {
+  const url = pathToFileURL(path.join(dir, name)).href
+  await mkdir(path.join(dir, 'local'), { recursive: true })
+  return { url, lake: openLake(url, { hdfsUser: 'game' }) }
+}
+
+async function flush(lake: Lake, dt: string, rows: number): Promise<void> {
+  const commitId = newCommitId()
+  const lines = Array.from({ length: rows }, () =>
+    JSON.stringify({
+      timestamp: Date.parse(`${dt}T01:00:00Z`),
+      Host: 'h',
+      event_type: 'add_money',
+      event_id: `e${n++}`,
+    }),
+  )
+  const localPath = path.join(dir, 'local', `${commitId}.parquet`)
+  const w = await writer.writeRows('add_money', lines, localPath)
+  await publish(lake, {
+    commitId,
+    seq: n,
+    topic: 't',
+    group: 'g',
+    offsets: { '0': String(n) },
+    files: [{ table: 'add_money', path: dataFilePath('add_money', dt, commitId, 0), localPath, ...w }],
+  })
+}
+
+const env = () => ({ GAME_HOME: path.join(dir, 'home') })
+
+describe('game lake compact / expire (e2e)', () => {
+  it('compact --dry-run lists, compact --json rewrites, lake status agrees', async () => {
+    const { url, lake } = await newLake('c')
+    for (let i = 0; i < 4; i++) await flush(lake, '2026-11-01', 3)
+    const dry = await runCli(['lake', 'compact', '--lake', url, '--min-files', '3', '--dry-run', '--json'], {
+      env: env(),
+    })
+    expect(dry.code, dry.stderr).toBe(0)
+    expect(JSON.parse(dry.stdout)).toMatchObject({
+      dryRun: true,
+      partitions: [{ table: 'add_money', filesBefore: 4 }],
+    })
+    expect(await listCommittedFiles(lake)).toHaveLength(4)
+
+    const r = await runCli(['lake', 'compact', '--lake', url, '--min-files', '3', '--json'], { env: env() })
+    expect(r.code, r.stderr).toBe(0)
+    expect(JSON.parse(r.stdout).totals).toMatchObject({ filesBefore: 4, filesAfter: 1, rows: 12 })
+    expect(r.stderr).toMatch(/\[1\/1\] add_money\/dt=2026-11-01: rewriting 4 file/)
+    const s = await runCli(['lake', 'status', '--lake', url, '--json'], { env: env() })
+    const t = JSON.parse(s.stdout).tables.find((x: { table: string }) => x.table === 'add_money')
+    expect(t).toMatchObject({ files: 1, rows: 12 })
+    expect(t.lastCompaction).not.toBeNull()
+
+    const text = await runCli(['lake', 'compact', '--lake', url], { env: env() })
+    expect(text.code).toBe(0)
+    expect(text.stdout).toMatch(/nothing to compact/)
+    const bad = await runCli(['lake', 'compact', '--lake', url, '--grace', 'soon'], { env: env() })
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/Invalid --grace/)
+  }, 60_000)
+
+  it('expire --older-than: dry run, then one commit; missing horizon is a usage error', async () => {
+    const { url, lake } = await newLake('e')
+    await flush(lake, '2020-01-01', 2)
+    await flush(lake, '2020-01-02', 2)
+    const today = new Date().toISOString().slice(0, 10)
+    await flush(lake, today, 5)
+    const dry = await runCli(['lake', 'expire', '--lake', url, '--older-than', '30d', '--dry-run'], {
+      env: env(),
+    })
+    expect(dry.code, dry.stderr).toBe(0)
+    expect(dry.stdout).toMatch(/would expire 2 partition\(s\)/)
+    expect(await listCommittedFiles(lake)).toHaveLength(3)
+    const r = await runCli(['lake', 'expire', '--lake', url, '--older-than', '30d', '--json'], { env: env() })
+    expect(r.code, r.stderr).toBe(0)
+    expect(JSON.parse(r.stdout).totals).toEqual({
+      partitions: 2,
+      files: 2,
+      bytes: expect.any(Number),
+      rows: 4,
+    })
+    expect((await listCommittedFiles(lake)).map((f) => f.rows)).toEqual([5])
+    const none = await runCli(['lake', 'expire', '--lake', url, '--json'], { env: env() })
+    expect(none.code).toBe(2)
+    expect(JSON.parse(none.stdout).error.code).toBe('USAGE')
+    const viaEnv = await runCli(['lake', 'expire', '--lake', url, '--json'], {
+      env: { ...env(), GAME_RETENTION: '1d' },
+    })
+    expect(viaEnv.code, viaEnv.stderr).toBe(0)
+    expect(JSON.parse(viaEnv.stdout).partitions).toEqual([])
+  }, 60_000)
+
+  it("the stream's compactor applies the retention and compacts closed partitions", async () => {
+    const { lake } = await newLake('s')
+    await flush(lake, '2020-03-01', 1)
+    await flush(lake, '2026-11-01', 1)
+    await flush(lake, '2026-11-01', 1)
+    const events: string[] = []
+    const c = new Compactor(lake, {
+      retentionMs: 365 * 86_400_000,
+      checkEveryMs: 0,
+      onEvent: (e) => events.push(e),
+      onWarning: (w) => events.push(`warning: ${w}`),
+      now: () => Date.parse('2026-12-01T00:00:00Z'),
+    })
+    c.maybeCompact()
+    await c.idle()
+    await c.close()
+    expect(events).toEqual([
+      'expired 1 partition(s) before 2025-12-01 (1 files)',
+      'compacted add_money/dt=2026-11-01: 2 → 1 files',
+    ])
+    expect((await listCommittedFiles(lake)).map((f) => f.path.split('/')[1])).toEqual(['dt=2026-11-01'])
+  }, 60_000)
+})
