@@ -45,7 +45,9 @@ import { PARTITION_COLUMN, type TableName } from '../events/catalog.js'
  * removes N files of one partition and adds M (no offsets); an expiry removes whole partitions.
  * The lake's files are union(added) - union(removed) over all records, whatever their order
  * (a path carries its commit id, so a removed path is never added again); checkpoints keep the
- * removed paths too, so two checkpoints written side by side still merge exactly. A record
+ * removed paths whose adding commit they have not merged, and a checkpoint that merged a file's
+ * adding commit without listing the file has seen it removed, so two checkpoints written side by
+ * side still merge exactly. A record
  * that removes files is applied like a flush (staging dir = "not fully applied yet"): after
  * the commit point its added files are renamed to their final paths FIRST, then each removed
  * file is renamed to _game/removed/<commitId>/<path>, then the staging dir is deleted. Recovery
@@ -258,6 +260,18 @@ export function mergeState(
     addFiles(r.files)
     for (const p of r.removed ?? []) removed.add(p)
   }
+  if (checkpoints.length > 1) {
+    // A checkpoint that merged a file's adding commit but does not list the file saw it removed
+    // (its removal may have been pruned from its `removed`, below): gone in the merge too.
+    const merged = checkpoints.map((c) => ({
+      ids: new Set(c.commitIds),
+      paths: new Set(c.files.map((f) => f.path)),
+    }))
+    for (const f of files) {
+      const adder = dataFileCommitId(f.path)
+      if (adder && merged.some((m) => m.ids.has(adder) && !m.paths.has(f.path))) removed.add(f.path)
+    }
+  }
   const out: Pick<Checkpoint, 'seq' | 'commitIds' | 'lastCommitAt' | 'offsets' | 'files' | 'removed'> = {
     seq,
     commitIds,
@@ -265,7 +279,14 @@ export function mergeState(
     offsets,
     files: removed.size === 0 ? files : files.filter((f) => !removed.has(f.path)),
   }
-  if (removed.size > 0) out.removed = [...removed].sort()
+  // A removal needs keeping only while the commit that added the file is not merged here: a merged
+  // commit's files are never added again (records) and checkpoints are checked as above. So the
+  // checkpoint does not grow with every file ever compacted away.
+  const keep = [...removed].filter((p) => {
+    const adder = dataFileCommitId(p)
+    return !adder || !ids.has(adder)
+  })
+  if (keep.length > 0) out.removed = keep.sort()
   return out
 }
 

@@ -155,6 +155,41 @@ describe('planning and parsing', () => {
     }
     expect(mergeState([before, after], []).files).toEqual([b])
     expect(mergeState([after, before], []).files).toEqual([b])
+    // Real commit ids: the removal is pruned from a checkpoint that merged the adding commit, and
+    // merging it with an older checkpoint that still lists the file stays exact.
+    const x = { ...a, path: dataFilePath('purchases', '2026-01-01', 'mabc00001-0a1b2c', 0) }
+    const y = { ...b, path: dataFilePath('purchases', '2026-01-01', 'mabc00002-0d1e2f', 0) }
+    const flushX = {
+      formatVersion: 1 as const,
+      commitId: 'mabc00001-0a1b2c',
+      seq: 1,
+      createdAt: '1',
+      topic: 't',
+      group: 'g',
+      offsets: { '0': '5' },
+      files: [x],
+    }
+    const compactXY = {
+      formatVersion: 1 as const,
+      commitId: 'mabc00002-0d1e2f',
+      seq: 2,
+      createdAt: '2',
+      topic: '',
+      group: '',
+      offsets: {},
+      files: [y],
+      removed: [x.path],
+      kind: 'compaction' as const,
+    }
+    const old = mergeState([], [flushX])
+    const pruned = mergeState([old], [compactXY])
+    expect(pruned.files).toEqual([y])
+    expect(pruned.removed).toBeUndefined()
+    expect(mergeState([pruned, old], []).files).toEqual([y])
+    expect(mergeState([old, pruned], []).files).toEqual([y])
+    // Without the adding commit merged, the removal is kept.
+    expect(mergeState([], [compactXY]).removed).toEqual([x.path])
+    expect(mergeState([mergeState([], [compactXY]), old], []).files).toEqual([y])
   })
 })
 
@@ -334,7 +369,8 @@ describe('compaction', () => {
     const beforeCp = (await listCommittedFiles(lake)).map((f) => f.path)
     const { checkpoint } = await writeCheckpoint(lake)
     expect(checkpoint?.files.map((f) => f.path)).toEqual(beforeCp)
-    expect(checkpoint?.removed).toHaveLength(5)
+    // The removals are pruned: the checkpoint merged the commits that added those files.
+    expect(checkpoint?.removed).toBeUndefined()
     const state = await readLakeState(lake)
     expect(state.records).toEqual([])
     expect((await listCommittedFiles(lake)).map((f) => f.path)).toEqual(beforeCp)
