@@ -116,8 +116,10 @@ export interface Checkpoint {
   offsets: Record<string, Record<string, string>>
   /** Union of the merged records' files (by path) minus the removed ones, in commit order. */
   files: CommittedFile[]
-  /** Union of the merged records' removed paths (absent in checkpoints of older versions). */
+  /** Removed paths whose adding commit is not merged here (absent when none). */
   removed?: string[]
+  /** Per table, when a merged compaction last rewrote it (ISO time; absent when none). */
+  lastCompaction?: Record<string, string>
   /** What this checkpoint merged, by file name (only names present when it was written). */
   covers: { commits: string[]; checkpoints: string[] }
 }
@@ -213,10 +215,12 @@ export function parseCheckpoint(text: string): Checkpoint {
  * unioned by path and commit ids unioned: checkpoints' first, then records by seq; a record a
  * checkpoint already merged counts once). `covers` is left to the caller.
  */
-export function mergeState(
-  checkpoints: Pick<Checkpoint, 'seq' | 'commitIds' | 'lastCommitAt' | 'offsets' | 'files' | 'removed'>[],
-  records: CommitRecord[],
-): Pick<Checkpoint, 'seq' | 'commitIds' | 'lastCommitAt' | 'offsets' | 'files' | 'removed'> {
+type MergedState = Pick<
+  Checkpoint,
+  'seq' | 'commitIds' | 'lastCommitAt' | 'offsets' | 'files' | 'removed' | 'lastCompaction'
+>
+
+export function mergeState(checkpoints: MergedState[], records: CommitRecord[]): MergedState {
   let seq = 0
   const ids = new Set<string>()
   const commitIds: string[] = []
@@ -231,6 +235,10 @@ export function mergeState(
   const files: CommittedFile[] = []
   const seen = new Set<string>()
   const removed = new Set<string>()
+  const compacted: Record<string, string> = {}
+  const addCompaction = (table: string, at: string) => {
+    if (!compacted[table] || at > compacted[table]) compacted[table] = at
+  }
   const addOffsets = (topic: string, o: Record<string, string>) => {
     const t = (offsets[topic] ??= {})
     for (const [p, v] of Object.entries(o)) if (t[p] === undefined || BigInt(v) > BigInt(t[p])) t[p] = v
@@ -249,6 +257,7 @@ export function mergeState(
     for (const [topic, o] of Object.entries(c.offsets)) addOffsets(topic, o)
     addFiles(c.files)
     for (const p of c.removed ?? []) removed.add(p)
+    for (const [t, at] of Object.entries(c.lastCompaction ?? {})) addCompaction(t, at)
   }
   for (const r of [...records].sort((a, b) => a.seq - b.seq || a.createdAt.localeCompare(b.createdAt))) {
     if (r.merged !== undefined) throw new Error('mergeState: a checkpoint stand-in is not a commit record')
@@ -259,6 +268,7 @@ export function mergeState(
     if (Object.keys(r.offsets).length > 0) addOffsets(r.topic, r.offsets)
     addFiles(r.files)
     for (const p of r.removed ?? []) removed.add(p)
+    if (r.kind === 'compaction') for (const f of r.files) addCompaction(f.table, r.createdAt)
   }
   if (checkpoints.length > 1) {
     // A checkpoint that merged a file's adding commit but does not list the file saw it removed
@@ -272,7 +282,7 @@ export function mergeState(
       if (adder && merged.some((m) => m.ids.has(adder) && !m.paths.has(f.path))) removed.add(f.path)
     }
   }
-  const out: Pick<Checkpoint, 'seq' | 'commitIds' | 'lastCommitAt' | 'offsets' | 'files' | 'removed'> = {
+  const out: MergedState = {
     seq,
     commitIds,
     lastCommitAt,
@@ -287,6 +297,7 @@ export function mergeState(
     return !adder || !ids.has(adder)
   })
   if (keep.length > 0) out.removed = keep.sort()
+  if (Object.keys(compacted).length > 0) out.lastCompaction = compacted
   return out
 }
 

@@ -22,6 +22,7 @@ import {
 } from '../../../src/lib/lake/layout.js'
 import { openLake } from '../../../src/lib/lake/open.js'
 import { createParquetWriter, type ParquetWriter } from '../../../src/lib/lake/parquet.js'
+import { lakeStatus } from '../../../src/lib/lake/status.js'
 import type { Lake } from '../../../src/lib/lake/types.js'
 import {
   compactLake,
@@ -374,6 +375,12 @@ describe('compaction', () => {
     const state = await readLakeState(lake)
     expect(state.records).toEqual([])
     expect((await listCommittedFiles(lake)).map((f) => f.path)).toEqual(beforeCp)
+    // `game lake status` still knows the last compaction once its record is merged.
+    expect(Object.keys(checkpoint?.lastCompaction ?? {})).toEqual(['purchases'])
+    const status = await lakeStatus(lake)
+    expect(status.tables.find((t) => t.table === 'purchases')?.lastCompaction).toBe(
+      checkpoint?.lastCompaction?.purchases,
+    )
     // Offsets untouched by the compaction record.
     expect(checkpoint?.offsets).toEqual({ t: { '0': String(eventNo) } })
   })
