@@ -88,6 +88,11 @@ export const ERROR_CODES = {
     exit: failure,
     meaning: 'A commit record or checkpoint under _game/ no longer parses; the hint says how to repair it.',
   },
+  LAKE_COMMIT_TOO_OLD: {
+    exit: failure,
+    meaning:
+      'A flush or compaction took longer than a commit may (12 h), or clocks disagree; nothing was published.',
+  },
   LAKE_LEASE_LOST: {
     exit: failure,
     meaning:

@@ -10,8 +10,11 @@ import {
   type CommittedFile,
   checkpointPath,
   checkpointRecords,
+  commitIdTime,
   commitRecordPath,
+  hasMerged,
   liveFiles,
+  MAX_COMMIT_AGE_MS,
   mergeState,
   parseCheckpoint,
   parseCheckpointName,
@@ -117,6 +120,18 @@ export async function publish(
   )
   await hooks.onStep?.('after-staging')
   await input.beforeCommit?.()
+  // Checkpoints treat commits with ids older than their horizon as merged (layout.ts): never commit one.
+  const age = Date.now() - commitIdTime(commitId)
+  if (age > MAX_COMMIT_AGE_MS) {
+    throw new GameError(
+      'LAKE_COMMIT_TOO_OLD',
+      `Commit ${commitId} was started ${Math.round(age / 3_600_000)} h ago, longer than the ${MAX_COMMIT_AGE_MS / 3_600_000} h a commit may take; it is not published (its staging is rolled back)`,
+      {
+        hint: 'Check the clocks of the machines writing to this lake, and that no flush or compaction hangs for hours.',
+        details: { commitId, ageMs: age },
+      },
+    )
+  }
 
   const record: CommitRecord = {
     formatVersion: 1,
@@ -286,8 +301,8 @@ export function stateRecords(state: Pick<LakeState, 'checkpoints' | 'records'>):
   // Two checkpoints written side by side overlap (same base): merge them into one stand-in.
   const base =
     checkpoints.length === 1 ? checkpoints[0] : { ...checkpoints[0], ...mergeState(checkpoints, []) }
-  const merged = new Set(base.commitIds)
-  return [...checkpointRecords(base), ...records.filter((r) => !merged.has(r.commitId))].sort(
+  const merged = { ids: new Set(base.commitIds), mergedBefore: base.mergedBefore }
+  return [...checkpointRecords(base), ...records.filter((r) => !hasMerged(merged, r.commitId))].sort(
     (a, b) => a.seq - b.seq || a.createdAt.localeCompare(b.createdAt),
   )
 }
@@ -394,13 +409,16 @@ export async function recover(lake: Lake, options: RecoverOptions = {}): Promise
   // Merged into a checkpoint: rolled forward before that checkpoint was written, so staging left
   // under such an id is a leftover to delete, never a flush to roll back or forward.
   for (const c of state.checkpoints) for (const id of c.commitIds) if (!byId.has(id)) byId.set(id, undefined)
+  // Commits made before a checkpoint's horizon are merged too (their ids are no longer listed).
+  const horizons = state.checkpoints.map((c) => ({ ids: new Set<string>(), mergedBefore: c.mergedBefore }))
+  const mergedLongAgo = (id: string) => !byId.has(id) && horizons.some((h) => hasMerged(h, id))
   const now = options.now ?? Date.now()
   const staleMs = options.staleMs ?? 0
   const rolledForward: string[] = []
   const rolledBack: string[] = []
   for (const entry of await lake.list(STAGING_DIR)) {
     const id = entry.type === 'dir' ? entry.name : entry.name.replace(/\.json$/, '')
-    const committed = byId.has(id)
+    const committed = byId.has(id) || mergedLongAgo(id)
     const record = byId.get(id)
     if (record && entry.type === 'dir') {
       await rollForward(lake, record)

@@ -120,6 +120,13 @@ export interface Checkpoint {
   removed?: string[]
   /** Per table, when a merged compaction last rewrote it (ISO time; absent when none). */
   lastCompaction?: Record<string, string>
+  /**
+   * Every commit whose id was made before this time (ms since epoch; commit ids start with their
+   * creation time) is merged here, and its id is left out of commitIds (see ID_HORIZON_MS).
+   */
+  mergedBefore?: number
+  /** How many merged commits' ids were left out that way. */
+  mergedEarlier?: number
   /** What this checkpoint merged, by file name (only names present when it was written). */
   covers: { commits: string[]; checkpoints: string[] }
 }
@@ -217,15 +224,46 @@ export function parseCheckpoint(text: string): Checkpoint {
  */
 type MergedState = Pick<
   Checkpoint,
-  'seq' | 'commitIds' | 'lastCommitAt' | 'offsets' | 'files' | 'removed' | 'lastCompaction'
+  | 'seq'
+  | 'commitIds'
+  | 'lastCommitAt'
+  | 'offsets'
+  | 'files'
+  | 'removed'
+  | 'lastCompaction'
+  | 'mergedBefore'
+  | 'mergedEarlier'
 >
+
+/**
+ * Checkpoints list the ids of the commits they merged only for commits made within this long
+ * before the newest merged one; older ones are merged by definition (`mergedBefore`), which keeps
+ * a checkpoint's size (and reading it) bounded by the recent commits instead of the lake's whole
+ * history. It holds because publish() refuses to commit a record whose id is older than
+ * MAX_COMMIT_AGE_MS (a quarter of this), so no unmerged record can be that old; writers' clocks
+ * must agree within the difference.
+ */
+export const ID_HORIZON_MS = 2 * 86_400_000
+export const MAX_COMMIT_AGE_MS = ID_HORIZON_MS / 4
+
+/** True when checkpoint state `c` merged commit `id` (listed, or made before its horizon). */
+export function hasMerged(c: Pick<Checkpoint, 'mergedBefore'> & { ids: Set<string> }, id: string): boolean {
+  return c.ids.has(id) || (c.mergedBefore !== undefined && commitIdTime(id) < c.mergedBefore)
+}
 
 export function mergeState(checkpoints: MergedState[], records: CommitRecord[]): MergedState {
   let seq = 0
   const ids = new Set<string>()
   const commitIds: string[] = []
+  let before: number | undefined
+  let earlier = 0
+  for (const c of checkpoints) {
+    if (c.mergedBefore !== undefined && (before === undefined || c.mergedBefore > before))
+      before = c.mergedBefore
+    earlier = Math.max(earlier, c.mergedEarlier ?? 0)
+  }
   const addId = (id: string) => {
-    if (ids.has(id)) return false
+    if (ids.has(id) || (before !== undefined && commitIdTime(id) < before)) return false
     ids.add(id)
     commitIds.push(id)
     return true
@@ -275,26 +313,38 @@ export function mergeState(checkpoints: MergedState[], records: CommitRecord[]):
     // (its removal may have been pruned from its `removed`, below): gone in the merge too.
     const merged = checkpoints.map((c) => ({
       ids: new Set(c.commitIds),
+      mergedBefore: c.mergedBefore,
       paths: new Set(c.files.map((f) => f.path)),
     }))
     for (const f of files) {
       const adder = dataFileCommitId(f.path)
-      if (adder && merged.some((m) => m.ids.has(adder) && !m.paths.has(f.path))) removed.add(f.path)
+      if (adder && merged.some((m) => hasMerged(m, adder) && !m.paths.has(f.path))) removed.add(f.path)
     }
   }
+  // Ids older than the horizon leave the list (counted in mergedEarlier).
+  const horizon = lastCommitAt ? Date.parse(lastCommitAt) - ID_HORIZON_MS : Number.NaN
+  if (!Number.isNaN(horizon) && (before === undefined || horizon > before)) before = horizon
+  const kept =
+    before === undefined ? commitIds : commitIds.filter((id) => !(commitIdTime(id) < (before as number)))
+  earlier += commitIds.length - kept.length
   const out: MergedState = {
     seq,
-    commitIds,
+    commitIds: kept,
     lastCommitAt,
     offsets,
     files: removed.size === 0 ? files : files.filter((f) => !removed.has(f.path)),
   }
+  if (before !== undefined && (earlier > 0 || checkpoints.some((c) => c.mergedBefore !== undefined))) {
+    out.mergedBefore = before
+    out.mergedEarlier = earlier
+  }
   // A removal needs keeping only while the commit that added the file is not merged here: a merged
   // commit's files are never added again (records) and checkpoints are checked as above. So the
   // checkpoint does not grow with every file ever compacted away.
+  const self = { ids, mergedBefore: out.mergedBefore }
   const keep = [...removed].filter((p) => {
     const adder = dataFileCommitId(p)
-    return !adder || !ids.has(adder)
+    return !adder || !hasMerged(self, adder)
   })
   if (keep.length > 0) out.removed = keep.sort()
   if (Object.keys(compacted).length > 0) out.lastCompaction = compacted
@@ -308,7 +358,15 @@ export function mergeState(checkpoints: MergedState[], records: CommitRecord[]):
 export function checkpointRecords(
   c: Pick<
     Checkpoint,
-    'id' | 'seq' | 'createdAt' | 'commitIds' | 'lastCommitAt' | 'offsets' | 'files' | 'removed'
+    | 'id'
+    | 'seq'
+    | 'createdAt'
+    | 'commitIds'
+    | 'lastCommitAt'
+    | 'offsets'
+    | 'files'
+    | 'removed'
+    | 'mergedEarlier'
   >,
 ): CommitRecord[] {
   const topics = Object.keys(c.offsets).sort()
@@ -323,7 +381,7 @@ export function checkpointRecords(
     offsets: c.offsets[topic] ?? {},
     files: i === 0 ? c.files : [],
     ...(i === 0 && c.removed?.length ? { removed: c.removed } : {}),
-    merged: i === 0 ? c.commitIds.length : 0,
+    merged: i === 0 ? c.commitIds.length + (c.mergedEarlier ?? 0) : 0,
   }))
 }
 

@@ -431,8 +431,10 @@ export async function compactLake(lake: Lake, options: CompactOptions = {}): Pro
         files: c.files.length,
         bytes: c.bytes,
       })
-      const commitId = newCommitId()
-      const lease = await acquireLease(lake, c.table, c.dt, { owner: commitId, leaseMs: options.leaseMs })
+      const lease = await acquireLease(lake, c.table, c.dt, {
+        owner: newCommitId(),
+        leaseMs: options.leaseMs,
+      })
       if (!lease) {
         options.onProgress?.({
           phase: 'skipped',
@@ -456,7 +458,6 @@ export async function compactLake(lake: Lake, options: CompactOptions = {}): Pro
           continue
         }
         const done = await compactPartition(lake, conn, fresh, {
-          commitId,
           seq: seq++,
           targetSizeBytes,
           scratch: path.join(scratch, String(i)),
@@ -470,7 +471,7 @@ export async function compactLake(lake: Lake, options: CompactOptions = {}): Pro
           phase: 'committed',
           table: c.table,
           dt: c.dt,
-          commitId,
+          commitId: done.commitId as string,
           removed: done.filesBefore,
           added: done.filesAfter,
         })
@@ -527,7 +528,6 @@ async function compactPartition(
   conn: DuckDBConnection,
   c: CompactionCandidate,
   o: {
-    commitId: string
     seq: number
     targetSizeBytes: number
     scratch: string
@@ -548,6 +548,8 @@ async function compactPartition(
   }
   const outDir = path.join(o.scratch, 'out')
   await conn.run(compactionCopySql(inputs, outDir, o.targetSizeBytes))
+  // The commit id (its time) is taken after the rewrite, however long that took (MAX_COMMIT_AGE_MS).
+  const commitId = newCommitId()
   const outs = (await readdir(outDir))
     .filter((n) => n.endsWith('.parquet'))
     .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
@@ -560,7 +562,7 @@ async function compactPartition(
     rows += r
     staged.push({
       table: c.table,
-      path: dataFilePath(c.table, c.dt, o.commitId, n),
+      path: dataFilePath(c.table, c.dt, commitId, n),
       localPath: local,
       rows: r,
       bytes: (await stat(local)).size,
@@ -577,7 +579,7 @@ async function compactPartition(
     )
   }
   await publish(lake, {
-    commitId: o.commitId,
+    commitId,
     seq: o.seq,
     topic: '',
     group: '',
@@ -591,7 +593,7 @@ async function compactPartition(
   return {
     table: c.table,
     dt: c.dt,
-    commitId: o.commitId,
+    commitId,
     filesBefore: c.files.length,
     filesAfter: staged.length,
     bytesBefore: c.bytes,
@@ -670,7 +672,7 @@ export async function expireLake(lake: Lake, options: ExpireOptions): Promise<Ex
   }
   if (dryRun || plan.length === 0) return result()
 
-  const commitId = newCommitId(now)
+  const commitId = newCommitId()
   const leases: PartitionLease[] = []
   const removed: string[] = []
   try {

@@ -11,11 +11,16 @@ import {
   readCommitRecords,
   readLakeState,
   recover,
+  stateRecords,
   writeCheckpoint,
 } from '../../../src/lib/lake/commit.js'
 import {
+  type CommitRecord,
+  checkpointRecords,
   dataFilePath,
+  ID_HORIZON_MS,
   liveFiles,
+  MAX_COMMIT_AGE_MS,
   mergeState,
   REMOVED_DIR,
   STAGING_DIR,
@@ -191,6 +196,102 @@ describe('planning and parsing', () => {
     // Without the adding commit merged, the removal is kept.
     expect(mergeState([], [compactXY]).removed).toEqual([x.path])
     expect(mergeState([mergeState([], [compactXY]), old], []).files).toEqual([y])
+  })
+})
+
+describe('bounded checkpoints (commit-id horizon)', () => {
+  const day = 86_400_000
+  const t0 = Date.parse('2026-11-01T00:00:00Z')
+  const rec = (at: number, n: number, extra: Partial<CommitRecord> = {}): CommitRecord => {
+    const commitId = newCommitId(at)
+    return {
+      formatVersion: 1,
+      commitId,
+      seq: n,
+      createdAt: new Date(at).toISOString(),
+      topic: 't',
+      group: 'g',
+      offsets: { '0': String(n) },
+      files: [
+        { table: 'purchases', path: dataFilePath('purchases', '2026-11-01', commitId, 0), rows: 1, bytes: 1 },
+      ],
+      ...extra,
+    }
+  }
+
+  it('ids older than the horizon leave the list but stay merged; counts, files and removals stay exact', () => {
+    const old1 = rec(t0, 1)
+    const old2 = rec(t0 + 1000, 2)
+    const recent = rec(t0 + 3 * day, 3)
+    const first = mergeState([], [old1, old2])
+    expect(first.commitIds).toEqual([old1.commitId, old2.commitId])
+    const cp = mergeState([first], [recent])
+    expect(cp.commitIds).toEqual([recent.commitId])
+    expect(cp.mergedEarlier).toBe(2)
+    expect(cp.mergedBefore).toBe(t0 + 3 * day - ID_HORIZON_MS)
+    expect(cp.files).toHaveLength(3)
+    expect(cp.offsets).toEqual({ t: { '0': '3' } })
+    const standIn = checkpointRecords({ ...cp, id: 'x', createdAt: '' })
+    expect(standIn[0].merged).toBe(3)
+    // A record the checkpoint merged long ago is not merged again; nor counted twice beside an older checkpoint.
+    const again = mergeState([cp], [old1])
+    expect(again.commitIds).toEqual([recent.commitId])
+    expect(again.mergedEarlier).toBe(2)
+    const side = mergeState([cp, first], [])
+    expect(side.commitIds).toEqual([recent.commitId])
+    expect(side.mergedEarlier).toBe(2)
+    expect(side.files).toHaveLength(3)
+    // A compaction of old files: the removal is pruned (adder merged before the horizon), and an
+    // older checkpoint that still lists them cannot bring them back.
+    const compact = rec(t0 + 3 * day + 1, 4, {
+      topic: '',
+      offsets: {},
+      kind: 'compaction',
+      removed: [old1.files[0].path, old2.files[0].path],
+    })
+    const after = mergeState([cp], [compact])
+    expect(after.removed).toBeUndefined()
+    expect(after.files.map((f) => f.path)).toEqual([recent.files[0].path, compact.files[0].path])
+    expect(
+      mergeState([after, first], [])
+        .files.map((f) => f.path)
+        .sort(),
+    ).toEqual([recent.files[0].path, compact.files[0].path].sort())
+    // Stand-ins of the lake's state skip records merged before the horizon.
+    const cpFull = {
+      ...after,
+      id: 'y',
+      createdAt: '',
+      covers: { commits: [], checkpoints: [] },
+      formatVersion: 1 as const,
+    }
+    expect(stateRecords({ checkpoints: [cpFull], records: [old2] }).map((r) => r.commitId)).toEqual([
+      'checkpoint-y',
+    ])
+  })
+
+  it('publish refuses a commit whose id is older than a commit may take; recovery rolls it back', async () => {
+    const commitId = newCommitId(Date.now() - MAX_COMMIT_AGE_MS - 60_000)
+    const localPath = path.join(local, 'old.parquet')
+    const w = await writer.writeRows(
+      'purchases',
+      [JSON.stringify({ event_id: 'x', timestamp: 0 })],
+      localPath,
+    )
+    await expect(
+      publish(lake, {
+        commitId,
+        seq: 1,
+        topic: 't',
+        group: 'g',
+        offsets: { '0': '1' },
+        files: [
+          { table: 'purchases', path: dataFilePath('purchases', '2026-11-01', commitId, 0), localPath, ...w },
+        ],
+      }),
+    ).rejects.toMatchObject({ code: 'LAKE_COMMIT_TOO_OLD' })
+    expect(await readCommitRecords(lake)).toEqual([])
+    expect((await recover(lake)).rolledBack).toEqual([commitId])
   })
 })
 
