@@ -121,7 +121,8 @@ export async function publish(
   await hooks.onStep?.('after-staging')
   await input.beforeCommit?.()
   // Checkpoints treat commits with ids older than their horizon as merged (layout.ts): never commit one.
-  const age = Date.now() - commitIdTime(commitId)
+  // Measured on the record's own clock (createdAt), the one checkpoints' horizons are taken on.
+  const age = (input.createdAt ?? new Date()).getTime() - commitIdTime(commitId)
   if (age > MAX_COMMIT_AGE_MS) {
     throw new GameError(
       'LAKE_COMMIT_TOO_OLD',
