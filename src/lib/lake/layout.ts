@@ -54,6 +54,10 @@ import { PARTITION_COLUMN, type TableName } from '../events/catalog.js'
  * and checkpoint writers finish the same steps for any committed record whose staging dir is
  * still there. Files under _game/removed/ are deleted after a grace period (lake/upkeep.ts).
  *
+ * Checkpoints list the merged commit ids only for commits made within ID_HORIZON_MS of the
+ * newest merged one; older ones count as merged (`mergedBefore`), which holds because publish()
+ * never commits a record more than MAX_COMMIT_AGE_MS after its id (its time) was made.
+ *
  * Invariant: every committed record is in _game/commits or merged into a checkpoint present in
  * _game/checkpoints (a file is deleted only after a checkpoint containing it was written, and
  * that one is deleted only by a writer whose newer checkpoint read it).
