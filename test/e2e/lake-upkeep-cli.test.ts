@@ -4,12 +4,13 @@ import os from 'node:os'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { listCommittedFiles, newCommitId, publish } from '../../src/lib/lake/commit.js'
+import { listCommittedFiles, newCommitId, publish, readCommitRecords } from '../../src/lib/lake/commit.js'
 import { Compactor } from '../../src/lib/lake/compactor.js'
 import { dataFilePath } from '../../src/lib/lake/layout.js'
 import { openLake } from '../../src/lib/lake/open.js'
 import { createParquetWriter, type ParquetWriter } from '../../src/lib/lake/parquet.js'
 import type { Lake } from '../../src/lib/lake/types.js'
+import { openLakeQuery } from '../../src/lib/report/engine.js'
 import { BIN, ROOT, runCli } from '../helpers/cli.js'
 
 /** `game lake compact` and `game lake expire` as a user runs them, on a file:// lake; the stream's retention. */
@@ -170,6 +171,65 @@ describe('game lake compact / expire (e2e)', () => {
     // The reader ran during the compaction (on a busy machine some reads race a rename and retry).
     expect(during.length + vanished).toBeGreaterThan(0)
   }, 60_000)
+
+  it('kill -9 of `game lake compact` right before and right after its commit point: reports exact throughout, the next run repairs', async () => {
+    const { url, lake } = await newLake('crash')
+    for (let i = 0; i < 6; i++) await flush(lake, '2026-11-05', 4)
+    const total = 24
+    const glob = path.join(dir, 'crash', 'add_money', '*', '*.parquet')
+    const globCount = async () => {
+      const { DuckDBInstance } = await import('@duckdb/node-api')
+      const db = await DuckDBInstance.create(':memory:')
+      const c = await db.connect()
+      try {
+        return (
+          await c.runAndReadAll(
+            `SELECT count(*)::INT AS n, count(DISTINCT event_id)::INT AS ids FROM read_parquet('${glob}', hive_partitioning = true)`,
+          )
+        ).getRowObjectsJS()[0]
+      } finally {
+        c.closeSync()
+        db.closeSync()
+      }
+    }
+    const report = async () => {
+      const q = await openLakeQuery({ lake, cacheDir: path.join(dir, 'crash-cache') })
+      try {
+        return (
+          await q.query('SELECT count(*)::INT AS n, count(DISTINCT event_id)::INT AS ids FROM add_money')
+        ).rows[0]
+      } finally {
+        q.close()
+      }
+    }
+    const compact = (crashAt?: string) =>
+      runCli(['lake', 'compact', '--lake', url, '--min-files', '2', '--json'], {
+        env: { ...env(), ...(crashAt ? { GAME_COMPACT_CRASH_AT: crashAt } : {}) },
+      })
+
+    // Killed with its outputs staged, before the commit point: nothing changed for anyone.
+    const before = await compact('after-staging')
+    expect(before.code).toBeNull()
+    expect(await report()).toEqual({ n: total, ids: total })
+    expect(await globCount()).toEqual({ n: total, ids: total })
+    expect(await listCommittedFiles(lake)).toHaveLength(6)
+
+    // Killed right after the commit point: the log already says "compacted" (reports read the staged
+    // output), plain readers still see the old files; the next run finishes the moves.
+    const after = await compact('after-commit-record')
+    expect(after.code).toBeNull()
+    expect(await report()).toEqual({ n: total, ids: total })
+    expect(await globCount()).toEqual({ n: total, ids: total })
+    const records = await readCommitRecords(lake)
+    expect(records.filter((r) => r.kind === 'compaction')).toHaveLength(1)
+
+    const repair = await compact()
+    expect(repair.code, repair.stderr).toBe(0)
+    expect(JSON.parse(repair.stdout).partitions).toEqual([])
+    expect(await report()).toEqual({ n: total, ids: total })
+    expect(await globCount()).toEqual({ n: total, ids: total })
+    expect((await listCommittedFiles(lake)).map((f) => f.rows)).toEqual([total])
+  }, 90_000)
 
   it("the stream's compactor applies the retention and compacts closed partitions", async () => {
     const { lake } = await newLake('s')

@@ -52,7 +52,14 @@ export default class LakeCompact extends BaseCommand {
       { 'target-size': 'compactTargetSize' },
     )
     const lake = openLake(config.lake, { hdfsUser: config.hdfsUser, datanodeHost: config.datanodeHost })
+    // Test hook (GAME_COMPACT_CRASH_AT=after-staging|after-commit-record): die like kill -9 there.
+    const crashAt = process.env.GAME_COMPACT_CRASH_AT
     const result = await compactLake(lake, {
+      onPublishStep: crashAt
+        ? (step) => {
+            if (step === crashAt) process.kill(process.pid, 'SIGKILL')
+          }
+        : undefined,
       table: flags.table as TableName | undefined,
       dt: flags.dt,
       targetSizeBytes: config.compactTargetSize,

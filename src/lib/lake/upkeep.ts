@@ -8,6 +8,7 @@ import {
   listCommittedFiles,
   newCommitId,
   nextSeq,
+  type PublishStep,
   publish,
   readLakeState,
   recover,
@@ -338,6 +339,8 @@ export interface CompactOptions extends PlanCompactionOptions {
   signal?: AbortSignal
   /** Test hook: runs after a partition's outputs are staged, before its commit point. */
   beforeCommit?: (candidate: CompactionCandidate) => Promise<void>
+  /** Test hook: after each step of a partition's publish (e.g. to die like kill -9 there). */
+  onPublishStep?: (step: PublishStep) => void | Promise<void>
 }
 
 export interface CompactedPartition {
@@ -465,6 +468,7 @@ export async function compactLake(lake: Lake, options: CompactOptions = {}): Pro
             await options.beforeCommit?.(c)
             if (!(await holdsLease(lake, lease))) throw leaseLost(lease)
           },
+          onPublishStep: options.onPublishStep,
         })
         partitions.push(done)
         options.onProgress?.({
@@ -532,6 +536,7 @@ async function compactPartition(
     targetSizeBytes: number
     scratch: string
     beforeCommit: () => Promise<void>
+    onPublishStep?: (step: PublishStep) => void | Promise<void>
   },
 ): Promise<CompactedPartition> {
   const { mkdir, readdir } = await import('node:fs/promises')
@@ -578,17 +583,21 @@ async function compactPartition(
       },
     )
   }
-  await publish(lake, {
-    commitId,
-    seq: o.seq,
-    topic: '',
-    group: '',
-    offsets: {},
-    files: staged,
-    kind: 'compaction',
-    removed: c.files.map((f) => f.path),
-    beforeCommit: o.beforeCommit,
-  })
+  await publish(
+    lake,
+    {
+      commitId,
+      seq: o.seq,
+      topic: '',
+      group: '',
+      offsets: {},
+      files: staged,
+      kind: 'compaction',
+      removed: c.files.map((f) => f.path),
+      beforeCommit: o.beforeCommit,
+    },
+    { onStep: o.onPublishStep },
+  )
   await rm(o.scratch, { recursive: true, force: true })
   return {
     table: c.table,
