@@ -8,7 +8,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const ALL = ['broker', 'api', 'stream', 'report', 'load', 'hdfs', 'broker-log']
+const ALL = ['broker', 'api', 'stream', 'report', 'load', 'hdfs', 'broker-log', 'lake']
 const picked = process.argv.slice(2).filter((a) => !a.startsWith('-'))
 const names = picked.length > 0 ? picked : ALL
 const unknown = names.filter((n) => !ALL.includes(n))

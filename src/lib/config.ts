@@ -53,6 +53,14 @@ export interface GameConfig {
   hdfsAllowedHosts: string[]
   /** Embedded broker: largest request accepted, in bytes (Kafka's socket.request.max.bytes, default 100 MiB). */
   maxRequestBytes: number
+  /** Lake retention: dt partitions older than this (ms) are expired by `game stream` (undefined: kept forever). */
+  retention?: number
+  /** Files a compaction or expiry removed are deleted this long (ms) after its commit (default 1 h). */
+  lakeGraceMs: number
+  /** `game lake compact` and the stream's compactor write files near this size, in bytes (default 128 MiB). */
+  compactTargetSize: number
+  /** `game stream` compacts closed partitions in the background (default true; --no-compact). */
+  compact: boolean
 }
 
 export type ConfigKey = keyof GameConfig
@@ -165,6 +173,31 @@ const hostList: Parse = (raw, key) => {
   return list.filter(Boolean)
 }
 
+const duration: Parse = (raw, key) => {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$/i.exec(String(raw))
+  if (!m)
+    throw configError(key, raw, 'expected a duration such as "90d", "12h" or "30m" (bare numbers are days)')
+  const unit = { ms: 1, s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7, w: 6.048e8 }[(m[2] ?? 'd').toLowerCase() as 'd']
+  return Math.round(Number(m[1]) * unit)
+}
+
+const byteSize: Parse = (raw, key) => {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$/i.exec(String(raw))
+  if (!m) throw configError(key, raw, 'expected a size such as "128MiB" or "64MB"')
+  const mult = { b: 1, kb: 1e3, kib: 1024, mb: 1e6, mib: 1024 ** 2, gb: 1e9, gib: 1024 ** 3 }
+  const n = Math.round(Number(m[1]) * mult[(m[2] ?? 'b').toLowerCase() as 'b'])
+  if (n < 1) throw configError(key, raw, 'expected a size > 0')
+  return n
+}
+
+const bool: Parse = (raw, key) => {
+  if (typeof raw === 'boolean') return raw
+  const v = String(raw).trim().toLowerCase()
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true
+  if (['0', 'false', 'no', 'off'].includes(v)) return false
+  throw configError(key, raw, 'expected true or false')
+}
+
 const SPEC: Record<ConfigKey, KeySpec> = {
   dataDir: { env: 'GAME_HOME', parse: str },
   brokers: { env: 'GAME_BROKERS', parse: brokerList },
@@ -184,6 +217,10 @@ const SPEC: Record<ConfigKey, KeySpec> = {
   apiBind: { env: 'GAME_API_BIND', parse: str },
   hdfsAllowedHosts: { env: 'GAME_HDFS_ALLOWED_HOSTS', parse: hostList },
   maxRequestBytes: { env: 'GAME_MAX_REQUEST_BYTES', parse: positiveInt },
+  retention: { env: 'GAME_RETENTION', parse: duration },
+  lakeGraceMs: { env: 'GAME_LAKE_GRACE_MS', parse: nonNegativeInt },
+  compactTargetSize: { env: 'GAME_COMPACT_TARGET_SIZE', parse: byteSize },
+  compact: { env: 'GAME_COMPACT', parse: bool },
 }
 
 /** Every config key (each has a kebab-case flag of the same name where a command offers one). */
@@ -328,6 +365,10 @@ export function resolveConfig(options: LoadConfigOptions = {}): {
     apiBind: (parsed('apiBind') as string | undefined) ?? '127.0.0.1',
     hdfsAllowedHosts: (parsed('hdfsAllowedHosts') as string[] | undefined) ?? [],
     maxRequestBytes: (parsed('maxRequestBytes') as number | undefined) ?? DEFAULT_MAX_REQUEST_BYTES,
+    retention: parsed('retention') as number | undefined,
+    lakeGraceMs: (parsed('lakeGraceMs') as number | undefined) ?? 3_600_000,
+    compactTargetSize: (parsed('compactTargetSize') as number | undefined) ?? 128 * 1024 * 1024,
+    compact: (parsed('compact') as boolean | undefined) ?? true,
   }
   const fromStack: Partial<Record<keyof GameConfig, unknown>> = {
     brokers: state.kafka,

@@ -92,6 +92,20 @@ export const ERROR_CODES = {
     exit: failure,
     meaning: 'A commit record or checkpoint under _game/ no longer parses; the hint says how to repair it.',
   },
+  LAKE_COMMIT_TOO_OLD: {
+    exit: failure,
+    meaning:
+      'A flush or compaction took longer than a commit may (12 h), or clocks disagree; nothing was published.',
+  },
+  LAKE_LEASE_LOST: {
+    exit: failure,
+    meaning:
+      'A compaction or expiry lost its partition lease to another process before its commit; nothing was committed.',
+  },
+  LAKE_COMPACTION_MISMATCH: {
+    exit: failure,
+    meaning: 'A compaction wrote a different row count than its input files hold; nothing was committed.',
+  },
   LAKE_NOT_FOUND: { exit: failure, meaning: 'A lake path does not exist.' },
   LAKE_ALREADY_EXISTS: { exit: failure, meaning: 'A lake file that must be new exists already.' },
   LAKE_BAD_PATH: { exit: failure, meaning: 'A lake path is not a safe relative path.' },

@@ -37,6 +37,33 @@ describe('loadConfig', () => {
     expect(c.fsync).toBe(100)
   })
 
+  it('lake upkeep settings: retention, grace, target size, compact', () => {
+    const d = loadConfig({ cwd: dir, env: {} })
+    expect([d.retention, d.lakeGraceMs, d.compactTargetSize, d.compact]).toEqual([
+      undefined,
+      3_600_000,
+      134_217_728,
+      true,
+    ])
+    const c = loadConfig({
+      cwd: dir,
+      env: { GAME_RETENTION: '90d', GAME_COMPACT_TARGET_SIZE: '64MB', GAME_COMPACT: 'false' },
+      flags: { lakeGraceMs: '0' },
+    })
+    expect([c.retention, c.lakeGraceMs, c.compactTargetSize, c.compact]).toEqual([
+      90 * 86_400_000,
+      0,
+      64_000_000,
+      false,
+    ])
+    expectConfigError(() => loadConfig({ cwd: dir, env: { GAME_RETENTION: 'ages' } }), 'retention')
+    expectConfigError(
+      () => loadConfig({ cwd: dir, env: { GAME_COMPACT_TARGET_SIZE: '0' } }),
+      'compactTargetSize',
+    )
+    expectConfigError(() => loadConfig({ cwd: dir, env: { GAME_COMPACT: 'maybe' } }), 'compact')
+  })
+
   it('applies flag > env > file > defaults', () => {
     writeFileSync(
       path.join(dir, 'game.config.json'),

@@ -74,6 +74,16 @@ Ctrl-C or SIGTERM flushes what is buffered, commits, and exits 0.`
     once: Flags.boolean({
       summary: 'Consume until caught up with the end offsets seen at start, flush, and exit.',
     }),
+    compact: Flags.boolean({
+      summary:
+        'Compact closed lake partitions in the background (a day after the day ends, or past 100 files); --no-compact turns it off.',
+      allowNo: true,
+      env: 'GAME_COMPACT',
+    }),
+    retention: Flags.string({
+      summary: 'Expire dt partitions older than this in the background, e.g. 90d (default: keep forever).',
+      env: 'GAME_RETENTION',
+    }),
     'from-beginning': Flags.boolean({
       summary: 'Partitions with nothing in the lake start at the earliest offset (default).',
       default: true,
@@ -125,6 +135,12 @@ Ctrl-C or SIGTERM flushes what is buffered, commits, and exits 0.`
         crashAt,
         sessionTimeoutMs,
         checkpointEvery: flags['checkpoint-every'],
+        upkeep: {
+          compact: config.compact,
+          retentionMs: config.retention,
+          graceMs: config.lakeGraceMs,
+          targetSizeBytes: config.compactTargetSize,
+        },
       },
       {
         kafka,

@@ -5,16 +5,22 @@ import {
   CHECKPOINTS_DIR,
   type Checkpoint,
   COMMITS_DIR,
+  type CommitKind,
   type CommitRecord,
   type CommittedFile,
   checkpointPath,
   checkpointRecords,
+  commitIdTime,
   commitRecordPath,
+  hasMerged,
+  liveFiles,
+  MAX_COMMIT_AGE_MS,
   mergeState,
   parseCheckpoint,
   parseCheckpointName,
   parseCommitRecord,
   parseCommitRecordName,
+  removedPath,
   STAGING_DIR,
   stagedPath,
   stagingDir,
@@ -49,6 +55,12 @@ export interface PublishInput {
   offsets: Record<string, string>
   files: StagedFile[]
   createdAt?: Date
+  /** Absent = flush (the record then has no `kind`, as before). */
+  kind?: CommitKind
+  /** Lake paths this commit removes (moved to _game/removed/<commitId>/ after the commit point). */
+  removed?: string[]
+  /** Runs after staging, right before the commit point; throwing aborts the commit (nothing published). */
+  beforeCommit?: () => Promise<void>
 }
 
 export interface PublishHooks {
@@ -100,10 +112,27 @@ export async function publish(
   hooks: PublishHooks = {},
 ): Promise<CommitRecord> {
   const { commitId } = input
+  const removes = (input.removed?.length ?? 0) > 0
+  // The staging dir marks "committed but not fully applied" for recovery, even with no file to add.
+  if (removes) await lake.mkdirs(stagingDir(commitId))
   await runPool(input.files, 4, (f) =>
     lake.putFile(f.localPath, stagedPath(commitId, f.path), { overwrite: true }),
   )
   await hooks.onStep?.('after-staging')
+  await input.beforeCommit?.()
+  // Checkpoints treat commits with ids older than their horizon as merged (layout.ts): never commit one.
+  // Measured on the record's own clock (createdAt), the one checkpoints' horizons are taken on.
+  const age = (input.createdAt ?? new Date()).getTime() - commitIdTime(commitId)
+  if (age > MAX_COMMIT_AGE_MS) {
+    throw new GameError(
+      'LAKE_COMMIT_TOO_OLD',
+      `Commit ${commitId} was started ${Math.round(age / 3_600_000)} h ago, longer than the ${MAX_COMMIT_AGE_MS / 3_600_000} h a commit may take; it is not published (its staging is rolled back)`,
+      {
+        hint: 'Check the clocks of the machines writing to this lake, and that no flush or compaction hangs for hours.',
+        details: { commitId, ageMs: age },
+      },
+    )
+  }
 
   const record: CommitRecord = {
     formatVersion: 1,
@@ -115,6 +144,8 @@ export async function publish(
     offsets: input.offsets,
     files: input.files.map(({ table, path, rows, bytes }) => ({ table, path, rows, bytes })),
   }
+  if (input.kind && input.kind !== 'flush') record.kind = input.kind
+  if (removes) record.removed = input.removed
   await lake.writeFile(stagedRecordPath(commitId), `${JSON.stringify(record, null, 2)}\n`, {
     overwrite: true,
   })
@@ -126,12 +157,21 @@ export async function publish(
   return record
 }
 
-/** Moves a committed record's staged files to their final paths and drops its staging dir. */
-async function rollForward(lake: Lake, record: CommitRecord): Promise<void> {
+/**
+ * Applies a committed record: moves its staged files to their final paths, THEN moves the files it
+ * removes out of the table dirs (to _game/removed/<commitId>/…), then drops its staging dir (the
+ * marker that it was not fully applied). Idempotent; safe beside another process doing the same.
+ */
+export async function rollForward(lake: Lake, record: CommitRecord): Promise<void> {
   await runPool(record.files, 4, async (f) => {
     const from = stagedPath(record.commitId, f.path)
     if (await lake.stat(from)) await renameOnce(lake, from, f.path)
   })
+  if (record.removed?.length) {
+    await runPool(record.removed, 16, async (p) => {
+      if (await lake.stat(p)) await renameOnce(lake, p, removedPath(record.commitId, p))
+    })
+  }
   await lake.delete(stagingDir(record.commitId), true)
 }
 
@@ -262,8 +302,8 @@ export function stateRecords(state: Pick<LakeState, 'checkpoints' | 'records'>):
   // Two checkpoints written side by side overlap (same base): merge them into one stand-in.
   const base =
     checkpoints.length === 1 ? checkpoints[0] : { ...checkpoints[0], ...mergeState(checkpoints, []) }
-  const merged = new Set(base.commitIds)
-  return [...checkpointRecords(base), ...records.filter((r) => !merged.has(r.commitId))].sort(
+  const merged = { ids: new Set(base.commitIds), mergedBefore: base.mergedBefore }
+  return [...checkpointRecords(base), ...records.filter((r) => !hasMerged(merged, r.commitId))].sort(
     (a, b) => a.seq - b.seq || a.createdAt.localeCompare(b.createdAt),
   )
 }
@@ -370,13 +410,16 @@ export async function recover(lake: Lake, options: RecoverOptions = {}): Promise
   // Merged into a checkpoint: rolled forward before that checkpoint was written, so staging left
   // under such an id is a leftover to delete, never a flush to roll back or forward.
   for (const c of state.checkpoints) for (const id of c.commitIds) if (!byId.has(id)) byId.set(id, undefined)
+  // Commits made before a checkpoint's horizon are merged too (their ids are no longer listed).
+  const horizons = state.checkpoints.map((c) => ({ ids: new Set<string>(), mergedBefore: c.mergedBefore }))
+  const mergedLongAgo = (id: string) => !byId.has(id) && horizons.some((h) => hasMerged(h, id))
   const now = options.now ?? Date.now()
   const staleMs = options.staleMs ?? 0
   const rolledForward: string[] = []
   const rolledBack: string[] = []
   for (const entry of await lake.list(STAGING_DIR)) {
     const id = entry.type === 'dir' ? entry.name : entry.name.replace(/\.json$/, '')
-    const committed = byId.has(id)
+    const committed = byId.has(id) || mergedLongAgo(id)
     const record = byId.get(id)
     if (record && entry.type === 'dir') {
       await rollForward(lake, record)
@@ -392,15 +435,15 @@ export async function recover(lake: Lake, options: RecoverOptions = {}): Promise
 }
 
 /**
- * The data files readers may use: those named by a commit record and present at their final
- * path (a commit whose roll-forward is pending shows up once recovery has run). Optionally one table.
+ * The data files readers may use: those a commit record adds and none removes, present at their
+ * final path (a commit whose roll-forward is pending shows up once recovery has run). Optionally one table.
  */
 export async function listCommittedFiles(
   lake: Lake,
   table?: TableName,
   records?: CommitRecord[],
 ): Promise<CommittedFile[]> {
-  const all = (records ?? (await readCommitRecords(lake))).flatMap((r) => r.files)
+  const all = liveFiles(records ?? (await readCommitRecords(lake)))
   const wanted = table ? all.filter((f) => f.table === table) : all
   const dirs = [...new Set(wanted.map((f) => f.path.slice(0, f.path.lastIndexOf('/'))))]
   const present = new Set<string>()

@@ -6,7 +6,10 @@ import { PARTITION_COLUMN, type TableName } from '../events/catalog.js'
  *   <table>/dt=YYYY-MM-DD/part-<commitId>-<n>.parquet   published data files (Hive partitions)
  *   _game/commits/<seq:020>-<commitId>.json               commit records, one per flush
  *   _game/checkpoints/<seq:020>-<id>.json                 checkpoints: merged commit records
- *   _game/staging/<commitId>/…                            files of a flush not yet published
+ *   _game/staging/<commitId>/…                            files of a commit not yet published
+ *   _game/removed/<commitId>/<original path>              files a compaction or expiry removed,
+ *                                                         kept for a grace period, then deleted
+ *   _game/locks/<table>-dt=YYYY-MM-DD.lock                compaction/expiry lease of one partition
  *
  * Names starting with '_' are ignored by Spark, Hive, DuckDB's hive partitioning and pyarrow, so
  * staging files and commit records never show up as table data.
@@ -37,6 +40,24 @@ import { PARTITION_COLUMN, type TableName } from '../events/catalog.js'
  *     cover: one checkpoint of slack, and never a record that no checkpoint names. A record a
  *     second writer commits later with a lower seq is not named by any checkpoint, so it stays
  *     and is read until a later checkpoint names it.
+ *
+ * Record kinds (`kind`, absent = flush): a flush adds files and moves offsets; a compaction
+ * removes N files of one partition and adds M (no offsets); an expiry removes whole partitions.
+ * The lake's files are union(added) - union(removed) over all records, whatever their order
+ * (a path carries its commit id, so a removed path is never added again); checkpoints keep the
+ * removed paths whose adding commit they have not merged, and a checkpoint that merged a file's
+ * adding commit without listing the file has seen it removed, so two checkpoints written side by
+ * side still merge exactly. A record
+ * that removes files is applied like a flush (staging dir = "not fully applied yet"): after
+ * the commit point its added files are renamed to their final paths FIRST, then each removed
+ * file is renamed to _game/removed/<commitId>/<path>, then the staging dir is deleted. Recovery
+ * and checkpoint writers finish the same steps for any committed record whose staging dir is
+ * still there. Files under _game/removed/ are deleted after a grace period (lake/upkeep.ts).
+ *
+ * Checkpoints list the merged commit ids only for commits made within ID_HORIZON_MS of the
+ * newest merged one; older ones count as merged (`mergedBefore`), which holds because publish()
+ * never commits a record more than MAX_COMMIT_AGE_MS after its id (its time) was made.
+ *
  * Invariant: every committed record is in _game/commits or merged into a checkpoint present in
  * _game/checkpoints (a file is deleted only after a checkpoint containing it was written, and
  * that one is deleted only by a writer whose newer checkpoint read it).
@@ -46,6 +67,11 @@ export const META_DIR = '_game'
 export const COMMITS_DIR = `${META_DIR}/commits`
 export const STAGING_DIR = `${META_DIR}/staging`
 export const CHECKPOINTS_DIR = `${META_DIR}/checkpoints`
+export const REMOVED_DIR = `${META_DIR}/removed`
+export const LOCKS_DIR = `${META_DIR}/locks`
+
+/** What a commit record does; absent on records written before compaction existed (= flush). */
+export type CommitKind = 'flush' | 'compaction' | 'expiry'
 
 export interface CommittedFile {
   table: TableName
@@ -66,6 +92,10 @@ export interface CommitRecord {
   /** Per partition, the next offset to consume (last offset covered + 1), as decimal strings. */
   offsets: Record<string, string>
   files: CommittedFile[]
+  /** Absent = flush. */
+  kind?: CommitKind
+  /** Paths this commit removes from the lake (compaction inputs, expired files). */
+  removed?: string[]
   /**
    * Only on the stand-in record a reader makes of a checkpoint (never written to commits/): how
    * many commit records it merges.
@@ -88,8 +118,19 @@ export interface Checkpoint {
   lastCommitAt: string
   /** Per topic, per partition, the next offset to consume (max over the merged records). */
   offsets: Record<string, Record<string, string>>
-  /** Union of the merged records' files (by path), in commit order. */
+  /** Union of the merged records' files (by path) minus the removed ones, in commit order. */
   files: CommittedFile[]
+  /** Removed paths whose adding commit is not merged here (absent when none). */
+  removed?: string[]
+  /** Per table, when a merged compaction last rewrote it (ISO time; absent when none). */
+  lastCompaction?: Record<string, string>
+  /**
+   * Every commit whose id was made before this time (ms since epoch; commit ids start with their
+   * creation time) is merged here, and its id is left out of commitIds (see ID_HORIZON_MS).
+   */
+  mergedBefore?: number
+  /** How many merged commits' ids were left out that way. */
+  mergedEarlier?: number
   /** What this checkpoint merged, by file name (only names present when it was written). */
   covers: { commits: string[]; checkpoints: string[] }
 }
@@ -114,6 +155,43 @@ export function stagedPath(commitId: string, finalPath: string): string {
   return `${stagingDir(commitId)}/${finalPath}`
 }
 
+/** Where a file removed by commit `commitId` stays during the grace period. */
+export function removedPath(commitId: string, finalPath: string): string {
+  return `${REMOVED_DIR}/${commitId}/${finalPath}`
+}
+
+/** The commit id in a data file name (part-<commitId>-<n>.parquet); undefined for other names. */
+export function dataFileCommitId(p: string): string | undefined {
+  return /(?:^|\/)part-([A-Za-z0-9]+-[0-9a-f]+)-\d+\.parquet$/.exec(p)?.[1]
+}
+
+/** When a commit id (newCommitId: base-36 ms, then randomness) was made; NaN for other ids. */
+export function commitIdTime(commitId: string): number {
+  const m = /^([0-9a-z]+)-/.exec(commitId)
+  return m ? Number.parseInt(m[1], 36) : Number.NaN
+}
+
+/**
+ * Pure: the lake's live files of a set of records: union of the added files (by path, first by
+ * seq wins) minus the union of the removed paths. Order-independent as a set.
+ */
+export function liveFiles(
+  records: readonly Pick<CommitRecord, 'seq' | 'files' | 'removed'>[],
+): CommittedFile[] {
+  const removed = new Set<string>()
+  for (const r of records) for (const p of r.removed ?? []) removed.add(p)
+  const seen = new Set<string>()
+  const out: CommittedFile[] = []
+  for (const r of [...records].sort((a, b) => a.seq - b.seq)) {
+    for (const f of r.files) {
+      if (seen.has(f.path) || removed.has(f.path)) continue
+      seen.add(f.path)
+      out.push(f)
+    }
+  }
+  return out
+}
+
 export function checkpointPath(seq: number, id: string): string {
   return `${CHECKPOINTS_DIR}/${String(seq).padStart(20, '0')}-${id}.json`
 }
@@ -135,7 +213,8 @@ export function parseCheckpoint(text: string): Checkpoint {
     !Array.isArray(c.commitIds) ||
     typeof c.offsets !== 'object' ||
     !Array.isArray(c.covers?.commits) ||
-    !Array.isArray(c.covers?.checkpoints)
+    !Array.isArray(c.covers?.checkpoints) ||
+    (c.removed !== undefined && !Array.isArray(c.removed))
   ) {
     throw new Error('not a game checkpoint (formatVersion 1)')
   }
@@ -147,15 +226,48 @@ export function parseCheckpoint(text: string): Checkpoint {
  * unioned by path and commit ids unioned: checkpoints' first, then records by seq; a record a
  * checkpoint already merged counts once). `covers` is left to the caller.
  */
-export function mergeState(
-  checkpoints: Pick<Checkpoint, 'seq' | 'commitIds' | 'lastCommitAt' | 'offsets' | 'files'>[],
-  records: CommitRecord[],
-): Pick<Checkpoint, 'seq' | 'commitIds' | 'lastCommitAt' | 'offsets' | 'files'> {
+type MergedState = Pick<
+  Checkpoint,
+  | 'seq'
+  | 'commitIds'
+  | 'lastCommitAt'
+  | 'offsets'
+  | 'files'
+  | 'removed'
+  | 'lastCompaction'
+  | 'mergedBefore'
+  | 'mergedEarlier'
+>
+
+/**
+ * Checkpoints list the ids of the commits they merged only for commits made within this long
+ * before the newest merged one; older ones are merged by definition (`mergedBefore`), which keeps
+ * a checkpoint's size (and reading it) bounded by the recent commits instead of the lake's whole
+ * history. It holds because publish() refuses to commit a record whose id is older than
+ * MAX_COMMIT_AGE_MS (a quarter of this), so no unmerged record can be that old; writers' clocks
+ * must agree within the difference.
+ */
+export const ID_HORIZON_MS = 2 * 86_400_000
+export const MAX_COMMIT_AGE_MS = ID_HORIZON_MS / 4
+
+/** True when checkpoint state `c` merged commit `id` (listed, or made before its horizon). */
+export function hasMerged(c: Pick<Checkpoint, 'mergedBefore'> & { ids: Set<string> }, id: string): boolean {
+  return c.ids.has(id) || (c.mergedBefore !== undefined && commitIdTime(id) < c.mergedBefore)
+}
+
+export function mergeState(checkpoints: MergedState[], records: CommitRecord[]): MergedState {
   let seq = 0
   const ids = new Set<string>()
   const commitIds: string[] = []
+  let before: number | undefined
+  let earlier = 0
+  for (const c of checkpoints) {
+    if (c.mergedBefore !== undefined && (before === undefined || c.mergedBefore > before))
+      before = c.mergedBefore
+    earlier = Math.max(earlier, c.mergedEarlier ?? 0)
+  }
   const addId = (id: string) => {
-    if (ids.has(id)) return false
+    if (ids.has(id) || (before !== undefined && commitIdTime(id) < before)) return false
     ids.add(id)
     commitIds.push(id)
     return true
@@ -164,6 +276,11 @@ export function mergeState(
   const offsets: Record<string, Record<string, string>> = {}
   const files: CommittedFile[] = []
   const seen = new Set<string>()
+  const removed = new Set<string>()
+  const compacted: Record<string, string> = {}
+  const addCompaction = (table: string, at: string) => {
+    if (!compacted[table] || at > compacted[table]) compacted[table] = at
+  }
   const addOffsets = (topic: string, o: Record<string, string>) => {
     const t = (offsets[topic] ??= {})
     for (const [p, v] of Object.entries(o)) if (t[p] === undefined || BigInt(v) > BigInt(t[p])) t[p] = v
@@ -181,16 +298,61 @@ export function mergeState(
     if (c.lastCommitAt > lastCommitAt) lastCommitAt = c.lastCommitAt
     for (const [topic, o] of Object.entries(c.offsets)) addOffsets(topic, o)
     addFiles(c.files)
+    for (const p of c.removed ?? []) removed.add(p)
+    for (const [t, at] of Object.entries(c.lastCompaction ?? {})) addCompaction(t, at)
   }
   for (const r of [...records].sort((a, b) => a.seq - b.seq || a.createdAt.localeCompare(b.createdAt))) {
     if (r.merged !== undefined) throw new Error('mergeState: a checkpoint stand-in is not a commit record')
     if (!addId(r.commitId)) continue
     seq = Math.max(seq, r.seq)
     if (r.createdAt > lastCommitAt) lastCommitAt = r.createdAt
-    addOffsets(r.topic, r.offsets)
+    // Compaction and expiry records move no offsets (topic '').
+    if (Object.keys(r.offsets).length > 0) addOffsets(r.topic, r.offsets)
     addFiles(r.files)
+    for (const p of r.removed ?? []) removed.add(p)
+    if (r.kind === 'compaction') for (const f of r.files) addCompaction(f.table, r.createdAt)
   }
-  return { seq, commitIds, lastCommitAt, offsets, files }
+  if (checkpoints.length > 1) {
+    // A checkpoint that merged a file's adding commit but does not list the file saw it removed
+    // (its removal may have been pruned from its `removed`, below): gone in the merge too.
+    const merged = checkpoints.map((c) => ({
+      ids: new Set(c.commitIds),
+      mergedBefore: c.mergedBefore,
+      paths: new Set(c.files.map((f) => f.path)),
+    }))
+    for (const f of files) {
+      const adder = dataFileCommitId(f.path)
+      if (adder && merged.some((m) => hasMerged(m, adder) && !m.paths.has(f.path))) removed.add(f.path)
+    }
+  }
+  // Ids older than the horizon leave the list (counted in mergedEarlier).
+  const horizon = lastCommitAt ? Date.parse(lastCommitAt) - ID_HORIZON_MS : Number.NaN
+  if (!Number.isNaN(horizon) && (before === undefined || horizon > before)) before = horizon
+  const kept =
+    before === undefined ? commitIds : commitIds.filter((id) => !(commitIdTime(id) < (before as number)))
+  earlier += commitIds.length - kept.length
+  const out: MergedState = {
+    seq,
+    commitIds: kept,
+    lastCommitAt,
+    offsets,
+    files: removed.size === 0 ? files : files.filter((f) => !removed.has(f.path)),
+  }
+  if (before !== undefined && (earlier > 0 || checkpoints.some((c) => c.mergedBefore !== undefined))) {
+    out.mergedBefore = before
+    out.mergedEarlier = earlier
+  }
+  // A removal needs keeping only while the commit that added the file is not merged here: a merged
+  // commit's files are never added again (records) and checkpoints are checked as above. So the
+  // checkpoint does not grow with every file ever compacted away.
+  const self = { ids, mergedBefore: out.mergedBefore }
+  const keep = [...removed].filter((p) => {
+    const adder = dataFileCommitId(p)
+    return !adder || !hasMerged(self, adder)
+  })
+  if (keep.length > 0) out.removed = keep.sort()
+  if (Object.keys(compacted).length > 0) out.lastCompaction = compacted
+  return out
 }
 
 /**
@@ -198,7 +360,18 @@ export function mergeState(
  * nextSeq, file lists): one per topic (the files on the first), seq = the checkpoint's seq.
  */
 export function checkpointRecords(
-  c: Pick<Checkpoint, 'id' | 'seq' | 'createdAt' | 'commitIds' | 'lastCommitAt' | 'offsets' | 'files'>,
+  c: Pick<
+    Checkpoint,
+    | 'id'
+    | 'seq'
+    | 'createdAt'
+    | 'commitIds'
+    | 'lastCommitAt'
+    | 'offsets'
+    | 'files'
+    | 'removed'
+    | 'mergedEarlier'
+  >,
 ): CommitRecord[] {
   const topics = Object.keys(c.offsets).sort()
   if (topics.length === 0) topics.push('')
@@ -211,7 +384,8 @@ export function checkpointRecords(
     group: '',
     offsets: c.offsets[topic] ?? {},
     files: i === 0 ? c.files : [],
-    merged: i === 0 ? c.commitIds.length : 0,
+    ...(i === 0 && c.removed?.length ? { removed: c.removed } : {}),
+    merged: i === 0 ? c.commitIds.length + (c.mergedEarlier ?? 0) : 0,
   }))
 }
 
@@ -228,7 +402,8 @@ export function parseCommitRecord(text: string): CommitRecord {
     r?.formatVersion !== 1 ||
     typeof r.commitId !== 'string' ||
     !Array.isArray(r.files) ||
-    typeof r.offsets !== 'object'
+    typeof r.offsets !== 'object' ||
+    (r.removed !== undefined && !Array.isArray(r.removed))
   ) {
     throw new Error('not a game commit record (formatVersion 1)')
   }

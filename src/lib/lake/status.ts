@@ -37,11 +37,12 @@ const DT = /\/dt=(\d{4}-\d{2}-\d{2})\//
 export function summarizeTables(
   files: readonly CommittedFile[],
   records: readonly CommitRecord[] = [],
+  /** Per table, the last compaction merged into the checkpoints read. */
+  checkpointed: Record<string, string> = {},
 ): TableStatus[] {
-  const lastCompaction = new Map<string, string>()
+  const lastCompaction = new Map<string, string>(Object.entries(checkpointed))
   for (const r of records) {
-    const kind = (r as CommitRecord & { kind?: string }).kind
-    if (kind !== 'compaction') continue
+    if (r.kind !== 'compaction') continue
     for (const f of r.files) {
       const prev = lastCompaction.get(f.table)
       if (!prev || r.createdAt > prev) lastCompaction.set(f.table, r.createdAt)
@@ -71,7 +72,11 @@ export async function lakeStatus(lake: Lake): Promise<LakeStatusResult> {
   const state = await readLakeState(lake)
   const records = stateRecords(state)
   const files = await listCommittedFiles(lake, undefined, records)
-  const tables = summarizeTables(files, records)
+  const checkpointed: Record<string, string> = {}
+  for (const c of state.checkpoints)
+    for (const [t, at] of Object.entries(c.lastCompaction ?? {}))
+      if (!checkpointed[t] || at > checkpointed[t]) checkpointed[t] = at
+  const tables = summarizeTables(files, records, checkpointed)
   const commits = records.reduce((a, r) => a + (r.merged ?? 1), 0)
   const lastCommitAt = records.reduce<string | null>(
     (a, r) => (a === null || r.createdAt > a ? r.createdAt : a),

@@ -1,3 +1,4 @@
+import { access } from 'node:fs/promises'
 import os from 'node:os'
 import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api'
 import { ExitCode, GameError } from '../errors.js'
@@ -89,11 +90,74 @@ export function viewSql(table: TableName, files: string[]): string {
   return `CREATE VIEW ${ident(table)} AS SELECT ${cols.join(', ')} WHERE false`
 }
 
+/** Fresh snapshots a query is retried on when a file of its snapshot moved away under it. */
+const MOVED_FILE_RETRIES = 3
+
+async function anyFileGone(snapshot: LakeSnapshot): Promise<boolean> {
+  for (const t of snapshot.tables) {
+    for (const f of t.files) {
+      if (
+        !(await access(f).then(
+          () => true,
+          () => false,
+        ))
+      )
+        return true
+    }
+  }
+  return false
+}
+
 /**
  * Opens DuckDB (in memory) over a snapshot of the lake: one view per table, then external access
  * is switched off (only the snapshot's files stay readable) and the configuration locked.
+ *
+ * A compaction or expiry that commits after the snapshot moves the files it removes to
+ * _game/removed/ (lake/layout.ts): a statement that then fails because a file of its snapshot is
+ * gone is run again on a fresh snapshot (whose files are the compacted ones), so a report during
+ * a compaction still sees exact totals.
  */
 export async function openLakeQuery(options: LakeQueryOptions): Promise<LakeQuery> {
+  let inner = await openLakeQueryOnce(options)
+  // A file that moved between the snapshot and the views shows up as "unreadable": take a new snapshot.
+  for (let attempt = 0; attempt < MOVED_FILE_RETRIES && inner.warnings.length > 0; attempt++) {
+    if (!(await anyFileGone(inner.snapshot))) break
+    inner.close()
+    inner = await openLakeQueryOnce(options)
+  }
+  const wrapper: LakeQuery = {
+    get snapshot() {
+      return inner.snapshot
+    },
+    get empty() {
+      return inner.empty
+    },
+    get warnings() {
+      return inner.warnings
+    },
+    tables: () => inner.tables(),
+    async query(sql, params, types) {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await inner.query(sql, params, types)
+        } catch (error) {
+          if (
+            attempt >= MOVED_FILE_RETRIES ||
+            (error as GameError)?.code !== 'QUERY_FAILED' ||
+            !(await anyFileGone(inner.snapshot))
+          )
+            throw error
+          inner.close()
+          inner = await openLakeQueryOnce(options)
+        }
+      }
+    },
+    close: () => inner.close(),
+  }
+  return wrapper
+}
+
+async function openLakeQueryOnce(options: LakeQueryOptions): Promise<LakeQuery> {
   const snapshot = await snapshotLake(options)
   // Loaded here, not at import: every other command stays free of the native module's start-up cost.
   const duckdb = await import('@duckdb/node-api')

@@ -3,7 +3,15 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { TABLE_NAMES, type TableName } from '../events/catalog.js'
 import { readCommitRecords } from '../lake/commit.js'
-import type { CommitRecord, CommittedFile } from '../lake/layout.js'
+import {
+  type CommitRecord,
+  type CommittedFile,
+  dataFileCommitId,
+  liveFiles,
+  REMOVED_DIR,
+  removedPath,
+  stagedPath,
+} from '../lake/layout.js'
 import type { Lake, LakeEntry } from '../lake/types.js'
 
 /**
@@ -76,17 +84,41 @@ export function isSafeDataPath(table: string, p: string): boolean {
   return p.split('/').every((part) => part !== '' && part !== '.' && part !== '..' && !part.startsWith('_'))
 }
 
-/** Pure: groups the files of commit records by table (first listing wins, unknown tables and unsafe paths dropped). */
+/**
+ * Pure: groups the live files of commit records by table (added and not removed, first listing
+ * wins, unknown tables and unsafe paths dropped).
+ */
 export function committedFilesByTable(records: CommitRecord[]): Map<TableName, CommittedFile[]> {
   const out = new Map<TableName, CommittedFile[]>(TABLE_NAMES.map((t) => [t, []]))
-  const seen = new Set<string>()
-  const sorted = [...records].sort((a, b) => a.seq - b.seq)
-  for (const record of sorted) {
-    for (const file of record.files) {
-      const list = out.get(file.table)
-      if (!list || seen.has(file.path) || !isSafeDataPath(file.table, file.path)) continue
-      seen.add(file.path)
-      list.push(file)
+  for (const file of liveFiles(records)) {
+    const list = out.get(file.table)
+    if (!list || !isSafeDataPath(file.table, file.path)) continue
+    list.push(file)
+  }
+  return out
+}
+
+/**
+ * Where a committed file that is not at its final path is now: still staged (its commit's
+ * roll-forward is pending) or moved to _game/removed/<commitId>/ by a compaction or expiry
+ * committed after these records were read (kept there for the grace period).
+ */
+async function locateMoved(lake: Lake, paths: string[]): Promise<Map<string, LakeEntry>> {
+  const out = new Map<string, LakeEntry>()
+  if (paths.length === 0) return out
+  const removers = (await lake.list(REMOVED_DIR)).filter((e) => e.type === 'dir').map((e) => e.name)
+  for (const p of paths) {
+    const cid = dataFileCommitId(p)
+    const candidates = [
+      ...removers.map((r) => removedPath(r, p)).reverse(),
+      ...(cid ? [stagedPath(cid, p)] : []),
+    ]
+    for (const c of candidates) {
+      const entry = await lake.stat(c)
+      if (entry?.type === 'file') {
+        out.set(p, entry)
+        break
+      }
     }
   }
   return out
@@ -109,6 +141,10 @@ export async function snapshotLake(options: SnapshotOptions): Promise<LakeSnapsh
     for (const entry of await lake.list(dir)) if (entry.type === 'file') present.set(entry.path, entry)
   }
 
+  const notHere: string[] = []
+  for (const files of byTable.values()) for (const f of files) if (!present.has(f.path)) notHere.push(f.path)
+  for (const [p, entry] of await locateMoved(lake, notHere)) present.set(p, entry)
+
   const missing: string[] = []
   const wanted: { table: TableName; file: CommittedFile; entry: LakeEntry }[] = []
   for (const [table, files] of byTable) {
@@ -124,10 +160,11 @@ export async function snapshotLake(options: SnapshotOptions): Promise<LakeSnapsh
   let cached = 0
   let pruned = 0
   if (lake.kind === 'file') {
-    for (const { file } of wanted) local.set(file.path, lake.localPath(file.path)!)
+    for (const { file, entry } of wanted) local.set(file.path, lake.localPath(entry.path)!)
   } else {
     const index = await readIndex(cacheDir)
     const toFetch: { path: string; entry: LakeEntry; target: string }[] = []
+    // The cache is keyed by the committed path; a moved file is fetched from where it is now.
     for (const { file, entry } of wanted) {
       const target = cachedPath(cacheDir, file.path)
       local.set(file.path, target)
@@ -151,7 +188,7 @@ export async function snapshotLake(options: SnapshotOptions): Promise<LakeSnapsh
         await mkdir(path.dirname(item.target), { recursive: true })
         const tmp = `${item.target}.${process.pid}.part`
         try {
-          await lake.getFile(item.path, tmp)
+          await lake.getFile(item.entry.path, tmp)
           await rename(tmp, item.target)
         } catch (error) {
           await rm(tmp, { force: true })

@@ -21,6 +21,7 @@ import {
   type StagedFile,
   writeCheckpoint,
 } from '../lake/commit.js'
+import { Compactor, type CompactorOptions } from '../lake/compactor.js'
 import { dataFilePath, resumeOffsets } from '../lake/layout.js'
 import {
   createParquetWriter,
@@ -148,6 +149,8 @@ export interface StreamOptions {
   checkpointEvery?: number
   /** Test hook: call deps.crash at this point of the first flush that has files. */
   crashAt?: CrashPoint
+  /** The lake's upkeep in the background (lake/compactor.ts); undefined: none. */
+  upkeep?: CompactorOptions
 }
 
 export const STREAM_DEFAULTS = {
@@ -282,6 +285,9 @@ export async function streamToLake(
   let seq = nextSeq(recovered.records)
   // Records no checkpoint covers yet count too: short runs (--once) still checkpoint every K.
   let sinceCheckpoint = recovered.records.filter((r) => r.merged === undefined).length
+  const compactor =
+    options.upkeep &&
+    new Compactor(lake, { tempDir: options.tempDir, onWarning: (w) => warnings.push(w), ...options.upkeep })
   const tracker = new OffsetTracker()
   for (const [p, o] of resumeOffsets(recovered.records, topic)) tracker.setCommitted(p, o)
 
@@ -526,6 +532,7 @@ export async function streamToLake(
             warnings.push(`Lake checkpoint not written: ${(error as Error).message}`),
           )
         }
+        compactor?.maybeCompact()
       } finally {
         setWriting(false)
         await rm(dir, { recursive: true, force: true })
@@ -904,6 +911,7 @@ export async function streamToLake(
       unknownFields: unknownFields.fields(),
     }
   } finally {
+    await compactor?.close()
     if (ticker) clearInterval(ticker)
     if (consumer)
       await bounded(
