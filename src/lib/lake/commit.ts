@@ -53,6 +53,12 @@ export interface PublishInput {
 
 export interface PublishHooks {
   onStep?: (step: PublishStep) => void | Promise<void>
+  /**
+   * Runs right before the commit point (the record's rename), after everything is staged: the
+   * stream claims its partitions here (layout.ts, partition claims). Throwing aborts the publish
+   * before the commit point (the staging is left for the caller or recovery to delete).
+   */
+  beforeCommit?: () => Promise<void>
 }
 
 /** A commit id unique across processes: time, then randomness. */
@@ -67,7 +73,7 @@ export function nextSeq(records: Pick<CommitRecord, 'seq'>[]): number {
   return max + 1
 }
 
-function stagedRecordPath(commitId: string): string {
+export function stagedRecordPath(commitId: string): string {
   return `${STAGING_DIR}/${commitId}.json`
 }
 
@@ -118,6 +124,7 @@ export async function publish(
   await lake.writeFile(stagedRecordPath(commitId), `${JSON.stringify(record, null, 2)}\n`, {
     overwrite: true,
   })
+  await hooks.beforeCommit?.()
   await lake.rename(stagedRecordPath(commitId), commitRecordPath(input.seq, commitId))
   await hooks.onStep?.('after-commit-record')
 

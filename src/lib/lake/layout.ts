@@ -249,3 +249,54 @@ export function resumeOffsets(records: CommitRecord[], topic: string): Map<numbe
   }
   return out
 }
+
+// ---- Partition claims (fenced commits; the stream's flusher takes them, src/lib/lake/claims.ts) ----
+/**
+ * Claims fence the writers of one consumer group: a flush publishes a partition's range only if it
+ * created that range's claim, an atomic create-if-absent on the lake (WebHDFS CREATE
+ * overwrite=false; on a file lake a link(), which fails with EEXIST).
+ *
+ *   _game/claims/<topic>/<partition>/<base:020>-<attempt:04>   content: {commitId, claimedAt}
+ *
+ * `base` is the partition's resume offset in the lake that the flush builds on (the range it
+ * publishes starts there; `init` when the lake has none). Every commit of a partition claims its
+ * base, so the bases form a chain and two writers can never both publish from the same base: a
+ * writer whose view of the lake is stale (an old owner still flushing after a rebalance, or a new
+ * owner that read the lake before the old owner's commit) builds on a base already claimed, and
+ * loses. Order inside publish(): stage the files and the record, claim every partition of the
+ * flush (one create each: O(partitions)), then rename the record (the commit point). A flush
+ * that loses a claim publishes nothing (its staging and the claims it won are deleted), rewinds
+ * its partitions to the lake's offsets and reads them again; the next flush re-reads the commit
+ * records and leaves out what the winner published.
+ *   - A claim must reach its commit record within the lease (stream.claimLeaseMs); its writer checks
+ *     the lease right before the rename, which follows the claim at once. A claim older than the
+ *     lease whose base the lake still resumes at is an orphan (its writer died between claim and
+ *     commit): a writer supersedes it by creating the next attempt of the same base.
+ *   - Cleanup: a claim whose base is below the lake's resume offset is spent; spent claims older
+ *     than the staging grace (a flush takes less, see recovery) are deleted at start and after each
+ *     checkpoint. Younger ones stay: they fence writers whose view may still be that old.
+ */
+export const CLAIMS_DIR = `${META_DIR}/claims`
+
+/** The claim base of a partition the lake has no offset for. */
+export const INITIAL_BASE = 'init'
+
+export function claimBase(resume: bigint | undefined): string {
+  return resume === undefined ? INITIAL_BASE : resume.toString().padStart(20, '0')
+}
+
+export function claimDir(topic: string, partition: number): string {
+  return `${CLAIMS_DIR}/${encodeURIComponent(topic)}/${partition}`
+}
+
+export function claimPath(topic: string, partition: number, base: string, attempt: number): string {
+  return `${claimDir(topic, partition)}/${base}-${String(attempt).padStart(4, '0')}`
+}
+
+/** Parses `<base>-<attempt>` of a claim; undefined for anything else. */
+export function parseClaimName(name: string): { base: string; offset?: bigint; attempt: number } | undefined {
+  const m = /^(init|\d{20})-(\d{4})$/.exec(name)
+  if (!m) return undefined
+  return { base: m[1], offset: m[1] === INITIAL_BASE ? undefined : BigInt(m[1]), attempt: Number(m[2]) }
+}
+// ---- end of partition claims ----
