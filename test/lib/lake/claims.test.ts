@@ -19,7 +19,7 @@ beforeAll(async () => {
   const fileRoot = path.join(dir, 'file-lake')
   lakes.push({
     name: 'file',
-    lake: openLake(pathToFileURL(fileRoot).href, {}),
+    lake: openLake(pathToFileURL(fileRoot).href, { hdfsUser: 'game' }),
     local: (p) => path.join(fileRoot, p),
   })
   lakes.push({

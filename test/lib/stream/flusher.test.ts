@@ -43,7 +43,7 @@ let h: Harness
 beforeEach(async () => {
   n += 1
   const lakeRoot = path.join(dir, `lake-${n}`)
-  const lake = openLake(pathToFileURL(lakeRoot).href, {})
+  const lake = openLake(pathToFileURL(lakeRoot).href, { hdfsUser: 'game' })
   const scratch = path.join(dir, `scratch-${n}`)
   const tracker = new OffsetTracker()
   const buffer = new RowBuffer(path.join(scratch, 'buffer'))
