@@ -282,7 +282,11 @@ describe('game stream under chaos (e2e)', () => {
       expect([...expected.values()].every((n) => n === 1)).toBe(true)
     }
     expect(truth.get('transactions')?.size).toBeGreaterThan(300)
-    const claimsDir = path.join(hdfsRoot, 'tmp', 'lake', '_game', 'claims', TOPIC)
+    // One claims directory for the topic: its id never changed (`chaos~<topicId>`).
+    const claimsRoot = path.join(hdfsRoot, 'tmp', 'lake', '_game', 'claims')
+    const topicDirs = await readdir(claimsRoot)
+    expect(topicDirs).toEqual([expect.stringMatching(/^chaos~[A-Za-z0-9_-]{22}$/)])
+    const claimsDir = path.join(claimsRoot, topicDirs[0])
     const claims = (
       await Promise.all((await readdir(claimsDir)).map((p) => readdir(path.join(claimsDir, p))))
     ).flat()

@@ -1,5 +1,5 @@
 import { GameError } from '../errors.js'
-import { CLAIMS_DIR, claimBase, claimDir, claimPath, INITIAL_BASE, parseClaimName } from './layout.js'
+import { claimBase, claimDir, claimPath, claimTopicDir, INITIAL_BASE, parseClaimName } from './layout.js'
 import type { Lake } from './types.js'
 
 /**
@@ -9,6 +9,8 @@ import type { Lake } from './types.js'
  */
 export interface ClaimRequest {
   topic: string
+  /** The topic's id, when known: claims are per topic incarnation. */
+  topicId?: string
   partition: number
   /** The lake's resume offset the range starts at (undefined: the lake has none for the partition). */
   base: bigint | undefined
@@ -46,7 +48,7 @@ export async function claimRange(
   const base = claimBase(req.base)
   const body = `${JSON.stringify({ commitId: req.commitId, claimedAt: new Date(ctx.now()).toISOString() })}\n`
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const path = claimPath(req.topic, req.partition, base, attempt)
+    const path = claimPath(req.topic, req.partition, base, attempt, req.topicId)
     try {
       await lake.writeFile(path, body, { overwrite: false })
       return path
@@ -78,14 +80,15 @@ export async function cleanClaims(
   resume: ReadonlyMap<number, bigint>,
   olderThanMs: number,
   now: number,
+  topicId?: string,
 ): Promise<string[]> {
   const deleted: string[] = []
-  const topicDir = `${CLAIMS_DIR}/${encodeURIComponent(topic)}`
+  const topicDir = claimTopicDir(topic, topicId)
   for (const dir of await lake.list(topicDir)) {
     const partition = Number(dir.name)
     if (dir.type !== 'dir' || !Number.isInteger(partition)) continue
     const at = resume.get(partition)
-    for (const entry of await lake.list(claimDir(topic, partition))) {
+    for (const entry of await lake.list(claimDir(topic, partition, topicId))) {
       const claim = parseClaimName(entry.name)
       if (!claim || now - entry.mtime < olderThanMs) continue
       if (!spentBase(claim.base === INITIAL_BASE ? undefined : claim.offset, at)) continue

@@ -49,6 +49,8 @@ export interface PublishInput {
   offsets: Record<string, string>
   files: StagedFile[]
   createdAt?: Date
+  /** The topic's id, when known (layout.ts, topic incarnations). */
+  topicId?: string
 }
 
 export interface PublishHooks {
@@ -120,6 +122,7 @@ export async function publish(
     group: input.group,
     offsets: input.offsets,
     files: input.files.map(({ table, path, rows, bytes }) => ({ table, path, rows, bytes })),
+    ...(input.topicId ? { topicId: input.topicId } : {}),
   }
   await lake.writeFile(stagedRecordPath(commitId), `${JSON.stringify(record, null, 2)}\n`, {
     overwrite: true,

@@ -66,6 +66,8 @@ export interface CommitRecord {
   /** Per partition, the next offset to consume (last offset covered + 1), as decimal strings. */
   offsets: Record<string, string>
   files: CommittedFile[]
+  /** The topic's id (Kafka Metadata v10+) when the stream knew it: a recreated topic has a new one. */
+  topicId?: string
   /**
    * Only on the stand-in record a reader makes of a checkpoint (never written to commits/): how
    * many commit records it merges.
@@ -92,6 +94,8 @@ export interface Checkpoint {
   files: CommittedFile[]
   /** What this checkpoint merged, by file name (only names present when it was written). */
   covers: { commits: string[]; checkpoints: string[] }
+  /** Per topic, the topic id of the last merged record that had one (see CommitRecord.topicId). */
+  topicIds?: Record<string, string>
 }
 
 export function partitionDir(table: TableName, dt: string): string {
@@ -148,9 +152,9 @@ export function parseCheckpoint(text: string): Checkpoint {
  * checkpoint already merged counts once). `covers` is left to the caller.
  */
 export function mergeState(
-  checkpoints: Pick<Checkpoint, 'seq' | 'commitIds' | 'lastCommitAt' | 'offsets' | 'files'>[],
+  checkpoints: Pick<Checkpoint, 'seq' | 'commitIds' | 'lastCommitAt' | 'offsets' | 'files' | 'topicIds'>[],
   records: CommitRecord[],
-): Pick<Checkpoint, 'seq' | 'commitIds' | 'lastCommitAt' | 'offsets' | 'files'> {
+): Pick<Checkpoint, 'seq' | 'commitIds' | 'lastCommitAt' | 'offsets' | 'files' | 'topicIds'> {
   let seq = 0
   const ids = new Set<string>()
   const commitIds: string[] = []
@@ -175,7 +179,9 @@ export function mergeState(
       files.push(f)
     }
   }
+  const topicIds: Record<string, string> = {}
   for (const c of checkpoints) {
+    Object.assign(topicIds, c.topicIds)
     seq = Math.max(seq, c.seq)
     for (const id of c.commitIds) addId(id)
     if (c.lastCommitAt > lastCommitAt) lastCommitAt = c.lastCommitAt
@@ -189,8 +195,16 @@ export function mergeState(
     if (r.createdAt > lastCommitAt) lastCommitAt = r.createdAt
     addOffsets(r.topic, r.offsets)
     addFiles(r.files)
+    if (r.topicId) topicIds[r.topic] = r.topicId
   }
-  return { seq, commitIds, lastCommitAt, offsets, files }
+  return {
+    seq,
+    commitIds,
+    lastCommitAt,
+    offsets,
+    files,
+    ...(Object.keys(topicIds).length > 0 ? { topicIds } : {}),
+  }
 }
 
 /**
@@ -198,7 +212,10 @@ export function mergeState(
  * nextSeq, file lists): one per topic (the files on the first), seq = the checkpoint's seq.
  */
 export function checkpointRecords(
-  c: Pick<Checkpoint, 'id' | 'seq' | 'createdAt' | 'commitIds' | 'lastCommitAt' | 'offsets' | 'files'>,
+  c: Pick<
+    Checkpoint,
+    'id' | 'seq' | 'createdAt' | 'commitIds' | 'lastCommitAt' | 'offsets' | 'files' | 'topicIds'
+  >,
 ): CommitRecord[] {
   const topics = Object.keys(c.offsets).sort()
   if (topics.length === 0) topics.push('')
@@ -212,6 +229,7 @@ export function checkpointRecords(
     offsets: c.offsets[topic] ?? {},
     files: i === 0 ? c.files : [],
     merged: i === 0 ? c.commitIds.length : 0,
+    ...(c.topicIds?.[topic] ? { topicId: c.topicIds[topic] } : {}),
   }))
 }
 
@@ -256,7 +274,7 @@ export function resumeOffsets(records: CommitRecord[], topic: string): Map<numbe
  * created that range's claim, an atomic create-if-absent on the lake (WebHDFS CREATE
  * overwrite=false; on a file lake a link(), which fails with EEXIST).
  *
- *   _game/claims/<topic>/<partition>/<base:020>-<attempt:04>   content: {commitId, claimedAt}
+ *   _game/claims/<topic>[~<topicId>]/<partition>/<base:020>-<attempt:04>   content: {commitId, claimedAt}
  *
  * `base` is the partition's resume offset in the lake that the flush builds on (the range it
  * publishes starts there; `init` when the lake has none). Every commit of a partition claims its
@@ -285,12 +303,23 @@ export function claimBase(resume: bigint | undefined): string {
   return resume === undefined ? INITIAL_BASE : resume.toString().padStart(20, '0')
 }
 
-export function claimDir(topic: string, partition: number): string {
-  return `${CLAIMS_DIR}/${encodeURIComponent(topic)}/${partition}`
+/** The claims of one topic: `<topic>~<topicId>` when the id is known (a recreated topic starts a new chain). */
+export function claimTopicDir(topic: string, topicId?: string): string {
+  return `${CLAIMS_DIR}/${encodeURIComponent(topic)}${topicId ? `~${topicId}` : ''}`
 }
 
-export function claimPath(topic: string, partition: number, base: string, attempt: number): string {
-  return `${claimDir(topic, partition)}/${base}-${String(attempt).padStart(4, '0')}`
+export function claimDir(topic: string, partition: number, topicId?: string): string {
+  return `${claimTopicDir(topic, topicId)}/${partition}`
+}
+
+export function claimPath(
+  topic: string,
+  partition: number,
+  base: string,
+  attempt: number,
+  topicId?: string,
+): string {
+  return `${claimDir(topic, partition, topicId)}/${base}-${String(attempt).padStart(4, '0')}`
 }
 
 /** Parses `<base>-<attempt>` of a claim; undefined for anything else. */
@@ -300,3 +329,28 @@ export function parseClaimName(name: string): { base: string; offset?: bigint; a
   return { base: m[1], offset: m[1] === INITIAL_BASE ? undefined : BigInt(m[1]), attempt: Number(m[2]) }
 }
 // ---- end of partition claims ----
+
+// ---- Topic incarnations (topic ids in commit records) ----
+/**
+ * A topic deleted and created again under the same name is another topic: Kafka (Metadata v10+)
+ * gives it a new id, and the stream writes the id into each commit record (and checkpoints keep
+ * the last one per topic). The lake's current incarnation of a topic is the id of its highest-seq
+ * record that has one; records of other ids are an earlier topic's, and their offsets mean nothing
+ * for the new one. Records from before ids were written count for the first id the lake saw.
+ */
+export function topicIncarnation(
+  records: CommitRecord[],
+  topic: string,
+  topicId: string | undefined,
+): { records: CommitRecord[]; lakeTopicId?: string } {
+  const mine = records.filter((r) => r.topic === topic)
+  const withId = mine.filter((r) => r.topicId).sort((a, b) => a.seq - b.seq)
+  const lakeTopicId = withId.at(-1)?.topicId
+  if (topicId === undefined || lakeTopicId === undefined) return { records: mine, lakeTopicId }
+  const first = withId[0].topicId
+  return {
+    records: mine.filter((r) => r.topicId === topicId || (r.topicId === undefined && first === topicId)),
+    lakeTopicId,
+  }
+}
+// ---- end of topic incarnations ----

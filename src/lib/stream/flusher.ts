@@ -11,7 +11,7 @@ import {
   stagedRecordPath,
   writeCheckpoint,
 } from '../lake/commit.js'
-import { dataFilePath, resumeOffsets, stagingDir } from '../lake/layout.js'
+import { type CommitRecord, dataFilePath, resumeOffsets, stagingDir } from '../lake/layout.js'
 import type { ParquetWriter, WrittenFile } from '../lake/parquet.js'
 import type { Lake } from '../lake/types.js'
 import type { RowBuffer } from './buffer.js'
@@ -42,6 +42,10 @@ export interface FlushInfo {
 
 export interface FlusherContext {
   topic: string
+  /** The topic's id, written into each commit record (layout.ts, topic incarnations). */
+  topicId?: string
+  /** Per partition, the lake's resume offset for this topic (id) from a set of commit records. */
+  lakeOffsets?: (records: CommitRecord[]) => Map<number, bigint>
   group: string
   lake: Lake
   now(): number
@@ -125,6 +129,10 @@ export class Flusher {
     this.lastFlushAt = ctx.now()
   }
 
+  private lakeOffsets(records: CommitRecord[]): Map<number, bigint> {
+    return this.ctx.lakeOffsets?.(records) ?? resumeOffsets(records, this.ctx.topic)
+  }
+
   /** A partition was assigned with this lake offset: its first flush checks the lake again. */
   verify(partition: number, atAssignment: bigint | undefined): void {
     this.unverified.set(partition, atAssignment)
@@ -180,7 +188,7 @@ export class Flusher {
     const skip = new Map<number, bigint>()
     if (unverified.size === 0) return skip
     const checking = [...unverified]
-    const fresh = resumeOffsets(await readCommitRecords(ctx.lake), ctx.topic)
+    const fresh = this.lakeOffsets(await readCommitRecords(ctx.lake))
     for (const [p, atJoin] of checking) {
       const now = fresh.get(p)
       if (now !== undefined && (atJoin === undefined || now > atJoin)) {
@@ -203,7 +211,7 @@ export class Flusher {
     const parts = Object.keys(offsets).map(Number)
     let fresh: Promise<Map<number, bigint>> | undefined
     const lakeResume = async (p: number) => {
-      fresh ??= readCommitRecords(ctx.lake).then((r) => resumeOffsets(r, ctx.topic))
+      fresh ??= readCommitRecords(ctx.lake).then((r) => this.lakeOffsets(r))
       return (await fresh).get(p)
     }
     const won: string[] = []
@@ -213,7 +221,13 @@ export class Flusher {
         parts.map((partition) =>
           claimRange(
             ctx.lake,
-            { topic: ctx.topic, partition, base: ctx.tracker.committedOffset(partition), commitId },
+            {
+              topic: ctx.topic,
+              topicId: ctx.topicId,
+              partition,
+              base: ctx.tracker.committedOffset(partition),
+              commitId,
+            },
             { leaseMs: ctx.claimLeaseMs, now: ctx.now, lakeResume },
           ),
         ),
@@ -323,7 +337,15 @@ export class Flusher {
       try {
         await publish(
           ctx.lake,
-          { commitId, seq: thisSeq, topic: ctx.topic, group: ctx.group, offsets, files },
+          {
+            commitId,
+            seq: thisSeq,
+            topic: ctx.topic,
+            group: ctx.group,
+            offsets,
+            files,
+            topicId: ctx.topicId,
+          },
           {
             onStep: (step) => (arm ? ctx.crashHook(step) : undefined),
             beforeCommit: () => this.claim(commitId, offsets),
@@ -361,8 +383,8 @@ export class Flusher {
         // Bounds what every reader reads; if it fails, readers only read more commit records.
         await writeCheckpoint(ctx.lake)
           .then(async () => {
-            const resume = resumeOffsets(await readCommitRecords(ctx.lake), ctx.topic)
-            await cleanClaims(ctx.lake, ctx.topic, resume, ctx.stagingGraceMs, ctx.now())
+            const resume = this.lakeOffsets(await readCommitRecords(ctx.lake))
+            await cleanClaims(ctx.lake, ctx.topic, resume, ctx.stagingGraceMs, ctx.now(), ctx.topicId)
           })
           .catch((error) => ctx.warn(`Lake checkpoint not written: ${(error as Error).message}`))
       }

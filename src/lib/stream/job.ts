@@ -6,7 +6,7 @@ import { GameError } from '../errors.js'
 import { type FetchedPartition, forEachRecord, type LeanFetcher } from '../kafka/lean-fetcher.js'
 import { cleanClaims } from '../lake/claims.js'
 import { nextSeq, readCommitRecords, recover } from '../lake/commit.js'
-import { resumeOffsets } from '../lake/layout.js'
+import { type CommitRecord, resumeOffsets, topicIncarnation } from '../lake/layout.js'
 import type { ParquetWriter } from '../lake/parquet.js'
 import { RowBuffer } from './buffer.js'
 import { MessageEncoder } from './encode.js'
@@ -104,6 +104,7 @@ export class StreamJob {
   private low = new Map<number, bigint>()
   private readonly targets = new Map<number, bigint>()
   private crashArmed: boolean
+  private topicId: string | undefined
   private finish: (by: StreamResult['stoppedBy']) => void = () => {}
   private buffer!: RowBuffer
   private flusher!: Flusher
@@ -153,18 +154,19 @@ export class StreamJob {
     const { lake, membership } = deps
     const { topic, group } = options
     const recovered = await recover(lake, { staleMs: stagingGraceMs })
-    const lakeAtStart = resumeOffsets(recovered.records, topic)
-    for (const [p, o] of lakeAtStart) tracker.setCommitted(p, o)
-    // Spent partition claims of earlier runs (layout.ts): one listing per partition.
-    await cleanClaims(lake, topic, lakeAtStart, stagingGraceMs, clock.now()).catch((error) =>
-      warnings.push(`Old partition claims not cleaned up: ${(error as Error).message}`),
-    )
-
     for (const o of await membership.topicOffsets()) {
       this.low.set(o.partition, o.low)
       this.targets.set(o.partition, o.high)
       tracker.setHighWatermark(o.partition, o.high)
     }
+    // The topic's id: commit records of another id are a deleted topic's (layout.ts, topic incarnations).
+    this.topicId = await deps.fetcher.topicId().catch(() => undefined)
+    const lakeAtStart = this.lakeOffsets(recovered.records)
+    for (const [p, o] of lakeAtStart) tracker.setCommitted(p, o)
+    // Spent partition claims of earlier runs (layout.ts): one listing per partition.
+    await cleanClaims(lake, topic, lakeAtStart, stagingGraceMs, clock.now(), this.topicId).catch((error) =>
+      warnings.push(`Old partition claims not cleaned up: ${(error as Error).message}`),
+    )
 
     const tempDir = options.tempDir ?? os.tmpdir()
     // Scratch left by a stream that was killed (kill -9, a second Ctrl-C) goes first.
@@ -182,6 +184,8 @@ export class StreamJob {
       this.buffer = new RowBuffer(path.join(scratch, 'buffer'))
       this.flusher = new Flusher({
         topic,
+        topicId: this.topicId,
+        lakeOffsets: (records) => this.lakeOffsets(records),
         group,
         lake,
         now: () => clock.now(),
@@ -325,6 +329,12 @@ export class StreamJob {
     }
   }
 
+  /** Per partition, the lake's resume offset for this topic id. */
+  private lakeOffsets(records: CommitRecord[]): Map<number, bigint> {
+    const { topic } = this.options
+    return resumeOffsets(topicIncarnation(records, topic, this.topicId).records, topic)
+  }
+
   private isCaughtUp(): boolean {
     const startOffset = (p: number): bigint =>
       this.startedAt.get(p) ??
@@ -354,7 +364,8 @@ export class StreamJob {
     this.ready = (async () => {
       await previous
       const records = await readCommitRecords(deps.lake)
-      const lake = resumeOffsets(records, topic)
+      const incarnation = topicIncarnation(records, topic, this.topicId)
+      const lake = resumeOffsets(incarnation.records, topic)
       const accepted = new Map<number, bigint>()
       for (const p of parts) {
         const n = tracker.nextOffset(p)
@@ -372,6 +383,8 @@ export class StreamJob {
         earliest: this.low,
         latest,
         fromBeginning: options.fromBeginning,
+        topicId: this.topicId,
+        lakeTopicId: incarnation.lakeTopicId,
       }
       let plan = planAssignment(input)
       if (plan.needGroup.length > 0) {

@@ -6,17 +6,19 @@ import { ExitCode, GameError } from '../errors.js'
  * gathers the inputs (one read of the commit records, one ListOffsets) and applies the plan.
  *
  * The rules, in order, per partition:
+ *   0. the topic has another id than the lake's last commit record names (deleted and created
+ *      again): the lake's offsets are the old topic's (the caller leaves them out, see
+ *      layout.ts topicIncarnation); every partition starts at the new topic's start, and it says so.
  *   1. the lake (or this process, if it read further and still holds the rows) says where: resume
- *      there. If that is past the log's end, the topic was deleted and created again (or truncated)
- *      under the lake: with the topic's id known on both sides and different, carry on from the new
- *      topic's start and say so; otherwise stop (LAKE_AHEAD_OF_KAFKA) rather than skip events.
+ *      there. If that is past the log's end, the topic was recreated or truncated under a lake that
+ *      names no topic id: stop (LAKE_AHEAD_OF_KAFKA) rather than skip events.
  *   2. else --from-beginning: the log start seen at start of the run.
  *   3. else the group's committed offset, else the log end (Kafka's auto.offset.reset=latest).
  */
 export interface PlanInput {
   topic: string
   partitions: readonly number[]
-  /** Per partition, the next offset according to the lake's commit records. */
+  /** Per partition, the next offset according to the lake's commit records (of this topic id). */
   lake: ReadonlyMap<number, bigint>
   /** Per partition, the next offset this process would accept (rows it read and still buffers). */
   accepted: ReadonlyMap<number, bigint>
@@ -39,7 +41,7 @@ export interface Plan {
   committed: Map<number, bigint>
   /** Partitions that need the group's committed offsets (only when `group` was not given). */
   needGroup: number[]
-  /** Partitions whose lake offsets belong to a deleted topic of the same name: they start over. */
+  /** Partitions that start over at the new topic's start (the topic id changed). */
   recreated: number[]
   warnings: string[]
 }
@@ -72,13 +74,10 @@ export function planAssignment(input: PlanInput): Plan {
   const topicChanged =
     input.topicId !== undefined && input.lakeTopicId !== undefined && input.topicId !== input.lakeTopicId
   for (const p of input.partitions) {
-    let fromLake = input.lake.get(p)
+    const fromLake = input.lake.get(p)
     const end = input.latest.get(p)
-    if (fromLake !== undefined && end !== undefined && fromLake > end) {
-      if (!topicChanged) throw lakeAheadOfKafka(topic, p, fromLake, end)
-      recreated.push(p)
-      fromLake = undefined
-    }
+    if (fromLake !== undefined && end !== undefined && fromLake > end)
+      throw lakeAheadOfKafka(topic, p, fromLake, end)
     if (fromLake !== undefined) committed.set(p, fromLake)
     const read = input.accepted.get(p)
     const known = fromLake === undefined ? read : read === undefined || read < fromLake ? fromLake : read
@@ -86,7 +85,8 @@ export function planAssignment(input: PlanInput): Plan {
       starts.set(p, known)
       continue
     }
-    if (recreated.includes(p) || input.fromBeginning) {
+    if (topicChanged) recreated.push(p)
+    if (topicChanged || input.fromBeginning) {
       const low = input.earliest.get(p)
       if (low !== undefined) {
         starts.set(p, low)
@@ -104,7 +104,7 @@ export function planAssignment(input: PlanInput): Plan {
   }
   if (recreated.length > 0) {
     warnings.push(
-      `Topic ${topic} was deleted and created again since the lake was written (topic id ${input.lakeTopicId} → ${input.topicId}): partition${recreated.length === 1 ? '' : 's'} ${recreated.join(', ')} carry on from the new topic's start; the old topic's rows stay in the lake`,
+      `Topic ${topic} was deleted and created again since the lake was written (topic id ${input.lakeTopicId} → ${input.topicId}): partition${recreated.length === 1 ? '' : 's'} ${recreated.join(', ')} start${recreated.length === 1 ? 's' : ''} at the new topic's start; the old topic's rows stay in the lake`,
     )
   }
   return { starts, committed, needGroup, recreated, warnings }

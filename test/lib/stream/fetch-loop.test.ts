@@ -50,6 +50,9 @@ function scripted(responses: ((positions: ReadonlyMap<number, number>) => Fetche
     async listOffsets(partitions, which) {
       return new Map(partitions.map((p) => [p, which === 'earliest' ? 10 : 50]))
     },
+    async topicId() {
+      return undefined
+    },
     invalidate() {},
     close() {},
   }
