@@ -6,7 +6,7 @@
  * event twice. Bounded: ~35 s of traffic, ~60-90 s in all.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { readdirSync } from 'node:fs'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
@@ -211,28 +211,37 @@ describe('game stream under chaos (e2e)', () => {
     let daemonKilledMidFlush = false
     const began = Date.now()
     const daemonAt = began + 12_000 + Math.random() * 5_000
-    while (Date.now() - began < TRAFFIC_MS) {
+    // Once, at a random moment, the stack daemon dies in the middle of a flush. The worker kills
+    // pause meanwhile: a group that rebalances every 2-4 s (session timeout 6 s) rarely flushes.
+    const killDaemonMidFlush = async () => {
+      const staging = path.join(hdfsRoot, 'tmp', 'lake', '_game', 'staging')
+      const flushing = () => {
+        try {
+          return readdirSync(staging).length > 0
+        } catch {
+          return false
+        }
+      }
+      const deadline = Date.now() + 30_000
+      while (!flushing()) {
+        if (Date.now() > deadline) throw new Error('no flush started within 30 s')
+        await new Promise((r) => setTimeout(r, 2))
+      }
+      daemon.child.kill('SIGKILL')
+      await daemon.exited
+      daemonKilledMidFlush = true
+      await sleep(1_000)
+      await rm(path.join(home, 'stack.json'), { force: true })
+      daemon = await startDaemon()
+    }
+    while (Date.now() - began < TRAFFIC_MS || kills < 8) {
       await sleep(2_000 + Math.random() * 2_000)
       const i = Math.floor(Math.random() * workers.length)
       workers[i].child.kill('SIGKILL')
       await workers[i].exited
       kills += 1
       workers[i] = start(workerArgs, workerEnv)
-      if (!daemonKilledMidFlush && Date.now() >= daemonAt) {
-        // Mid-flush: a flush's staging exists in the lake (the gateway's files) when it dies.
-        const staging = path.join(hdfsRoot, 'tmp', 'lake', '_game', 'staging')
-        await until(
-          'a flush in progress',
-          async () => existsSync(staging) && (await readdir(staging)).length > 0,
-          15_000,
-        )
-        daemon.child.kill('SIGKILL')
-        await daemon.exited
-        daemonKilledMidFlush = true
-        await sleep(1_000)
-        await rm(path.join(home, 'stack.json'), { force: true })
-        daemon = await startDaemon()
-      }
+      if (!daemonKilledMidFlush && Date.now() >= daemonAt) await killDaemonMidFlush()
       // Workers that stopped by themselves (Kafka or the lake went away) are restarted too.
       for (const [j, w] of workers.entries()) {
         if (w.done) {

@@ -126,9 +126,13 @@ Ctrl-C or SIGTERM flushes what is buffered, commits, and exits 0.`
       stagingGraceMs: settings.stagingGraceMs,
       claimLeaseMs: settings.claimLeaseMs,
     }
+    const deps = createStreamDeps(kafka, config.brokers, options)
+    // A second Ctrl-C exits at once, but leaves the group first: the next run need not wait for
+    // this member's session timeout. (A kill -9 cannot; the next run then says what it waits for.)
+    this.lastWords = () => deps.membership.leave()
     const job = new StreamJob(options, {
       // The brokers go in once: every Kafka client of the job is built from this one list.
-      ...createStreamDeps(kafka, config.brokers, options),
+      ...deps,
       lake,
       onProgress: onProgress.update,
       // Test hook (GAME_STREAM_CRASH_AT): die like a kill -9 would, mid-protocol.

@@ -20,6 +20,15 @@ import type { StreamDeps, StreamOptions, StreamProgress, StreamResult } from './
 
 /** Fetch requests in flight at once (one loop each, over a share of the partitions). */
 const FETCH_LOOPS = 3
+/** A join that takes longer than this is explained in the progress (what it waits for, how long). */
+export const JOIN_NOTICE_MS = 3_000
+
+/** Why joining the group can take long (said, not guessed: a live worker and a dead member look the same from here). */
+export function joinWaitingText(group: string, waitedMs: number, sessionTimeoutMs: number): string {
+  const waited = Math.floor(waitedMs / 5_000) * 5
+  return `joining group ${group}: waiting ${waited >= 5 ? `${waited}+` : 'a few'} s for the group to rebalance. A member that stopped without leaving (kill -9, a forced stop) holds its partitions until its session timeout (${Math.round(sessionTimeoutMs / 1000)} s if it used this one); live members must rejoin first`
+}
+
 /** How long a stream that lost Kafka waits for a flush or kafkajs's disconnect before it gives up. */
 const STOP_GRACE_MS = 5_000
 
@@ -213,25 +222,17 @@ export class StreamJob {
         this.finish = resolve
       })
 
-      joinedGroup = true
-      await membership.join({
-        onRevoking: () => {
-          this.rebalancing = true
-          this.epoch++
-        },
-        onAssigned: (parts) => this.assign(parts),
-        onCrash: (error, restart) => {
-          if (lostConnection(error)) this.lostKafka = true
-          if (!restart) this.fail(error)
-        },
-      })
-
+      const joinStarted = clock.now()
       let lastEvents = 0
       let lastTick = clock.now()
       let lastReport = 0
       let eventsPerSec = 0
+      const sessionTimeoutMs = options.sessionTimeoutMs ?? DEFAULT_STREAM.sessionTimeoutMs
       const snapshot = (phase: StreamProgress['phase']): StreamProgress => ({
         phase,
+        ...(phase === 'starting' && clock.now() - joinStarted >= JOIN_NOTICE_MS
+          ? { waiting: joinWaitingText(group, clock.now() - joinStarted, sessionTimeoutMs) }
+          : {}),
         events: this.events,
         eventsPerSec,
         rejected: this.rejected,
@@ -245,6 +246,29 @@ export class StreamJob {
         lastFlush: flusher.lastFlush,
         warnings: [...warnings],
       })
+      joinedGroup = true
+      // kafkajs's join returns once the group is joined: while it waits (a member that stopped
+      // without leaving is held until its session timeout), say so once a second.
+      const waiting = setInterval(() => {
+        if (!this.joined && clock.now() - joinStarted >= JOIN_NOTICE_MS)
+          deps.onProgress?.(snapshot('starting'))
+      }, 1000)
+      try {
+        await membership.join({
+          onRevoking: () => {
+            this.rebalancing = true
+            this.epoch++
+          },
+          onAssigned: (parts) => this.assign(parts),
+          onCrash: (error, restart) => {
+            if (lostConnection(error)) this.lostKafka = true
+            if (!restart) this.fail(error)
+          },
+        })
+      } finally {
+        clearInterval(waiting)
+      }
+
       const tickMs = Math.max(10, Math.min(250, Math.floor(options.intervalMs / 4)))
       ticker = setInterval(() => {
         const now = clock.now()
@@ -258,7 +282,7 @@ export class StreamJob {
           lastEvents = this.events
           lastTick = now
           lastReport = now
-          deps.onProgress?.(snapshot('consuming'))
+          deps.onProgress?.(snapshot(this.joined ? 'consuming' : 'starting'))
         }
       }, tickMs)
 

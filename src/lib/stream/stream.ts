@@ -79,6 +79,8 @@ export interface StreamProgress {
   lastFlush?: FlushInfo
   /** Warnings so far (also in the result): a long-running stream shows them as they happen. */
   warnings: readonly string[]
+  /** While joining the group takes long (phase 'starting'): what it waits for, and how long so far. */
+  waiting?: string
 }
 
 export interface StreamResult {
