@@ -43,28 +43,28 @@ Ctrl-C or SIGTERM flushes what is buffered, commits, and exits 0.`
     'datanode-host': datanodeHostFlag,
     // No flag defaults here: unset flags leave the config's `stream` section (and DEFAULT_STREAM) in charge.
     group: Flags.string({
-      summary: `Consumer group; processes in one group split the partitions. [default: ${DEFAULT_STREAM.group}]`,
+      summary: `Consumer group; processes in one group split the partitions. Default: ${DEFAULT_STREAM.group}.`,
       env: 'GAME_STREAM_GROUP',
     }),
     interval: Flags.string({
-      summary: `Flush at least this often, also when no events arrive (500ms, 30s, 2m). [default: ${DEFAULT_STREAM.intervalMs / 1000}s]`,
+      summary: `Flush at least this often, also when no events arrive (500ms, 30s, 2m). Default: ${DEFAULT_STREAM.intervalMs / 1000}s.`,
       env: 'GAME_STREAM_INTERVAL',
     }),
     'max-rows': Flags.integer({
-      summary: `Flush when this many rows are buffered. [default: ${DEFAULT_STREAM.maxRows}]`,
+      summary: `Flush when this many rows are buffered. Default: ${DEFAULT_STREAM.maxRows}.`,
       min: 1,
       env: 'GAME_STREAM_MAX_ROWS',
     }),
     'max-bytes': Flags.string({
-      summary: `Flush when this much row data is buffered (bytes, or 512KB, 32MB). [default: ${DEFAULT_STREAM.maxBytes / 1024 ** 2}MB]`,
+      summary: `Flush when this much row data is buffered (bytes, or 512KB, 32MB). Default: ${DEFAULT_STREAM.maxBytes / 1024 ** 2}MB.`,
       env: 'GAME_STREAM_MAX_BYTES',
     }),
     'session-timeout': Flags.string({
-      summary: `Consumer-group session timeout: how long a killed process holds its partitions (e.g. 10s). [default: ${DEFAULT_STREAM.sessionTimeoutMs / 1000}s]`,
+      summary: `Consumer-group session timeout: how long a killed process holds its partitions (e.g. 10s). Default: ${DEFAULT_STREAM.sessionTimeoutMs / 1000}s.`,
       env: 'GAME_STREAM_SESSION_TIMEOUT',
     }),
     'checkpoint-every': Flags.integer({
-      summary: `Merge the lake commit records into a checkpoint every N flushes (0 = never). [default: ${DEFAULT_STREAM.checkpointEvery}]`,
+      summary: `Merge the lake commit records into a checkpoint every N flushes (0 = never). Default: ${DEFAULT_STREAM.checkpointEvery}.`,
       min: 0,
       env: 'GAME_STREAM_CHECKPOINT_EVERY',
     }),

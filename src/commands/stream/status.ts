@@ -26,7 +26,7 @@ If Kafka does not answer, the lake part is still shown, with a warning.`
     'hdfs-user': hdfsUserFlag,
     'datanode-host': datanodeHostFlag,
     group: Flags.string({
-      summary: `Consumer group of the stream (default: the config's stream.group, ${DEFAULT_STREAM.group}).`,
+      summary: `Consumer group of the stream. Default: the config's stream.group (${DEFAULT_STREAM.group}).`,
       env: 'GAME_STREAM_GROUP',
     }),
   }
