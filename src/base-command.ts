@@ -4,6 +4,9 @@ import { ExitCode, GameError, toGameError } from './lib/errors.js'
 import { type ProgressComponent, type ProgressSink, progressView } from './ui/progress-view.js'
 import { colorEnabled, isInteractive } from './ui/terminal.js'
 
+/** How long a forced stop waits for the command's last words. */
+const LAST_WORDS_MS = 2_000
+
 /**
  * Every command extends this: `--json` (stdout holds exactly one JSON document), the one config,
  * and the one place that formats errors and picks exit codes.
@@ -20,6 +23,11 @@ export abstract class BaseCommand extends Command {
     verbose: Flags.boolean({ summary: 'Show stack traces and debug detail on errors.', helpGroup: 'GLOBAL' }),
   }
 
+  /**
+   * What a forced stop (the second Ctrl-C) still does before exiting, for at most LAST_WORDS_MS:
+   * `game stream` leaves its consumer group there, so the next run does not wait for the session timeout.
+   */
+  protected lastWords: (() => Promise<unknown>) | undefined
   /** Set by interrupt handling so `catch` can report exit 130. */
   protected interrupted = false
   private abortController?: AbortController
@@ -64,8 +72,14 @@ export abstract class BaseCommand extends Command {
     this.abortController = controller
     const onSignal = (signal: NodeJS.Signals) => {
       if (controller.signal.aborted) {
-        // Second Ctrl-C: the user means it.
-        process.exit(ExitCode.interrupted)
+        // Second Ctrl-C: the user means it. Last words (bounded) first, e.g. leaving a consumer group.
+        const last = this.lastWords
+        this.lastWords = undefined
+        if (!last) process.exit(ExitCode.interrupted)
+        const exit = () => process.exit(ExitCode.interrupted)
+        setTimeout(exit, LAST_WORDS_MS).unref()
+        void last().then(exit, exit)
+        return
       }
       this.interrupted = signal === 'SIGINT'
       controller.abort(

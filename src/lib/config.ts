@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { configError, ExitCode, GameError } from './errors.js'
+import { parseBytes, parseDuration } from './stream/units.js'
 
 /**
  * The broker's default fsync interval: an append resolves once written to the OS (a broker crash
@@ -61,7 +62,43 @@ export interface GameConfig {
   compactTargetSize: number
   /** `game stream` compacts closed partitions in the background (default true; --no-compact). */
   compact: boolean
+  /** `game stream` settings (flags --group, --interval, … override them one by one). */
+  stream: StreamSettings
 }
+
+/** The stream's settings: the one set of defaults is DEFAULT_STREAM. */
+export interface StreamSettings {
+  /** Consumer group; several processes in one group split the partitions. */
+  group: string
+  /** Flush at the latest this long after the previous flush (also when no new events arrive). */
+  intervalMs: number
+  /** Flush when this many rows are buffered. */
+  maxRows: number
+  /** Flush when this many bytes of rows are buffered. */
+  maxBytes: number
+  /** Consumer-group session timeout: how long a killed member holds its partitions. */
+  sessionTimeoutMs: number
+  /** Write a lake checkpoint after every this many flushes of a process (0: never). */
+  checkpointEvery: number
+  /** Uncommitted staging older than this is rolled back at start (a flush must take less). */
+  stagingGraceMs: number
+  /**
+   * A flush's partition claims must lead to its commit record within this long; a claim older than
+   * this that no commit record covers is an orphan (its writer died) and may be superseded.
+   */
+  claimLeaseMs: number
+}
+
+export const DEFAULT_STREAM: Readonly<StreamSettings> = Object.freeze({
+  group: 'game-stream',
+  intervalMs: 30_000,
+  maxRows: 250_000,
+  maxBytes: 32 * 1024 * 1024,
+  sessionTimeoutMs: 30_000,
+  checkpointEvery: 50,
+  stagingGraceMs: 10 * 60_000,
+  claimLeaseMs: 10_000,
+})
 
 export type ConfigKey = keyof GameConfig
 
@@ -181,21 +218,58 @@ const duration: Parse = (raw, key) => {
   return Math.round(Number(m[1]) * unit)
 }
 
-const byteSize: Parse = (raw, key) => {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$/i.exec(String(raw))
-  if (!m) throw configError(key, raw, 'expected a size such as "128MiB" or "64MB"')
-  const mult = { b: 1, kb: 1e3, kib: 1024, mb: 1e6, mib: 1024 ** 2, gb: 1e9, gib: 1024 ** 3 }
-  const n = Math.round(Number(m[1]) * mult[(m[2] ?? 'b').toLowerCase() as 'b'])
-  if (n < 1) throw configError(key, raw, 'expected a size > 0')
-  return n
-}
-
 const bool: Parse = (raw, key) => {
   if (typeof raw === 'boolean') return raw
   const v = String(raw).trim().toLowerCase()
   if (['1', 'true', 'yes', 'on'].includes(v)) return true
   if (['0', 'false', 'no', 'off'].includes(v)) return false
   throw configError(key, raw, 'expected true or false')
+}
+
+const durationMs = (raw: unknown, key: string): number => {
+  const n = typeof raw === 'number' ? raw : parseDuration(String(raw))
+  if (n === undefined || !Number.isFinite(n) || n <= 0)
+    throw configError(key, raw, 'expected a duration like 30s (or milliseconds)')
+  return Math.round(n)
+}
+
+const byteSize = (raw: unknown, key: string): number => {
+  const n = typeof raw === 'number' ? raw : parseBytes(String(raw))
+  if (n === undefined || !Number.isInteger(n) || n <= 0)
+    throw configError(key, raw, 'expected a size like 32MB (or bytes)')
+  return n
+}
+
+const STREAM_KEYS: Record<keyof StreamSettings, Parse> = {
+  group: str,
+  intervalMs: durationMs,
+  maxRows: positiveInt,
+  maxBytes: byteSize,
+  sessionTimeoutMs: durationMs,
+  checkpointEvery: nonNegativeInt,
+  stagingGraceMs: durationMs,
+  claimLeaseMs: durationMs,
+}
+
+/** A partial `stream` section: an object (config file, flags) or its JSON text (GAME_STREAM). */
+const streamSection: Parse = (raw, key) => {
+  let value = raw
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value)
+    } catch {
+      throw configError(key, raw, 'expected a JSON object like {"intervalMs":"10s"}')
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw configError(key, raw, `expected an object with keys ${Object.keys(STREAM_KEYS).join(', ')}`)
+  const out: Partial<StreamSettings> = {}
+  for (const [k, v] of Object.entries(value)) {
+    const parse = STREAM_KEYS[k as keyof StreamSettings]
+    if (!parse) throw configError(`${key}.${k}`, v, `unknown key (${Object.keys(STREAM_KEYS).join(', ')})`)
+    if (v !== undefined) (out as Record<string, unknown>)[k] = parse(v, `${key}.${k}`)
+  }
+  return out
 }
 
 const SPEC: Record<ConfigKey, KeySpec> = {
@@ -221,6 +295,7 @@ const SPEC: Record<ConfigKey, KeySpec> = {
   lakeGraceMs: { env: 'GAME_LAKE_GRACE_MS', parse: nonNegativeInt },
   compactTargetSize: { env: 'GAME_COMPACT_TARGET_SIZE', parse: byteSize },
   compact: { env: 'GAME_COMPACT', parse: bool },
+  stream: { env: 'GAME_STREAM', parse: streamSection },
 }
 
 /** Every config key (each has a kebab-case flag of the same name where a command offers one). */
@@ -338,6 +413,24 @@ export function resolveConfig(options: LoadConfigOptions = {}): {
     return raw === undefined ? undefined : SPEC[key].parse(raw, key)
   }
 
+  /** The stream section merges key by key: flags > GAME_STREAM > the file's section > DEFAULT_STREAM. */
+  const streamSettings = (): StreamSettings => {
+    const layers: [ConfigSource, unknown][] = [
+      ['file', fileValues.stream],
+      ['env', env[SPEC.stream.env] || undefined],
+      ['flag', flags.stream],
+    ]
+    const out: StreamSettings = { ...DEFAULT_STREAM }
+    for (const [source, raw] of layers) {
+      if (raw === undefined) continue
+      const part = streamSection(raw, 'stream') as Partial<StreamSettings>
+      if (Object.keys(part).length === 0) continue
+      Object.assign(out, part)
+      sources.stream = source
+    }
+    return out
+  }
+
   const dataDir = path.resolve(cwd, (parsed('dataDir') as string | undefined) ?? '.game')
   const state = readStackAddresses(dataDir)
   const kafkaPort = (parsed('kafkaPort') as number | undefined) ?? 9092
@@ -369,6 +462,7 @@ export function resolveConfig(options: LoadConfigOptions = {}): {
     lakeGraceMs: (parsed('lakeGraceMs') as number | undefined) ?? 3_600_000,
     compactTargetSize: (parsed('compactTargetSize') as number | undefined) ?? 128 * 1024 * 1024,
     compact: (parsed('compact') as boolean | undefined) ?? true,
+    stream: streamSettings(),
   }
   const fromStack: Partial<Record<keyof GameConfig, unknown>> = {
     brokers: state.kafka,

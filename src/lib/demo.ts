@@ -1,5 +1,6 @@
 import type { Kafka } from 'kafkajs'
 import { startApi } from './api/server.js'
+import { DEFAULT_STREAM } from './config.js'
 import { GameError } from './errors.js'
 import { createKafka } from './kafka/client.js'
 import { openLake } from './lake/open.js'
@@ -184,7 +185,7 @@ export async function runDemo(options: DemoOptions, deps: DemoDeps = {}): Promis
     streamToLake(
       {
         topic: options.topic,
-        group: options.group ?? 'game-stream',
+        group: options.group ?? DEFAULT_STREAM.group,
         brokers,
         intervalMs: 30_000,
         maxRows: 100_000,

@@ -82,7 +82,8 @@ export const ERROR_CODES = {
   CORRUPT_RECORDS: { exit: failure, meaning: 'A fetched record batch does not decode.' },
   LAKE_AHEAD_OF_KAFKA: {
     exit: failure,
-    meaning: "The lake's committed offsets are past the topic's end (a recreated topic).",
+    meaning:
+      "The lake's committed offsets are past the topic's end (a recreated or truncated topic, under a lake whose commit records name no topic id).",
   },
   QUERY_TIMEOUT: {
     exit: failure,

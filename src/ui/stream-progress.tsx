@@ -4,6 +4,7 @@ import type { StreamProgress } from '../lib/stream/stream.js'
 /** The live view of `game stream` on a TTY: events/s, lag, rows per table, last flush. */
 export function StreamProgressView({ progress }: { progress?: StreamProgress }) {
   if (!progress) return <Text>stream: recovering the lake and joining the group…</Text>
+  if (progress.waiting) return <Text>stream: {progress.waiting}</Text>
   const lag = Object.values(progress.lag).reduce((a, b) => a + b, 0)
   const last = progress.lastFlush
   return (

@@ -9,6 +9,7 @@ function totalLag(lag: Record<string, number>): number {
 
 /** One plain progress line (stderr, non-interactive). Pure. */
 export function streamProgressLine(p: StreamProgress): string {
+  if (p.waiting) return `stream: ${p.waiting}`
   const rows = Object.values(p.rows).reduce((a, b) => a + b, 0)
   const flush = p.lastFlush
     ? ` last flush ${p.lastFlush.rows} rows/${p.lastFlush.files} files in ${p.lastFlush.durationMs}ms (${p.lastFlush.reason})`

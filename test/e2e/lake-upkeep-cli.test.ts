@@ -12,6 +12,7 @@ import { createParquetWriter, type ParquetWriter } from '../../src/lib/lake/parq
 import type { Lake } from '../../src/lib/lake/types.js'
 import { openLakeQuery } from '../../src/lib/report/engine.js'
 import { BIN, ROOT, runCli } from '../helpers/cli.js'
+import { writeRows } from '../helpers/rows.js'
 
 /** `game lake compact` and `game lake expire` as a user runs them, on a file:// lake; the stream's retention. */
 
@@ -44,7 +45,7 @@ async function flush(lake: Lake, dt: string, rows: number): Promise<void> {
     }),
   )
   const localPath = path.join(dir, 'local', `${commitId}.parquet`)
-  const w = await writer.writeRows('add_money', lines, localPath)
+  const w = await writeRows(writer, 'add_money', lines, localPath)
   await publish(lake, {
     commitId,
     seq: n,

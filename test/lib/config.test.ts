@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { loadConfig, resolveConfig } from '../../src/lib/config.js'
+import { DEFAULT_STREAM, loadConfig, resolveConfig } from '../../src/lib/config.js'
 import { GameError } from '../../src/lib/errors.js'
 
 let dir: string
@@ -53,7 +53,7 @@ describe('loadConfig', () => {
     expect([c.retention, c.lakeGraceMs, c.compactTargetSize, c.compact]).toEqual([
       90 * 86_400_000,
       0,
-      64_000_000,
+      64 * 1024 * 1024,
       false,
     ])
     expectConfigError(() => loadConfig({ cwd: dir, env: { GAME_RETENTION: 'ages' } }), 'retention')
@@ -155,5 +155,33 @@ describe('resolveConfig sources', () => {
       brokers: 'stack',
       bind: 'default',
     })
+  })
+
+  it('merges the stream section key by key: flags > GAME_STREAM > file > DEFAULT_STREAM, units parsed once', () => {
+    expect(loadConfig({ cwd: dir, env: {} }).stream).toEqual(DEFAULT_STREAM)
+    writeFileSync(
+      path.join(dir, 'game.config.json'),
+      JSON.stringify({ stream: { intervalMs: '10s', maxBytes: '1MB', group: 'file-group' } }),
+    )
+    const { config, sources } = resolveConfig({
+      cwd: dir,
+      env: { GAME_STREAM: '{"group":"env-group","claimLeaseMs":2500}' },
+      flags: { stream: { maxRows: 500, sessionTimeoutMs: '6s' } },
+    })
+    expect(config.stream).toEqual({
+      ...DEFAULT_STREAM,
+      group: 'env-group',
+      intervalMs: 10_000,
+      maxBytes: 1024 * 1024,
+      claimLeaseMs: 2500,
+      maxRows: 500,
+      sessionTimeoutMs: 6000,
+    })
+    expect(sources.stream).toBe('flag')
+    expectConfigError(
+      () => loadConfig({ cwd: dir, env: {}, flags: { stream: { intervalMs: 'soon' } } }),
+      'stream.intervalMs',
+    )
+    expectConfigError(() => loadConfig({ cwd: dir, env: { GAME_STREAM: '{"nope":1}' } }), 'stream.nope')
   })
 })

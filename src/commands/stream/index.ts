@@ -1,17 +1,17 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
 import { brokersFlag, datanodeHostFlag, hdfsUserFlag, lakeFlag, topicFlag } from '../../flags.js'
+import { DEFAULT_STREAM, type StreamSettings } from '../../lib/config.js'
 import { configError } from '../../lib/errors.js'
 import { createKafka } from '../../lib/kafka/client.js'
 import { openLake } from '../../lib/lake/open.js'
+import { StreamJob } from '../../lib/stream/job.js'
 import {
   CRASH_POINTS,
   type CrashPoint,
-  STREAM_DEFAULTS,
+  createStreamDeps,
   type StreamResult,
-  streamToLake,
 } from '../../lib/stream/stream.js'
-import { parseBytes, parseDuration } from '../../lib/stream/units.js'
 import { renderStreamResult, streamProgressLine } from '../../ui/stream-summary.js'
 
 /** How long a failed stream lets handles close before it exits anyway (the exit code is already set). */
@@ -39,35 +39,30 @@ Ctrl-C or SIGTERM flushes what is buffered, commits, and exits 0.`
     lake: lakeFlag,
     'hdfs-user': hdfsUserFlag,
     'datanode-host': datanodeHostFlag,
+    // No flag defaults here: unset flags leave the config's `stream` section (and DEFAULT_STREAM) in charge.
     group: Flags.string({
-      summary: 'Consumer group; processes in one group split the partitions.',
-      default: STREAM_DEFAULTS.group,
+      summary: `Consumer group; processes in one group split the partitions. Default: ${DEFAULT_STREAM.group}.`,
       env: 'GAME_STREAM_GROUP',
     }),
     interval: Flags.string({
-      summary: 'Flush at least this often, also when no events arrive (500ms, 30s, 2m).',
-      default: '30s',
+      summary: `Flush at least this often, also when no events arrive (500ms, 30s, 2m). Default: ${DEFAULT_STREAM.intervalMs / 1000}s.`,
       env: 'GAME_STREAM_INTERVAL',
     }),
     'max-rows': Flags.integer({
-      summary: 'Flush when this many rows are buffered.',
-      default: STREAM_DEFAULTS.maxRows,
+      summary: `Flush when this many rows are buffered. Default: ${DEFAULT_STREAM.maxRows}.`,
       min: 1,
       env: 'GAME_STREAM_MAX_ROWS',
     }),
     'max-bytes': Flags.string({
-      summary: 'Flush when this much row data is buffered (bytes, or 512KB, 32MB).',
-      default: '32MB',
+      summary: `Flush when this much row data is buffered (bytes, or 512KB, 32MB). Default: ${DEFAULT_STREAM.maxBytes / 1024 ** 2}MB.`,
       env: 'GAME_STREAM_MAX_BYTES',
     }),
     'session-timeout': Flags.string({
-      summary: 'Consumer-group session timeout: how long a killed process holds its partitions (e.g. 10s).',
-      default: '30s',
+      summary: `Consumer-group session timeout: how long a killed process holds its partitions (e.g. 10s). Default: ${DEFAULT_STREAM.sessionTimeoutMs / 1000}s.`,
       env: 'GAME_STREAM_SESSION_TIMEOUT',
     }),
     'checkpoint-every': Flags.integer({
-      summary: 'Merge the lake commit records into a checkpoint every N flushes (0 = never).',
-      default: 50,
+      summary: `Merge the lake commit records into a checkpoint every N flushes (0 = never). Default: ${DEFAULT_STREAM.checkpointEvery}.`,
       min: 0,
       env: 'GAME_STREAM_CHECKPOINT_EVERY',
     }),
@@ -93,16 +88,22 @@ Ctrl-C or SIGTERM flushes what is buffered, commits, and exits 0.`
 
   async run(): Promise<StreamResult> {
     const { flags } = await this.parse(Stream)
-    const config = this.configFromFlags(flags)
-    const intervalMs = parseDuration(flags.interval)
-    if (intervalMs === undefined)
-      throw configError('interval', flags.interval, 'expected a duration like 30s')
-    const maxBytes = parseBytes(flags['max-bytes'])
-    if (maxBytes === undefined)
-      throw configError('max-bytes', flags['max-bytes'], 'expected a size like 64MB')
-    const sessionTimeoutMs = parseDuration(flags['session-timeout'])
-    if (sessionTimeoutMs === undefined)
-      throw configError('session-timeout', flags['session-timeout'], 'expected a duration like 30s')
+    // Each flag given overrides its key of the config's stream section (units parsed there).
+    const given: Partial<Record<keyof StreamSettings, unknown>> = {
+      group: flags.group,
+      intervalMs: flags.interval,
+      maxRows: flags['max-rows'],
+      maxBytes: flags['max-bytes'],
+      sessionTimeoutMs: flags['session-timeout'],
+      checkpointEvery: flags['checkpoint-every'],
+    }
+    for (const k of Object.keys(given) as (keyof StreamSettings)[])
+      if (given[k] === undefined) delete given[k]
+    const config = this.configFromFlags({
+      ...flags,
+      stream: Object.keys(given).length > 0 ? given : undefined,
+    })
+    const settings = config.stream
     const crashAt = process.env.GAME_STREAM_CRASH_AT as CrashPoint | undefined
     if (crashAt && !CRASH_POINTS.includes(crashAt)) {
       throw configError('GAME_STREAM_CRASH_AT', crashAt, `one of ${CRASH_POINTS.join(', ')}`)
@@ -122,35 +123,40 @@ Ctrl-C or SIGTERM flushes what is buffered, commits, and exits 0.`
       streamProgressLine,
     )
 
-    const result = await streamToLake(
-      {
-        topic: config.topic,
-        group: flags.group,
-        brokers: config.brokers,
-        intervalMs,
-        maxRows: flags['max-rows'],
-        maxBytes,
-        once: flags.once,
-        fromBeginning: flags['from-beginning'],
-        crashAt,
-        sessionTimeoutMs,
-        checkpointEvery: flags['checkpoint-every'],
-        upkeep: {
-          compact: config.compact,
-          retentionMs: config.retention,
-          graceMs: config.lakeGraceMs,
-          targetSizeBytes: config.compactTargetSize,
-        },
+    const options = {
+      topic: config.topic,
+      group: settings.group,
+      intervalMs: settings.intervalMs,
+      maxRows: settings.maxRows,
+      maxBytes: settings.maxBytes,
+      once: flags.once,
+      fromBeginning: flags['from-beginning'],
+      crashAt,
+      sessionTimeoutMs: settings.sessionTimeoutMs,
+      checkpointEvery: settings.checkpointEvery,
+      stagingGraceMs: settings.stagingGraceMs,
+      claimLeaseMs: settings.claimLeaseMs,
+      upkeep: {
+        compact: config.compact,
+        retentionMs: config.retention,
+        graceMs: config.lakeGraceMs,
+        targetSizeBytes: config.compactTargetSize,
       },
-      {
-        kafka,
-        lake,
-        onProgress: onProgress.update,
-        // Test hook (GAME_STREAM_CRASH_AT): die like a kill -9 would, mid-protocol.
-        crash: () => process.kill(process.pid, 'SIGKILL'),
-      },
-      signal,
-    )
+    }
+    const deps = createStreamDeps(kafka, config.brokers, options)
+    // A second Ctrl-C exits at once, but leaves the group first: the next run need not wait for
+    // this member's session timeout. (A kill -9 cannot; the next run then says what it waits for.)
+    this.lastWords = () => deps.membership.leave()
+    const job = new StreamJob(options, {
+      // The brokers go in once: every Kafka client of the job is built from this one list.
+      ...deps,
+      lake,
+      onProgress: onProgress.update,
+      // Test hook (GAME_STREAM_CRASH_AT): die like a kill -9 would, mid-protocol.
+      crash: () => process.kill(process.pid, 'SIGKILL'),
+    })
+    const result = await job
+      .run(signal)
       .catch((error: unknown) => {
         // Whatever kafkajs still holds open (reconnect timers, sockets to a broker that is gone)
         // must not keep the process alive after the error is reported: exit shortly after.

@@ -1,10 +1,10 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
 import { brokersFlag, datanodeHostFlag, hdfsUserFlag, lakeFlag, topicFlag } from '../../flags.js'
+import { DEFAULT_STREAM } from '../../lib/config.js'
 import { createKafka } from '../../lib/kafka/client.js'
 import { openLake } from '../../lib/lake/open.js'
 import { type StreamStatusResult, streamStatus } from '../../lib/stream/status.js'
-import { STREAM_DEFAULTS } from '../../lib/stream/stream.js'
 import { renderStreamStatus } from '../../ui/stream-summary.js'
 
 export default class StreamStatus extends BaseCommand {
@@ -26,15 +26,17 @@ If Kafka does not answer, the lake part is still shown, with a warning.`
     'hdfs-user': hdfsUserFlag,
     'datanode-host': datanodeHostFlag,
     group: Flags.string({
-      summary: 'Consumer group of the stream.',
-      default: STREAM_DEFAULTS.group,
+      summary: `Consumer group of the stream. Default: the config's stream.group (${DEFAULT_STREAM.group}).`,
       env: 'GAME_STREAM_GROUP',
     }),
   }
 
   async run(): Promise<StreamStatusResult> {
     const { flags } = await this.parse(StreamStatus)
-    const config = this.configFromFlags(flags)
+    const config = this.configFromFlags({
+      ...flags,
+      stream: flags.group ? { group: flags.group } : undefined,
+    })
     const kafka = createKafka({
       brokers: config.brokers,
       clientId: 'game-stream-status',
@@ -43,7 +45,7 @@ If Kafka does not answer, the lake part is still shown, with a warning.`
     })
     const lake = openLake(config.lake, { hdfsUser: config.hdfsUser, datanodeHost: config.datanodeHost })
     const result = await streamStatus(
-      { topic: config.topic, group: flags.group, brokers: config.brokers },
+      { topic: config.topic, group: config.stream.group, brokers: config.brokers },
       { kafka, lake },
     )
     if (!this.jsonEnabled()) this.log(renderStreamStatus(result, { color: this.color }))

@@ -19,7 +19,7 @@ import { crc32c } from '../protocol/crc32c.js'
 import { isRetriable } from '../protocol/errors.js'
 import { Reader, Writer } from '../protocol/primitives.js'
 import { batchRecords, CODEC_NAMES, type RecordCursor, readVarint } from '../protocol/records.js'
-import type { Message } from '../protocol/schema.js'
+import { type Message, ZERO_UUID } from '../protocol/schema.js'
 import { ConnectionPool, KafkaRequestError, NETWORK, refused, requestMetadata } from './wire.js'
 
 /**
@@ -91,6 +91,8 @@ export interface LeanFetcher {
   fetch(positions: ReadonlyMap<number, number>): Promise<FetchedPartition[]>
   /** Earliest (log start) or latest (high watermark) offsets. */
   listOffsets(partitions: readonly number[], which: 'earliest' | 'latest'): Promise<Map<number, number>>
+  /** The topic's id (Metadata v10+; undefined when the broker has none): a recreated topic has a new one. */
+  topicId(): Promise<string | undefined>
   /** Forgets the leaders; the next call asks for metadata again. */
   invalidate(): void
   close(): void
@@ -209,7 +211,7 @@ export function createLeanFetcher(options: LeanFetcherOptions): LeanFetcher {
 
   const pool = new ConnectionPool(clientId, connectTimeoutMs, requestTimeoutMs, 'fetcher closed')
   const conn = (address: string) => pool.get(address)
-  let leaders: { nodes: Map<number, string>; leaders: number[] } | undefined
+  let leaders: { nodes: Map<number, string>; leaders: number[]; topicId?: string } | undefined
 
   const refresh = async () => {
     let lastError: Error | undefined
@@ -226,7 +228,11 @@ export function createLeanFetcher(options: LeanFetcherOptions): LeanFetcher {
             isRetriable(code),
           )
         }
-        leaders = { nodes: md.nodes, leaders: t.leaders }
+        leaders = {
+          nodes: md.nodes,
+          leaders: t.leaders,
+          topicId: t.topicId && t.topicId !== ZERO_UUID ? t.topicId : undefined,
+        }
         return leaders
       } catch (error) {
         lastError = error as Error
@@ -367,6 +373,10 @@ export function createLeanFetcher(options: LeanFetcherOptions): LeanFetcher {
         }
       }
       return out
+    },
+
+    async topicId() {
+      return (await refresh()).topicId
     },
 
     invalidate() {

@@ -59,12 +59,18 @@ export interface PublishInput {
   kind?: CommitKind
   /** Lake paths this commit removes (moved to _game/removed/<commitId>/ after the commit point). */
   removed?: string[]
-  /** Runs after staging, right before the commit point; throwing aborts the commit (nothing published). */
-  beforeCommit?: () => Promise<void>
+  /** The topic's id, when known (layout.ts, topic incarnations). */
+  topicId?: string
 }
 
 export interface PublishHooks {
   onStep?: (step: PublishStep) => void | Promise<void>
+  /**
+   * Runs right before the commit point (the record's rename), after everything is staged: the
+   * stream claims its partitions here (layout.ts, partition claims). Throwing aborts the publish
+   * before the commit point (the staging is left for the caller or recovery to delete).
+   */
+  beforeCommit?: () => Promise<void>
 }
 
 /** A commit id unique across processes: time, then randomness. */
@@ -79,7 +85,7 @@ export function nextSeq(records: Pick<CommitRecord, 'seq'>[]): number {
   return max + 1
 }
 
-function stagedRecordPath(commitId: string): string {
+export function stagedRecordPath(commitId: string): string {
   return `${STAGING_DIR}/${commitId}.json`
 }
 
@@ -119,7 +125,6 @@ export async function publish(
     lake.putFile(f.localPath, stagedPath(commitId, f.path), { overwrite: true }),
   )
   await hooks.onStep?.('after-staging')
-  await input.beforeCommit?.()
   // Checkpoints treat commits with ids older than their horizon as merged (layout.ts): never commit one.
   // Measured on the record's own clock (createdAt), the one checkpoints' horizons are taken on.
   const age = (input.createdAt ?? new Date()).getTime() - commitIdTime(commitId)
@@ -143,12 +148,14 @@ export async function publish(
     group: input.group,
     offsets: input.offsets,
     files: input.files.map(({ table, path, rows, bytes }) => ({ table, path, rows, bytes })),
+    ...(input.topicId ? { topicId: input.topicId } : {}),
   }
   if (input.kind && input.kind !== 'flush') record.kind = input.kind
   if (removes) record.removed = input.removed
   await lake.writeFile(stagedRecordPath(commitId), `${JSON.stringify(record, null, 2)}\n`, {
     overwrite: true,
   })
+  await hooks.beforeCommit?.()
   await lake.rename(stagedRecordPath(commitId), commitRecordPath(input.seq, commitId))
   await hooks.onStep?.('after-commit-record')
 

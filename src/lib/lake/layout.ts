@@ -96,6 +96,8 @@ export interface CommitRecord {
   kind?: CommitKind
   /** Paths this commit removes from the lake (compaction inputs, expired files). */
   removed?: string[]
+  /** The topic's id (Kafka Metadata v10+) when the stream knew it: a recreated topic has a new one. */
+  topicId?: string
   /**
    * Only on the stand-in record a reader makes of a checkpoint (never written to commits/): how
    * many commit records it merges.
@@ -133,6 +135,8 @@ export interface Checkpoint {
   mergedEarlier?: number
   /** What this checkpoint merged, by file name (only names present when it was written). */
   covers: { commits: string[]; checkpoints: string[] }
+  /** Per topic, the topic id of the last merged record that had one (see CommitRecord.topicId). */
+  topicIds?: Record<string, string>
 }
 
 export function partitionDir(table: TableName, dt: string): string {
@@ -237,6 +241,7 @@ type MergedState = Pick<
   | 'lastCompaction'
   | 'mergedBefore'
   | 'mergedEarlier'
+  | 'topicIds'
 >
 
 /**
@@ -292,7 +297,9 @@ export function mergeState(checkpoints: MergedState[], records: CommitRecord[]):
       files.push(f)
     }
   }
+  const topicIds: Record<string, string> = {}
   for (const c of checkpoints) {
+    Object.assign(topicIds, c.topicIds)
     seq = Math.max(seq, c.seq)
     for (const id of c.commitIds) addId(id)
     if (c.lastCommitAt > lastCommitAt) lastCommitAt = c.lastCommitAt
@@ -311,6 +318,7 @@ export function mergeState(checkpoints: MergedState[], records: CommitRecord[]):
     addFiles(r.files)
     for (const p of r.removed ?? []) removed.add(p)
     if (r.kind === 'compaction') for (const f of r.files) addCompaction(f.table, r.createdAt)
+    if (r.topicId) topicIds[r.topic] = r.topicId
   }
   if (checkpoints.length > 1) {
     // A checkpoint that merged a file's adding commit but does not list the file saw it removed
@@ -352,6 +360,7 @@ export function mergeState(checkpoints: MergedState[], records: CommitRecord[]):
   })
   if (keep.length > 0) out.removed = keep.sort()
   if (Object.keys(compacted).length > 0) out.lastCompaction = compacted
+  if (Object.keys(topicIds).length > 0) out.topicIds = topicIds
   return out
 }
 
@@ -371,6 +380,7 @@ export function checkpointRecords(
     | 'files'
     | 'removed'
     | 'mergedEarlier'
+    | 'topicIds'
   >,
 ): CommitRecord[] {
   const topics = Object.keys(c.offsets).sort()
@@ -386,6 +396,7 @@ export function checkpointRecords(
     files: i === 0 ? c.files : [],
     ...(i === 0 && c.removed?.length ? { removed: c.removed } : {}),
     merged: i === 0 ? c.commitIds.length + (c.mergedEarlier ?? 0) : 0,
+    ...(c.topicIds?.[topic] ? { topicId: c.topicIds[topic] } : {}),
   }))
 }
 
@@ -424,3 +435,90 @@ export function resumeOffsets(records: CommitRecord[], topic: string): Map<numbe
   }
   return out
 }
+
+// ---- Partition claims (fenced commits; the stream's flusher takes them, src/lib/lake/claims.ts) ----
+/**
+ * Claims fence the writers of one consumer group: a flush publishes a partition's range only if it
+ * created that range's claim, an atomic create-if-absent on the lake (WebHDFS CREATE
+ * overwrite=false; on a file lake a link(), which fails with EEXIST).
+ *
+ *   _game/claims/<topic>[~<topicId>]/<partition>/<base:020>-<attempt:04>   content: {commitId, claimedAt}
+ *
+ * `base` is the partition's resume offset in the lake that the flush builds on (the range it
+ * publishes starts there; `init` when the lake has none). Every commit of a partition claims its
+ * base, so the bases form a chain and two writers can never both publish from the same base: a
+ * writer whose view of the lake is stale (an old owner still flushing after a rebalance, or a new
+ * owner that read the lake before the old owner's commit) builds on a base already claimed, and
+ * loses. Order inside publish(): stage the files and the record, claim every partition of the
+ * flush (one create each: O(partitions)), then rename the record (the commit point). A flush
+ * that loses a claim publishes nothing (its staging and the claims it won are deleted), rewinds
+ * its partitions to the lake's offsets and reads them again; the next flush re-reads the commit
+ * records and leaves out what the winner published.
+ *   - A claim must reach its commit record within the lease (stream.claimLeaseMs); its writer checks
+ *     the lease right before the rename, which follows the claim at once. A claim older than the
+ *     lease whose base the lake still resumes at is an orphan (its writer died between claim and
+ *     commit): a writer supersedes it by creating the next attempt of the same base.
+ *   - Cleanup: a claim whose base is below the lake's resume offset is spent; spent claims older
+ *     than the staging grace (a flush takes less, see recovery) are deleted at start and after each
+ *     checkpoint. Younger ones stay: they fence writers whose view may still be that old.
+ */
+export const CLAIMS_DIR = `${META_DIR}/claims`
+
+/** The claim base of a partition the lake has no offset for. */
+export const INITIAL_BASE = 'init'
+
+export function claimBase(resume: bigint | undefined): string {
+  return resume === undefined ? INITIAL_BASE : resume.toString().padStart(20, '0')
+}
+
+/** The claims of one topic: `<topic>~<topicId>` when the id is known (a recreated topic starts a new chain). */
+export function claimTopicDir(topic: string, topicId?: string): string {
+  return `${CLAIMS_DIR}/${encodeURIComponent(topic)}${topicId ? `~${topicId}` : ''}`
+}
+
+export function claimDir(topic: string, partition: number, topicId?: string): string {
+  return `${claimTopicDir(topic, topicId)}/${partition}`
+}
+
+export function claimPath(
+  topic: string,
+  partition: number,
+  base: string,
+  attempt: number,
+  topicId?: string,
+): string {
+  return `${claimDir(topic, partition, topicId)}/${base}-${String(attempt).padStart(4, '0')}`
+}
+
+/** Parses `<base>-<attempt>` of a claim; undefined for anything else. */
+export function parseClaimName(name: string): { base: string; offset?: bigint; attempt: number } | undefined {
+  const m = /^(init|\d{20})-(\d{4})$/.exec(name)
+  if (!m) return undefined
+  return { base: m[1], offset: m[1] === INITIAL_BASE ? undefined : BigInt(m[1]), attempt: Number(m[2]) }
+}
+// ---- end of partition claims ----
+
+// ---- Topic incarnations (topic ids in commit records) ----
+/**
+ * A topic deleted and created again under the same name is another topic: Kafka (Metadata v10+)
+ * gives it a new id, and the stream writes the id into each commit record (and checkpoints keep
+ * the last one per topic). The lake's current incarnation of a topic is the id of its highest-seq
+ * record that has one; records of other ids are an earlier topic's, and their offsets mean nothing
+ * for the new one. Records from before ids were written count for the first id the lake saw.
+ */
+export function topicIncarnation(
+  records: CommitRecord[],
+  topic: string,
+  topicId: string | undefined,
+): { records: CommitRecord[]; lakeTopicId?: string } {
+  const mine = records.filter((r) => r.topic === topic)
+  const withId = mine.filter((r) => r.topicId).sort((a, b) => a.seq - b.seq)
+  const lakeTopicId = withId.at(-1)?.topicId
+  if (topicId === undefined || lakeTopicId === undefined) return { records: mine, lakeTopicId }
+  const first = withId[0].topicId
+  return {
+    records: mine.filter((r) => r.topicId === topicId || (r.topicId === undefined && first === topicId)),
+    lakeTopicId,
+  }
+}
+// ---- end of topic incarnations ----

@@ -1,5 +1,4 @@
-import { open, rm, stat } from 'node:fs/promises'
-import path from 'node:path'
+import { stat } from 'node:fs/promises'
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api'
 import { type ColumnSpec, type TableName, tableColumns } from '../events/catalog.js'
 
@@ -33,15 +32,6 @@ export interface WrittenFile {
 }
 
 export interface ParquetWriter {
-  /** Writes the NDJSON lines of one table into a local Parquet file. */
-  writeRows(table: TableName, lines: string[], outPath: string): Promise<WrittenFile>
-  /** Converts local NDJSON files of one table into one local Parquet file, leaving out `skip`ped rows. */
-  writeNdjsonFiles(
-    table: TableName,
-    ndjsonPaths: string[],
-    outPath: string,
-    skip?: SkipOffsets,
-  ): Promise<WrittenFile>
   /**
    * Converts local files of one table, NDJSON and the stream encoder's CSV lines (see
    * stream/encode.ts), into one local Parquet file, leaving out `skip`ped rows.
@@ -152,27 +142,6 @@ export function copyStatement(
   return `COPY (SELECT ${select} FROM (${from})${where}) TO ${sqlString(outPath)} (${parquetOptions(options)})`
 }
 
-/** Writes lines in ~1 MB chunks: never one string (and one Buffer) the size of the whole batch. */
-async function writeLines(file: string, lines: string[]): Promise<void> {
-  const fh = await open(file, 'w')
-  try {
-    let chunk: string[] = []
-    let size = 0
-    for (const line of lines) {
-      chunk.push(line)
-      size += line.length + 1
-      if (size >= 1 << 20) {
-        await fh.write(`${chunk.join('\n')}\n`)
-        chunk = []
-        size = 0
-      }
-    }
-    if (chunk.length > 0) await fh.write(`${chunk.join('\n')}\n`)
-  } finally {
-    await fh.close()
-  }
-}
-
 /** Opens one in-memory DuckDB for the lifetime of the writer. */
 export async function createParquetWriter(options: ParquetWriterOptions = {}): Promise<ParquetWriter> {
   const { DuckDBInstance } = await import('@duckdb/node-api')
@@ -189,21 +158,8 @@ export async function createParquetWriter(options: ParquetWriterOptions = {}): P
     return { rows, bytes: size }
   }
 
-  const writeNdjsonFiles = (table: TableName, ndjsonPaths: string[], outPath: string, skip?: SkipOffsets) =>
-    writeFiles(table, { json: ndjsonPaths, csv: [] }, outPath, skip)
-
   return {
     writeFiles,
-    writeNdjsonFiles,
-    async writeRows(table, lines, outPath) {
-      const tmp = path.join(path.dirname(outPath), `${path.basename(outPath)}.ndjson`)
-      await writeLines(tmp, lines)
-      try {
-        return await writeNdjsonFiles(table, [tmp], outPath)
-      } finally {
-        await rm(tmp, { force: true })
-      }
-    },
     close() {
       conn.closeSync()
       instance.closeSync()

@@ -594,9 +594,8 @@ async function compactPartition(
       files: staged,
       kind: 'compaction',
       removed: c.files.map((f) => f.path),
-      beforeCommit: o.beforeCommit,
     },
-    { onStep: o.onPublishStep },
+    { onStep: o.onPublishStep, beforeCommit: o.beforeCommit },
   )
   await rm(o.scratch, { recursive: true, force: true })
   return {
@@ -703,19 +702,24 @@ export async function expireLake(lake: Lake, options: ExpireOptions): Promise<Ex
     }
     if (removed.length === 0) return result()
     // Files a compaction added after our read (before we took the lease) are picked up next time.
-    await publish(lake, {
-      commitId,
-      seq: nextSeq(records),
-      topic: '',
-      group: '',
-      offsets: {},
-      files: [],
-      kind: 'expiry',
-      removed,
-      beforeCommit: async () => {
-        for (const l of leases) if (!(await holdsLease(lake, l))) throw leaseLost(l)
+    await publish(
+      lake,
+      {
+        commitId,
+        seq: nextSeq(records),
+        topic: '',
+        group: '',
+        offsets: {},
+        files: [],
+        kind: 'expiry',
+        removed,
       },
-    })
+      {
+        beforeCommit: async () => {
+          for (const l of leases) if (!(await holdsLease(lake, l))) throw leaseLost(l)
+        },
+      },
+    )
   } finally {
     for (const l of leases) await releaseLease(lake, l).catch(() => undefined)
   }

@@ -2,7 +2,6 @@ import { type FileHandle, mkdir, open, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { writeAll } from '../broker/log/files.js'
 import type { TableName } from '../events/catalog.js'
-import type { RoutedRow } from '../events/route.js'
 import type { LineWriter } from './encode.js'
 
 /**
@@ -139,31 +138,6 @@ export class RowBuffer {
 
   get isEmpty(): boolean {
     return this.gen.rows === 0
-  }
-
-  /**
-   * Adds the rows of one routed message (its Kafka partition and offset ride along as `__p`/`__o`,
-   * never written to Parquet). A row landing in two tables is serialized once.
-   */
-  add(partition: number, rows: RoutedRow[], offset = -1): void {
-    const gen = this.gen
-    let lastRow: RoutedRow['row'] | undefined
-    let line = ''
-    for (const { table, row } of rows) {
-      if (row !== lastRow) {
-        // Append the source fields to the text rather than the object (keeps the row's shape, and
-        // JSON.stringify's fast path). A row is a non-empty object, so the text ends with '}'.
-        const json = JSON.stringify(row)
-        line = `${json.slice(0, -1)},"__p":${partition},"__o":${offset}}`
-        lastRow = row
-      }
-      const g = this.group(partition, table, String(row.dt), false)
-      put(g, line)
-      g.rows += 1
-      g.bytes += line.length + 1
-      gen.rows += 1
-      gen.bytes += line.length + 1
-    }
   }
 
   /**

@@ -12,6 +12,7 @@ import {
   parseCommitRecordName,
   resumeOffsets,
   stagedPath,
+  topicIncarnation,
 } from '../../../src/lib/lake/layout.js'
 
 const record = (offsets: Record<string, string>, topic = 'game_events'): CommitRecord => ({
@@ -121,5 +122,46 @@ describe('checkpoint merge (pure)', () => {
     expect(checkpointPath(5, 'k2')).toBe('_game/checkpoints/00000000000000000005-k2.json')
     expect(parseCheckpoint(JSON.stringify(cp)).commitIds).toEqual(['a', 'b'])
     expect(() => parseCheckpoint(JSON.stringify({ ...cp, covers: undefined }))).toThrow(/checkpoint/)
+  })
+})
+
+describe('topic incarnations (pure)', () => {
+  const rec = (seq: number, offset: string, topicId?: string, topic = 't'): CommitRecord => ({
+    ...record({ 0: offset }, topic),
+    commitId: `c${seq}`,
+    seq,
+    ...(topicId ? { topicId } : {}),
+  })
+
+  it("keeps the current id's records (and older id-less ones of the first id), names the lake's last id", () => {
+    const records = [
+      rec(1, '5'),
+      rec(2, '9', 'A'),
+      rec(3, '14', 'A'),
+      rec(4, '3', 'B'),
+      rec(5, '1', 'A', 'other'),
+    ]
+    const now = topicIncarnation(records, 't', 'B')
+    expect(now.lakeTopicId).toBe('B')
+    expect(now.records.map((r) => r.seq)).toEqual([4])
+    expect(resumeOffsets(now.records, 't').get(0)).toBe(3n)
+    const old = topicIncarnation(records.slice(0, 3), 't', 'A')
+    expect(old.lakeTopicId).toBe('A')
+    expect(old.records.map((r) => r.seq)).toEqual([1, 2, 3])
+    // A new id the lake has not seen: none of the records count, and the plan says so (lakeTopicId A).
+    expect(topicIncarnation(records.slice(0, 3), 't', 'B')).toEqual({ records: [], lakeTopicId: 'A' })
+    // Unknown on either side: every record of the topic counts (as before ids).
+    expect(topicIncarnation(records, 't', undefined).records).toHaveLength(4)
+    expect(topicIncarnation([rec(1, '5')], 't', 'B')).toEqual({
+      records: [rec(1, '5')],
+      lakeTopicId: undefined,
+    })
+  })
+
+  it('checkpoints keep the last id per topic, and their stand-in records carry it', () => {
+    const merged = mergeState([], [rec(1, '5', 'A'), rec(2, '7', 'B'), rec(3, '2', 'C', 'other')])
+    expect(merged.topicIds).toEqual({ t: 'B', other: 'C' })
+    const standIns = checkpointRecords({ id: 'k', createdAt: '2026-11-28T00:00:00Z', ...merged })
+    expect(Object.fromEntries(standIns.map((r) => [r.topic, r.topicId]))).toEqual({ t: 'B', other: 'C' })
   })
 })

@@ -6,6 +6,7 @@ import { parquetMetadata, parquetReadObjects } from 'hyparquet'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tableColumns } from '../../../src/lib/events/catalog.js'
 import { copyStatement, createParquetWriter, type ParquetWriter } from '../../../src/lib/lake/parquet.js'
+import { writeNdjsonFiles, writeRows } from '../../helpers/rows.js'
 
 let dir: string
 let writer: ParquetWriter
@@ -58,7 +59,7 @@ describe('createParquetWriter', () => {
   it('writes the table columns with standard types, read back by hyparquet and DuckDB', async () => {
     const out = path.join(dir, 'tx.parquet')
     const lines = Array.from({ length: 50 }, (_, i) => JSON.stringify(txRow(i)))
-    const written = await writer.writeRows('transactions', lines, out)
+    const written = await writeRows(writer, 'transactions', lines, out)
     expect(written.rows).toBe(50)
     expect(written.bytes).toBeGreaterThan(100)
 
@@ -112,11 +113,11 @@ describe('createParquetWriter', () => {
   it('leaves out rows below a per-partition offset (already published elsewhere), never writing __p/__o', async () => {
     const out = path.join(dir, 'skip.parquet')
     const lines = Array.from({ length: 10 }, (_, i) => JSON.stringify({ ...txRow(i), __p: i % 2, __o: i }))
-    const written = await writer.writeRows('transactions', lines, out)
+    const written = await writeRows(writer, 'transactions', lines, out)
     expect(written.rows).toBe(10)
     const src = path.join(dir, 'skip.ndjson')
     await (await import('node:fs/promises')).writeFile(src, `${lines.join('\n')}\n`)
-    const skipped = await writer.writeNdjsonFiles('transactions', [src], out, new Map([[0, 6n]]))
+    const skipped = await writeNdjsonFiles(writer, 'transactions', [src], out, new Map([[0, 6n]]))
     // Partition 0 holds offsets 0,2,4,6,8: 0,2,4 go; partition 1 keeps all five.
     expect(skipped.rows).toBe(7)
     const { meta, rows } = await readBoth(out)
@@ -140,7 +141,7 @@ describe('createParquetWriter', () => {
       kafka_partition: 2,
       kafka_offset: 41,
     })
-    await writer.writeRows('rejected', [line], out)
+    await writeRows(writer, 'rejected', [line], out)
     const { rows } = await readBoth(out)
     expect(rows).toEqual([
       {

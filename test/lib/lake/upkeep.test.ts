@@ -38,6 +38,7 @@ import {
   purgeRemoved,
 } from '../../../src/lib/lake/upkeep.js'
 import { openLakeQuery } from '../../../src/lib/report/engine.js'
+import { writeRows } from '../../helpers/rows.js'
 
 let dir: string
 let local: string
@@ -78,7 +79,7 @@ async function flush(dt: string, rows: number): Promise<string> {
     )
   }
   const localPath = path.join(local, `${commitId}.parquet`)
-  const written = await writer.writeRows('purchases', lines, localPath)
+  const written = await writeRows(writer, 'purchases', lines, localPath)
   seq++
   await publish(lake, {
     commitId,
@@ -273,7 +274,8 @@ describe('bounded checkpoints (commit-id horizon)', () => {
   it('publish refuses a commit whose id is older than a commit may take; recovery rolls it back', async () => {
     const commitId = newCommitId(Date.now() - MAX_COMMIT_AGE_MS - 60_000)
     const localPath = path.join(local, 'old.parquet')
-    const w = await writer.writeRows(
+    const w = await writeRows(
+      writer,
       'purchases',
       [JSON.stringify({ event_id: 'x', timestamp: 0 })],
       localPath,
@@ -413,7 +415,8 @@ describe('compaction', () => {
     const crashAt = async (step: PublishStep) => {
       const commitId = newCommitId()
       const localPath = path.join(local, `${commitId}.parquet`)
-      const w = await writer.writeRows(
+      const w = await writeRows(
+        writer,
         'purchases',
         [JSON.stringify({ event_id: 'merged', timestamp: 0 })],
         localPath,

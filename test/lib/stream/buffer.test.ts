@@ -4,6 +4,7 @@ import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { routeMessage } from '../../../src/lib/events/route.js'
 import { RowBuffer } from '../../../src/lib/stream/buffer.js'
+import { addRows } from '../../helpers/rows.js'
 
 const meta = (offset: number, partition = 0) => ({
   topic: 't',
@@ -33,13 +34,13 @@ describe('RowBuffer', () => {
       JSON.stringify({ event_type: 'purchase_sword', amount: -10, description: 'x', Host: 'h' }),
       meta(0),
     )
-    b.add(0, sword.rows)
+    addRows(b, 0, sword.rows)
     await b.spill()
     const nextDay = routeMessage(
       JSON.stringify({ event_type: 'add_money', amount: 5, received_at: '2026-11-29T00:00:01Z' }),
       meta(1),
     )
-    b.add(0, nextDay.rows)
+    addRows(b, 0, nextDay.rows)
     expect(b.rows).toBe(4)
     const gen = b.cut()
     expect(b.isEmpty).toBe(true)
@@ -63,11 +64,11 @@ describe('RowBuffer', () => {
     const b = new RowBuffer(dir)
     const msg = (o: number) =>
       routeMessage(JSON.stringify({ event_type: 'join_guild', guild_name: `g${o}` }), meta(o)).rows
-    b.add(0, msg(0))
-    b.add(1, msg(1))
+    addRows(b, 0, msg(0))
+    addRows(b, 1, msg(1))
     await b.spill()
-    b.add(2, msg(2))
-    b.add(1, msg(3))
+    addRows(b, 2, msg(2))
+    addRows(b, 1, msg(3))
     const bytesBefore = b.bytes
     expect(b.dropPartition(1)).toBe(2)
     expect(b.dropPartition(7)).toBe(0)
@@ -83,9 +84,9 @@ describe('RowBuffer', () => {
     const b = new RowBuffer(dir)
     const msg = (o: number) =>
       routeMessage(JSON.stringify({ event_type: 'mensaje', message_post: `m${o}` }), meta(o)).rows
-    b.add(0, msg(0))
+    addRows(b, 0, msg(0))
     const first = b.cut()
-    b.add(0, msg(1))
+    addRows(b, 0, msg(1))
     const [a] = await b.finish(first)
     const [c] = await b.finish(b.cut())
     expect((await lines(a.files)).map((l) => JSON.parse(l).message_post)).toEqual(['m0'])
@@ -94,7 +95,7 @@ describe('RowBuffer', () => {
 
   it('ignores messages without rows (default events)', async () => {
     const b = new RowBuffer(dir)
-    b.add(0, routeMessage(JSON.stringify({ event_type: 'default' }), meta(0)).rows)
+    addRows(b, 0, routeMessage(JSON.stringify({ event_type: 'default' }), meta(0)).rows)
     expect(b.isEmpty).toBe(true)
     expect(await b.finish(b.cut())).toEqual([])
   })
