@@ -8,7 +8,18 @@ import {
   TRAILING_COLUMNS,
   tableColumns,
 } from '../events/catalog.js'
-import { derivedEventId, eventDate, type MessageMeta, routeMessage } from '../events/route.js'
+import {
+  asText,
+  derivedEventId,
+  eventDate,
+  MAX_RAW_EVENT,
+  type MessageMeta,
+  type RouteResult,
+  readFields,
+  reject,
+  routeMessage,
+  unknownType,
+} from '../events/route.js'
 import { CSV_DELIMITER, CSV_MAX_LINE_BYTES, CSV_NULL } from '../lake/parquet.js'
 import { ABSENT, ByteNames, INT, NULL, OTHER, PlainJsonScanner, STRING } from './plain-json.js'
 
@@ -65,16 +76,32 @@ export interface EncodedMessage {
   rejected?: string
 }
 
-const MAX_RAW_EVENT = 64 * 1024
 const DAY_MS = 86_400_000
 const NO_TABLES: readonly TableName[] = []
 const REJECTED: readonly TableName[] = ['rejected']
+/** What a message that is not a JSON object has as fields (read-only: never written to). */
+const NO_EVENT: Record<string, unknown> = Object.freeze(Object.create(null))
+/**
+ * The rejected table's columns are the ones rejectOut writes as CSV, in its order (else its rows
+ * are NDJSON).
+ */
+const REJECTED_CSV =
+  tableColumns('rejected')
+    .map((c) => c.name)
+    .join() ===
+  'raw_event,timestamp,Accept,Host,User-Agent,event_type,reason,kafka_topic,kafka_partition,kafka_offset,kafka_offset_last,event_id'
+/**
+ * A raw event (any message, also not JSON) the CSV format cannot carry: control characters but the
+ * tab, which JSON allows between tokens and the line format carries, and surrogates.
+ */
+const RAW_CSV_UNSAFE = /[\u0000-\u0008\u000a-\u001f\ud800-\udfff]/
 
 interface FastSpec {
+  spec: EventTypeSpec
   type: string
   tables: readonly TableName[]
   typeJson: string
-  fields: { name: string; key: string; int: boolean }[]
+  fields: { name: string; key: string; int: boolean; required: boolean; positive: boolean }[]
   /** Per field, its key id in KEY_NAMES (the scanned path). */
   fieldKeys: number[]
   /**
@@ -83,8 +110,6 @@ interface FastSpec {
    * differ in columns (then the line is NDJSON).
    */
   csvSlots: number[] | null
-  requireGuildName: boolean
-  positiveAmount: boolean
 }
 
 /** The CSV slots of a type (see FastSpec.csvSlots). */
@@ -127,8 +152,8 @@ function fastSpec(spec: EventTypeSpec): FastSpec | null {
     if (leading.has(f.name) || /^(0|[1-9]\d*)$/.test(f.name)) return null
   }
   if (new Set(spec.fields.map((f) => f.name)).size !== spec.fields.length) return null
-  const required = spec.params.filter((p) => p.required).map((p) => p.name)
   return {
+    spec,
     type: spec.type,
     tables: spec.tables.filter((t) => !DERIVED.has(t)),
     typeJson: JSON.stringify(spec.type),
@@ -137,10 +162,10 @@ function fastSpec(spec: EventTypeSpec): FastSpec | null {
       name: f.name,
       key: `,${JSON.stringify(f.name)}:`,
       int: f.type === 'int',
+      required: f.required === true,
+      positive: f.positive === true,
     })),
     fieldKeys: spec.fields.map((f) => FIELD_KEY_NAMES.indexOf(f.name)),
-    requireGuildName: spec.type === 'join_guild' && required.includes('guild_name'),
-    positiveAmount: spec.type === 'add_money',
   }
 }
 
@@ -167,12 +192,6 @@ const TYPE_NAMES = new ByteNames(
     }),
 )
 
-/** routeMessage's asText: how a non-int value becomes a column's text. */
-function asText(v: unknown): string | null {
-  if (v === undefined || v === null) return null
-  return typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v)
-}
-
 function textJson(t: string | null): string {
   return t === null ? 'null' : JSON.stringify(t)
 }
@@ -180,8 +199,6 @@ function textJson(t: string | null): string {
 function csvCell(t: string | null): string {
   return t === null ? CSV_NULL : t
 }
-
-const INT_TEXT = /^\s*[-+]?\d{1,16}\s*$/
 
 /** Date.parse for the API's own `received_at` (toISOString: YYYY-MM-DDTHH:MM:SS.sssZ); anything else goes to Date.parse. */
 function parseReceived(s: string): number {
@@ -270,7 +287,7 @@ function minuteMs(b: Buffer, start: number): number {
 }
 
 /**
- * What Number() gives for integer text in b[start, end) that INT_TEXT accepts, if it has at most 15
+ * What Number() gives for integer text in b[start, end) that route.ts INT_TEXT accepts, if it has at most 15
  * digits (exact); else NaN. The bytes are a plain string's: the only whitespace is the space.
  */
 function intText(b: Buffer, start: number, end: number): number {
@@ -469,6 +486,8 @@ export class MessageEncoder {
   scannedEvents = 0
   /** Per field of the current event: its text (ints as decimal), reused across calls. */
   private readonly texts: (string | null)[] = []
+  /** Per field of the current event: its value as readFields gives it, reused across calls. */
+  private readonly values: (string | number | null)[] = []
 
   /**
    * `meta.offset` may be '' (then `offset` is used); `offset` is the same offset as a number. A
@@ -503,52 +522,38 @@ export class MessageEncoder {
     try {
       event = JSON.parse(raw)
     } catch {
-      return this.reference(raw, meta, offset)
+      return this.rejectOut(raw, NO_EVENT, meta, offset, raw === '' ? 'empty message' : 'not valid JSON')
     }
     if (typeof event !== 'object' || event === null || Array.isArray(event))
-      return this.reference(raw, meta, offset)
+      return this.rejectOut(raw, NO_EVENT, meta, offset, 'not a JSON object')
     const obj = event as Record<string, unknown>
     const type = obj.event_type
-    if (typeof type !== 'string') return this.reference(raw, meta, offset)
+    if (typeof type !== 'string' || type === '')
+      return this.rejectOut(raw, obj, meta, offset, 'missing event_type')
     const spec = FAST.get(type)
-    // Unknown (or empty) types, and shapes the fast path does not cover.
-    if (!spec) return this.reference(raw, meta, offset)
+    if (spec === undefined) return this.rejectOut(raw, obj, meta, offset, unknownType(type))
+    // Shapes the fast path does not cover.
+    if (spec === null) return this.reference(raw, meta, offset)
     // `default` events: nothing to write.
     if (spec.tables.length === 0) return this.nothing()
     const out = this.out
     const texts = this.texts
+    // The catalog's rules (events/route.ts readFields): the values, or the first rule broken.
+    const values = this.values
+    const reason = readFields(spec.spec, obj, values)
+    if (reason !== undefined) return this.rejectOut(raw, obj, meta, offset, reason)
     let csv =
       spec.csvSlots !== null &&
       raw.length <= MAX_RAW_EVENT &&
       (plain || (raw.indexOf('\n') < 0 && raw.indexOf('\r') < 0))
-    let guildName: unknown
-    let amount: number | undefined
     for (let i = 0; i < spec.fields.length; i++) {
-      const f = spec.fields[i]
-      const v = obj[f.name]
-      if (f.int) {
-        let n: number
-        if (typeof v === 'number') {
-          if (!Number.isSafeInteger(v)) return this.reference(raw, meta, offset)
-          n = v
-        } else if (typeof v === 'string' && INT_TEXT.test(v)) {
-          n = Number(v)
-        } else {
-          return this.reference(raw, meta, offset)
-        }
-        if (f.name === 'amount') amount = n
-        texts[i] = `${n}`
-      } else {
-        if (f.name === 'guild_name') guildName = v
-        const t = asText(v)
-        if (csv && !plain && t !== null && CSV_UNSAFE.test(t)) csv = false
-        texts[i] = t
+      const v = values[i]
+      if (typeof v === 'number') texts[i] = `${v}`
+      else {
+        if (csv && !plain && v !== null && CSV_UNSAFE.test(v)) csv = false
+        texts[i] = v
       }
     }
-    if (spec.requireGuildName && (guildName === undefined || guildName === null || guildName === '')) {
-      return this.reference(raw, meta, offset)
-    }
-    if (spec.positiveAmount && amount !== undefined && amount <= 0) return this.reference(raw, meta, offset)
 
     const received = obj.received_at
     let ms = meta.timestamp
@@ -686,9 +691,10 @@ export class MessageEncoder {
           kind[key] = INT
           num[key] = n
         } else if (k !== INT) return null
-        if (spec.positiveAmount && spec.fields[i].name === 'amount' && num[key] <= 0) return null
+        // A broken rule: the parsed path writes the `rejected` row.
+        if (spec.fields[i].positive && num[key] <= 0) return null
       } else if (k === OTHER) return null
-      else if (spec.requireGuildName && spec.fields[i].name === 'guild_name') {
+      else if (spec.fields[i].required) {
         if (k === ABSENT || k === NULL || (k === STRING && sc.end[key] === sc.start[key])) return null
       }
     }
@@ -761,9 +767,76 @@ export class MessageEncoder {
     return out
   }
 
+  /**
+   * A message that goes to `rejected` with `reason` (`event`: what JSON.parse gave, NO_EVENT when it
+   * is not an object). As cheap as a valid event: no second JSON.parse, no row object, and a CSV
+   * line when its cells can carry the values (see the file comment); else routeMessage's row.
+   */
+  private rejectOut(
+    raw: string,
+    event: Record<string, unknown>,
+    meta: MessageMeta,
+    offset: number,
+    reason: string,
+  ): EncodedMessage {
+    const received = event.received_at
+    let ms = meta.timestamp
+    if (typeof received === 'string') {
+      const parsed = parseReceived(received)
+      if (Number.isFinite(parsed)) ms = parsed
+    }
+    if (
+      !REJECTED_CSV ||
+      !Number.isSafeInteger(ms) ||
+      raw === '' ||
+      raw.length > MAX_RAW_EVENT ||
+      RAW_CSV_UNSAFE.test(raw) ||
+      CSV_UNSAFE.test(reason)
+    ) {
+      return this.routed(reject(raw, event, withOffset(meta, offset), reason), meta, offset)
+    }
+    const id = event.event_id
+    const eventId = typeof id === 'string' && id ? id : derivedEventId(withOffset(meta, offset))
+    const type = asText(event.event_type)
+    const accept = asText(event.Accept)
+    const host = asText(event.Host)
+    const agent = asText(event['User-Agent'])
+    if (
+      (type !== null && CSV_UNSAFE.test(type)) ||
+      (accept !== null && CSV_UNSAFE.test(accept)) ||
+      (host !== null && CSV_UNSAFE.test(host)) ||
+      (agent !== null && CSV_UNSAFE.test(agent)) ||
+      CSV_UNSAFE.test(eventId) ||
+      CSV_UNSAFE.test(meta.topic)
+    ) {
+      return this.routed(reject(raw, event, withOffset(meta, offset), reason), meta, offset)
+    }
+    this.setDay(ms)
+    const D = CSV_DELIMITER
+    const line =
+      `${raw}${D}${ms}${D}${csvCell(accept)}${D}${csvCell(host)}${D}${csvCell(agent)}${D}${csvCell(type)}` +
+      `${D}${reason}${D}${meta.topic}${D}${meta.partition}${D}${offset}${D}${CSV_NULL}${D}${eventId}` +
+      `${D}${meta.partition}${D}${offset}`
+    if (line.length > MAX_CSV_LINE) {
+      return this.routed(reject(raw, event, withOffset(meta, offset), reason), meta, offset)
+    }
+    const out = this.out
+    out.rejected = reason
+    out.tables = REJECTED
+    out.dt = this.lastDt
+    out.line = line
+    out.bytes = null
+    out.csv = true
+    return out
+  }
+
   /** The readable path: routeMessage, then the row serialized as the buffer always has. */
   private reference(value: Buffer | string | null, meta: MessageMeta, offset: number): EncodedMessage {
-    const routed = routeMessage(value, withOffset(meta, offset))
+    return this.routed(routeMessage(value, withOffset(meta, offset)), meta, offset)
+  }
+
+  /** A routeMessage result as the buffer's line: NDJSON of its row plus __p/__o. */
+  private routed(routed: RouteResult, meta: MessageMeta, offset: number): EncodedMessage {
     const out = this.out
     out.rejected = routed.rejected
     out.csv = false

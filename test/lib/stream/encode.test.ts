@@ -54,6 +54,7 @@ function rowOf(line: string, csv: boolean, table: TableName): Record<string, unk
 let csvLines = 0
 let byteLines = 0
 let jsonFastLines = 0
+let rejectedCsvLines = 0
 
 /** The encoder's result against the reference: same tables, date, reason, and row (NDJSON lines byte for byte). */
 function expectSame(got: EncodedMessage, want: ReturnType<typeof reference>, label: string): void {
@@ -75,8 +76,10 @@ function expectSame(got: EncodedMessage, want: ReturnType<typeof reference>, lab
     expect(got.line, label).toBe('')
     byteLines += 1
   }
-  if (got.csv) csvLines += 1
-  else {
+  if (got.csv) {
+    csvLines += 1
+    if (want.rejected) rejectedCsvLines += 1
+  } else {
     expect(line, label).toBe(want.line)
     if (!want.rejected) jsonFastLines += 1
   }
@@ -314,6 +317,8 @@ describe('MessageEncoder', () => {
     expect(enc.scannedEvents).toBeLessThan(byteLines)
     expect(csvLines - byteLines).toBeGreaterThan(50)
     expect(jsonFastLines).toBeGreaterThan(10)
+    // Rejections are CSV lines too (the cheap path), NDJSON only where CSV cannot carry them.
+    expect(rejectedCsvLines).toBeGreaterThan(100)
   })
 
   it('keeps dates right across days, back and forth (the cached day)', () => {
