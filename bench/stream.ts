@@ -24,6 +24,8 @@ const arg = (name: string, fallback: string) => {
   return i === -1 ? fallback : process.argv[i + 1]
 }
 const TOPIC = 'bench_events'
+const REJECTED_TOPIC = 'bench_rejected'
+const EMPTY_TOPIC = 'bench_empty'
 
 interface ChildReport {
   events: number
@@ -264,6 +266,93 @@ function events(n: number, format: string): string[] {
   return out
 }
 
+/**
+ * n events of which none routes (--rejected): in turn an unknown type, a broken rule (amount <= 0,
+ * amount not an integer, empty guild_name), junk that is not JSON, a missing event_type, and JSON
+ * that is not an object. Each gets a `rejected` row with its reason.
+ */
+function rejectedEvents(n: number): string[] {
+  const t = Date.now()
+  const api = (i: number, type: string, fields: Record<string, string | number>) =>
+    buildEvent({
+      type,
+      fields,
+      headers: { Host: `user${i % 1000}.comcast.com`, 'User-Agent': 'ApacheBench/2.3', Accept: '*/*' },
+      eventId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      receivedAt: new Date(t + i),
+    }) as Record<string, unknown>
+  const kinds: ((i: number) => string)[] = [
+    (i) => JSON.stringify(api(i, 'purchase_dragon', { amount: -10, description: 'big' })),
+    (i) => JSON.stringify(api(i, 'add_money', { amount: -5, description: 'money' })),
+    (i) => JSON.stringify(api(i, 'purchase_sword', { amount: 'ten', description: 'sharp' })),
+    (i) => JSON.stringify(api(i, 'join_guild', { guild_name: '' })),
+    (i) =>
+      `GET /purchase_a_sword?user=${i} HTTP/1.1 Host: user${i % 1000}.comcast.com junk from another producer`,
+    (i) => {
+      const { event_type: _, ...rest } = api(i, 'mensaje', { message_post: 'hola mundo' })
+      return JSON.stringify(rest)
+    },
+    (i) => JSON.stringify([api(i, 'mensaje', { message_post: 'in an array' })]),
+  ]
+  return Array.from({ length: n }, (_, i) => kinds[i % kinds.length](i))
+}
+
+/**
+ * --rejected: what a rejected event costs against a valid one. `game stream --once` (whole process)
+ * on three topics: N valid events, N rejected events, and none (start-up, join, exit: subtracted
+ * from both). CPU seconds per event, because the machine is shared: (rejected - empty) / (valid -
+ * empty) per round, the median round reported. Target: <= 2.
+ */
+async function rejectedMode(brokers: string[], lake: string, dir: string, total: number, rounds: number) {
+  const results = []
+  for (let round = 0; round < rounds; round++) {
+    const run = (topic: string) =>
+      wholeStream(
+        brokers,
+        topic,
+        `${lake}/${topic}-${round}`,
+        `bench-${topic}-${round}`,
+        path.join(dir, `home-${topic}-${round}`),
+      )
+    const empty = await run(EMPTY_TOPIC)
+    const valid = await run(TOPIC)
+    const rejected = await run(REJECTED_TOPIC)
+    const perEvent = (r: ChildReport) => +((((r.cpuSec ?? 0) - (empty.cpuSec ?? 0)) * 1e6) / total).toFixed(2)
+    const result = {
+      emptyTopic: { seconds: +(empty.ms / 1000).toFixed(2), cpuSeconds: empty.cpuSec },
+      valid: {
+        seconds: +(valid.ms / 1000).toFixed(2),
+        cpuSeconds: valid.cpuSec,
+        cpuMicrosPerEvent: perEvent(valid),
+        peakRssMb: Math.round(valid.maxRssMb),
+      },
+      rejected: {
+        seconds: +(rejected.ms / 1000).toFixed(2),
+        cpuSeconds: rejected.cpuSec,
+        cpuMicrosPerEvent: perEvent(rejected),
+        peakRssMb: Math.round(rejected.maxRssMb),
+        rows: rejected.extra?.rows,
+      },
+      costRatio: +(perEvent(rejected) / perEvent(valid)).toFixed(2),
+      loadAverage: +os.loadavg()[0].toFixed(2),
+    }
+    results.push(result)
+    process.stderr.write(
+      `round ${round + 1}/${rounds}: valid ${result.valid.cpuMicrosPerEvent} µs/event, rejected ${result.rejected.cpuMicrosPerEvent} µs/event, ratio ${result.costRatio}\n`,
+    )
+  }
+  const median = [...results].sort((x, y) => x.costRatio - y.costRatio)[Math.floor(results.length / 2)]
+  const summary = {
+    events: total,
+    mode: 'rejected path: game stream --once, whole process, CPU per event above an empty topic',
+    ...median,
+    ...(rounds > 1 ? { rounds: results.map((r) => r.costRatio) } : {}),
+    target: 'rejected <= 2 x valid (median round)',
+    pass: median.costRatio <= 2,
+  }
+  process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
+}
+
 async function main(): Promise<void> {
   const role = arg('role', '')
   if (role) {
@@ -293,24 +382,40 @@ async function main(): Promise<void> {
     await admin.connect()
     await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: partitions }], waitForLeaders: true })
     await admin.disconnect()
-    const producer = kafka.producer()
-    await producer.connect()
+    const produce = async (topic: string, values: string[]) => {
+      const producer = kafka.producer()
+      await producer.connect()
+      const tp = performance.now()
+      for (let i = 0; i < values.length; i += 10_000) {
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: values
+            .slice(i, i + 10_000)
+            .map((value, j) => ({ value, partition: (i + j) % partitions })),
+        })
+      }
+      await producer.disconnect()
+      const bytes = values.reduce((s, v) => s + v.length, 0)
+      process.stderr.write(
+        `produced ${values.length} events (${(bytes / 1e6).toFixed(0)} MB) to ${topic} in ${((performance.now() - tp) / 1000).toFixed(1)}s\n`,
+      )
+    }
     const format = arg('format', 'api')
     if (format !== 'api' && format !== 'seed') throw new Error(`--format api|seed, got ${format}`)
-    const values = events(total, format)
-    const tp = performance.now()
-    for (let i = 0; i < values.length; i += 10_000) {
-      await producer.send({
-        topic: TOPIC,
-        acks: -1,
-        messages: values.slice(i, i + 10_000).map((value, j) => ({ value, partition: (i + j) % partitions })),
+    await produce(TOPIC, events(total, format))
+    if (process.argv.includes('--rejected')) {
+      const admin2 = kafka.admin()
+      await admin2.connect()
+      await admin2.createTopics({
+        topics: [REJECTED_TOPIC, EMPTY_TOPIC].map((topic) => ({ topic, numPartitions: partitions })),
+        waitForLeaders: true,
       })
+      await admin2.disconnect()
+      await produce(REJECTED_TOPIC, rejectedEvents(total))
+      await rejectedMode(brokers, lake, dir, total, Math.max(1, Number(arg('rounds', '1'))))
+      return
     }
-    await producer.disconnect()
-    const bytes = values.reduce((s, v) => s + v.length, 0)
-    process.stderr.write(
-      `produced ${total} events (${(bytes / 1e6).toFixed(0)} MB) in ${((performance.now() - tp) / 1000).toFixed(1)}s\n`,
-    )
 
     // The stack (broker + WebHDFS gateway) runs in this process: its CPU during each run.
     const stackCpu = async <T>(run: () => Promise<T>): Promise<[T, number]> => {
