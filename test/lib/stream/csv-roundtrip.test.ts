@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type TableName, tableColumns } from '../../../src/lib/events/catalog.js'
 import { routeMessage } from '../../../src/lib/events/route.js'
 import { createParquetWriter, type ParquetWriter } from '../../../src/lib/lake/parquet.js'
-import { encodedLine, MessageEncoder } from '../../../src/lib/stream/encode.js'
+import { CountingEncoder, encodedLine } from './encoded.js'
 import { duckQuery } from './fixtures.js'
 
 /**
@@ -92,7 +92,7 @@ function messages(): string[] {
 
 describe('CSV lines through DuckDB', () => {
   it('read back as exactly the rows routeMessage gives', async () => {
-    const encoder = new MessageEncoder()
+    const encoder = new CountingEncoder()
     const lines = new Map<TableName, string[]>()
     const want = new Map<TableName, Record<string, unknown>[]>()
     let csv = 0
@@ -121,7 +121,7 @@ describe('CSV lines through DuckDB', () => {
   })
 
   it('carries rejected events (junk, unknown types, broken rules) as CSV, reason and coordinates included', async () => {
-    const encoder = new MessageEncoder()
+    const encoder = new CountingEncoder()
     const lines = new Map<TableName, string[]>()
     const want = new Map<TableName, Record<string, unknown>[]>()
     const rejects: string[] = []

@@ -2,16 +2,15 @@ import { describe, expect, it } from 'vitest'
 import { derivedTables, EVENT_TYPES, type TableName, tableColumns } from '../../../src/lib/events/catalog.js'
 import { buildEvent } from '../../../src/lib/events/envelope.js'
 import { type MessageMeta, routeMessage } from '../../../src/lib/events/route.js'
+import { intLength, putInt } from '../../../src/lib/stream/byte-line.js'
 import {
   CSV_DELIMITER,
   CSV_NULL,
   type EncodedMessage,
-  encodedLine,
-  intLength,
   MessageEncoder,
-  putInt,
 } from '../../../src/lib/stream/encode.js'
 import { seededRandom } from '../../helpers/random.js'
+import { CountingEncoder, encodedLine } from './encoded.js'
 
 const DAY = Date.UTC(2026, 10, 28, 12)
 
@@ -279,7 +278,7 @@ describe('derivedTables', () => {
 
 describe('MessageEncoder', () => {
   it('gives exactly routeMessage’s tables, rows (as JSON text), dates and rejection reasons on the corpus', () => {
-    const enc = new MessageEncoder()
+    const enc = new CountingEncoder()
     const items = corpus()
     let compared = 0
     const metas: MessageMeta[] = [
@@ -348,7 +347,7 @@ describe('MessageEncoder', () => {
   })
 
   it('matches on random mixes of fields and types', () => {
-    const enc = new MessageEncoder()
+    const enc = new CountingEncoder()
     const { int: rnd, pick } = seededRandom(12345)
     const values: unknown[] = [
       '',
@@ -441,7 +440,7 @@ describe('putInt / intLength', () => {
 
 describe('MessageEncoder, scanned path', () => {
   it('matches routeMessage on random well-formed events, key order and spacing', () => {
-    const enc = new MessageEncoder()
+    const enc = new CountingEncoder()
     const { int: rnd, pick } = seededRandom(777)
     const texts: unknown[] = [
       '',
