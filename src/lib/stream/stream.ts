@@ -33,6 +33,7 @@ import { RowBuffer } from './buffer.js'
 import { MessageEncoder } from './encode.js'
 import { caughtUp, OffsetTracker } from './offsets.js'
 import { type FlushReason, flushReason } from './triggers.js'
+import { perSecond } from './units.js'
 
 const OFFSET_OUT_OF_RANGE = 1
 /** Tables the flush writes from other tables' files (transactions = purchases + add_money). */
@@ -173,6 +174,7 @@ export interface FlushInfo {
 export interface StreamProgress {
   phase: 'starting' | 'consuming' | 'stopping' | 'done'
   events: number
+  /** Events per second of the run so far (units.ts perSecond). */
   eventsPerSec: number
   rejected: number
   /** Record batches that did not decode (each one `rejected` row naming its offset range). */
@@ -805,14 +807,11 @@ export async function streamToLake(
     // kafkajs only keeps the group: no partition of the topic is ever fetched by it.
     c.pause([{ topic }])
 
-    let lastEvents = 0
-    let lastTick = clock.now()
     let lastReport = 0
-    let eventsPerSec = 0
     const snapshot = (phase: StreamProgress['phase']): StreamProgress => ({
       phase,
       events,
-      eventsPerSec,
+      eventsPerSec: perSecond(events, clock.now() - started),
       rejected,
       undecodable,
       lastUndecodable,
@@ -833,9 +832,6 @@ export async function streamToLake(
       }
       if (options.once && isCaughtUp()) finish('caught-up')
       if (now - lastReport >= 1000) {
-        eventsPerSec = Math.round(((events - lastEvents) * 1000) / Math.max(1, now - lastTick))
-        lastEvents = events
-        lastTick = now
         lastReport = now
         deps.onProgress?.(snapshot('consuming'))
       }
