@@ -1,4 +1,4 @@
-// bench/stream.ts — `npx tsx bench/stream.ts --events 1000000 [--partitions 3] [--lake hdfs|file] [--rounds 1] [--format api|seed]`
+// bench/stream.ts — `npx tsx bench/stream.ts --events 1000000 [--partitions 3] [--lake hdfs|file] [--rounds 1] [--format api|seed] [--whole [--baseline DIR]] [--rejected]`
 // On the embedded stack (broker + WebHDFS gateway in this process), produces N game events, then
 // runs, each in its own child process so peak RSS is the consumer's own:
 //   (a) a bare kafkajs consumer that only counts messages (eachBatch, no processing),
@@ -6,6 +6,11 @@
 // Prints events/s, peak RSS and the ratio (b)/(a); target (b) >= 0.5 x (a), RSS <= 400 MB.
 // --rounds N alternates (a) and (b) N times on the same events (each (b) into a lake of its own)
 // and reports every round plus the median-ratio one: the machine is shared and noisy.
+// --whole: both sides are whole processes timed from spawn to exit, what a user waits for: (a) a
+//   bare kafkajs consumer process (bench/stream-bare-consumer.mjs), (b) the built `game stream
+//   --once` (npm run build first). Target (b) >= 0.7 x (a). --baseline DIR also runs (b) with the
+//   build in DIR (another checkout, built) on the same events, each round: before/after in one run.
+// --rejected: CPU per rejected event against a valid one (see rejectedMode). Target <= 2.
 import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import os from 'node:os'
@@ -169,10 +174,11 @@ function wholeStream(
   lake: string,
   group: string,
   home: string,
+  root = ROOT,
 ): Promise<ChildReport> {
   return runWhole(
     [
-      path.join(ROOT, 'bin', 'run.js'),
+      path.join(root, 'bin', 'run.js'),
       'stream',
       '--once',
       '--json',
@@ -443,6 +449,20 @@ async function main(): Promise<void> {
           ? wholeStream(brokers, TOPIC, roundLake, `bench-stream-${round}`, path.join(dir, `home-${round}`))
           : runChild('stream', { brokers, lake: roundLake, group: `bench-stream-${round}` }),
       )
+      // --baseline DIR: the same run with another checkout's build (e.g. `git worktree add` of main,
+      // built), on the same events, right after: a before/after ratio measured in one run.
+      const baselineRoot = arg('baseline', '')
+      const base =
+        whole && baselineRoot
+          ? await wholeStream(
+              brokers,
+              TOPIC,
+              `${roundLake}-baseline`,
+              `bench-baseline-${round}`,
+              path.join(dir, `home-baseline-${round}`),
+              path.resolve(baselineRoot),
+            )
+          : undefined
       const rate = (r: ChildReport) => Math.round((r.events * 1000) / r.ms)
       const ratio = rate(b) / rate(a)
       const result = {
@@ -462,12 +482,24 @@ async function main(): Promise<void> {
           ...b.extra,
         },
         ratio: +ratio.toFixed(2),
+        ...(base
+          ? {
+              baseline: {
+                root: path.resolve(baselineRoot),
+                eventsPerSec: rate(base),
+                seconds: +(base.ms / 1000).toFixed(2),
+                cpuSeconds: base.cpuSec,
+                peakRssMb: Math.round(base.maxRssMb),
+                ratio: +(rate(base) / rate(a)).toFixed(2),
+              },
+            }
+          : {}),
         loadAverageBefore: +load.toFixed(2),
       }
       results.push(result)
       if (rounds > 1) {
         process.stderr.write(
-          `round ${round + 1}/${rounds}: (a) ${result.bare.eventsPerSec} ev/s, (b) ${result.stream.eventsPerSec} ev/s, ratio ${result.ratio}, (b) RSS ${result.stream.peakRssMb} MB\n`,
+          `round ${round + 1}/${rounds}: (a) ${result.bare.eventsPerSec} ev/s, (b) ${result.stream.eventsPerSec} ev/s, ratio ${result.ratio}, (b) RSS ${result.stream.peakRssMb} MB${result.baseline ? `; baseline ${result.baseline.eventsPerSec} ev/s, ratio ${result.baseline.ratio}` : ''}\n`,
         )
       }
     }
@@ -486,6 +518,7 @@ async function main(): Promise<void> {
               stream: r.stream.eventsPerSec,
               ratio: r.ratio,
               streamPeakRssMb: r.stream.peakRssMb,
+              ...(r.baseline ? { baselineRatio: r.baseline.ratio } : {}),
             })),
           }
         : {}),
