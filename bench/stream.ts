@@ -518,7 +518,10 @@ async function main(): Promise<void> {
               stream: r.stream.eventsPerSec,
               ratio: r.ratio,
               streamPeakRssMb: r.stream.peakRssMb,
-              ...(r.baseline ? { baselineRatio: r.baseline.ratio } : {}),
+              streamCpuSeconds: r.stream.cpuSeconds,
+              ...(r.baseline
+                ? { baselineRatio: r.baseline.ratio, baselineCpuSeconds: r.baseline.cpuSeconds }
+                : {}),
             })),
           }
         : {}),
