@@ -200,6 +200,26 @@ function csvCell(t: string | null): string {
   return t === null ? CSV_NULL : t
 }
 
+/**
+ * False when JSON.parse(s) must throw: s is empty or blank, or its first character after JSON's
+ * whitespace (space, tab, LF, CR) starts no JSON value (`{ [ " - 0-9 t f n`).
+ */
+export function mayBeJson(s: string): boolean {
+  let i = 0
+  let c = s.charCodeAt(0)
+  while (c === 32 || c === 9 || c === 10 || c === 13) c = s.charCodeAt(++i)
+  return (
+    c === 123 || // {
+    c === 91 || // [
+    c === 34 || // "
+    c === 45 || // -
+    (c >= 48 && c <= 57) ||
+    c === 116 || // t
+    c === 102 || // f
+    c === 110 // n
+  )
+}
+
 /** The stream passes `meta.offset` as '' (no string per record): filled from the number when needed. */
 function withOffset(meta: MessageMeta, offset: number): MessageMeta {
   if (meta.offset === '') meta.offset = String(offset)
@@ -258,6 +278,11 @@ export class MessageEncoder {
         raw.indexOf('\ufffd') < 0 &&
         raw.indexOf('\n') < 0 &&
         raw.indexOf('\r') < 0
+    }
+    // Junk (a log line, HTML, text): no JSON value can start with its first character, so skip the
+    // thrown SyntaxError (its message and stack cost several valid events).
+    if (!mayBeJson(raw)) {
+      return this.rejectOut(raw, NO_EVENT, meta, offset, raw === '' ? 'empty message' : 'not valid JSON')
     }
     let event: unknown
     try {

@@ -8,6 +8,7 @@ import {
   CSV_NULL,
   type EncodedMessage,
   MessageEncoder,
+  mayBeJson,
 } from '../../../src/lib/stream/encode.js'
 import { seededRandom } from '../../helpers/random.js'
 import { CountingEncoder, encodedLine } from './encoded.js'
@@ -518,5 +519,30 @@ describe('MessageEncoder, scanned path', () => {
     }
     expect(n).toBe(4000)
     expect(enc.scannedEvents).toBeGreaterThan(1000)
+  })
+})
+
+describe('mayBeJson', () => {
+  it('is false only where JSON.parse throws (junk skips the throw), and true for every JSON value', () => {
+    const rand = seededRandom(13)
+    const alphabet = ' \t\n\r{}[]":,-+.0123456789eEtruefalsnulxyzGET/<>\\\u00e9\u0000'
+    const samples = ['', ' ', '\n\t\r ', 'GET / HTTP/1.1', '<html>', 'x', '+1', '.5', 'NaN', 'undefined']
+    for (let i = 0; i < 20_000; i++) {
+      let s = ''
+      const n = rand.int(8)
+      for (let j = 0; j < n; j++) s += alphabet[rand.int(alphabet.length)]
+      samples.push(s)
+    }
+    let skipped = 0
+    for (const s of samples) {
+      if (mayBeJson(s)) continue
+      skipped += 1
+      expect(() => JSON.parse(s), JSON.stringify(s)).toThrow(SyntaxError)
+    }
+    expect(skipped).toBeGreaterThan(5_000)
+    for (const v of [{}, [], 'a', -1, 0, 7, true, false, null, { a: [1] }]) {
+      expect(mayBeJson(JSON.stringify(v))).toBe(true)
+      expect(mayBeJson(` \t\r\n${JSON.stringify(v)}`)).toBe(true)
+    }
   })
 })
