@@ -12,6 +12,7 @@ import {
   asText,
   derivedEventId,
   eventDate,
+  INT_TEXT,
   MAX_RAW_EVENT,
   type MessageMeta,
   type RouteResult,
@@ -95,6 +96,8 @@ const REJECTED_CSV =
  * tab, which JSON allows between tokens and the line format carries, and surrogates.
  */
 const RAW_CSV_UNSAFE = /[\u0000-\u0008\u000a-\u001f\ud800-\udfff]/
+/** Text a byte-built cell can carry: printable ASCII. */
+const CSV_TEXT = /^[\x20-\x7e]*$/
 
 interface FastSpec {
   spec: EventTypeSpec
@@ -437,32 +440,35 @@ export class MessageEncoder {
   ): EncodedMessage | null {
     const sc = this.scanner
     if (end - start > MAX_RAW_EVENT || !sc.scan(buf, start, end)) return null
-    const { kind, num } = sc
-    if (kind[K_TYPE] !== STRING) return null
-    const spec = SCANNED_TYPES[TYPE_NAMES.find(buf, sc.start[K_TYPE], sc.end[K_TYPE])]
-    if (spec === undefined) return null
-    if (spec.tables.length === 0) return this.nothing()
-    const slots = spec.csvSlots
-    if (slots === null) return null
-    // The fields: ints as JSON integers or integer text, text as strings, integers or null.
-    const fieldKeys = spec.fieldKeys
-    for (let i = 0; i < fieldKeys.length; i++) {
-      const key = fieldKeys[i]
-      const k = kind[key]
-      if (spec.fields[i].int) {
-        if (k === STRING) {
-          // The seed's integer text ("-10"): read as routeMessage's intValue would, then an INT.
-          const n = intText(buf, sc.start[key], sc.end[key])
-          if (Number.isNaN(n)) return null
-          kind[key] = INT
-          num[key] = n
-        } else if (k !== INT) return null
-        // A broken rule: the parsed path writes the `rejected` row.
-        if (spec.fields[i].positive && num[key] <= 0) return null
-      } else if (k === OTHER) return null
-      else if (spec.fields[i].required) {
-        if (k === ABSENT || k === NULL || (k === STRING && sc.end[key] === sc.start[key])) return null
+    const { kind } = sc
+    const tk = kind[K_TYPE]
+    // Rejections are written here too (as `rejected` lines) when the reason can be told from the
+    // bytes; anything else is left to the parsed path.
+    let reason: string | undefined
+    let spec: FastSpec | undefined
+    if (
+      tk === ABSENT ||
+      tk === NULL ||
+      tk === INT ||
+      (tk === STRING && sc.end[K_TYPE] === sc.start[K_TYPE])
+    ) {
+      reason = 'missing event_type'
+    } else if (tk !== STRING) return null
+    else {
+      spec = SCANNED_TYPES[TYPE_NAMES.find(buf, sc.start[K_TYPE], sc.end[K_TYPE])]
+      if (spec === undefined) {
+        const type = buf.toString('latin1', sc.start[K_TYPE], sc.end[K_TYPE])
+        // A catalog type the scanned path does not cover: the parsed path.
+        if (FAST.has(type)) return null
+        reason = unknownType(type)
       }
+    }
+    if (spec !== undefined) {
+      if (spec.tables.length === 0) return this.nothing()
+      if (spec.csvSlots === null) return null
+      const broken = this.scannedFields(spec, buf)
+      if (broken === null) return null
+      reason = broken
     }
     // The event time: the API's own received_at format, else (no received_at string) the record's.
     let ms = meta.timestamp
@@ -473,22 +479,84 @@ export class MessageEncoder {
     }
     if (!Number.isSafeInteger(ms)) return null
     for (const key of HEADER_KEYS) if (kind[key] === OTHER) return null
+    if (reason !== undefined && (!REJECTED_CSV || !CSV_TEXT.test(meta.topic))) return null
     this.setDay(ms)
     const b = this.byteLine
     b.begin(buf, start, end)
     b.int(ms)
     for (const key of HEADER_KEYS) this.cell(key)
-    b.text(spec.type)
-    for (const slot of slots) {
-      if (slot < 0) b.text(CSV_NULL)
-      else this.cell(fieldKeys[slot])
+    if (reason !== undefined) {
+      this.cell(K_TYPE)
+      b.text(reason)
+      b.text(meta.topic)
+      b.int(meta.partition)
+      b.int(offset)
+      b.text(CSV_NULL)
+    } else {
+      const s = spec as FastSpec
+      b.text(s.type)
+      for (const slot of s.csvSlots as number[]) {
+        if (slot < 0) b.text(CSV_NULL)
+        else this.cell(s.fieldKeys[slot])
+      }
     }
     if (kind[K_ID] === STRING && sc.end[K_ID] > sc.start[K_ID]) b.bytes(sc.start[K_ID], sc.end[K_ID])
     else b.text(derivedEventId(withOffset(meta, offset)))
     b.int(meta.partition)
     b.int(offset)
     if (b.size > MAX_CSV_LINE) return null
-    return this.bytesOut(spec)
+    if (reason === undefined) return this.bytesOut(spec as FastSpec)
+    const out = this.out
+    out.tables = REJECTED
+    out.dt = this.lastDt
+    out.rejected = reason
+    out.line = ''
+    out.bytes = b
+    out.csv = true
+    return out
+  }
+
+  /**
+   * The scanned fields of a `spec` event by the catalog's rules, as readFields (events/route.ts)
+   * reads them: undefined when valid (string ints turned into INTs), the first rule broken, or null
+   * when only the parsed path can tell (a float, true/false, 16-digit integer text).
+   */
+  private scannedFields(spec: FastSpec, buf: Buffer): string | undefined | null {
+    const { kind, num, start, end } = this.scanner
+    const fieldKeys = spec.fieldKeys
+    // Types first, in field order: ints as JSON integers or integer text; text as strings,
+    // integers or null.
+    for (let i = 0; i < fieldKeys.length; i++) {
+      const key = fieldKeys[i]
+      const k = kind[key]
+      const f = spec.fields[i]
+      if (f.int) {
+        if (k === STRING) {
+          // The seed's integer text ("-10"): read as routeMessage's intValue would, then an INT.
+          const n = intText(buf, start[key], end[key])
+          if (Number.isNaN(n)) {
+            const text = buf.toString('latin1', start[key], end[key])
+            // Integer text of 16 digits is an integer to routeMessage, not exact here.
+            if (INT_TEXT.test(text)) return null
+            // A plain string: JSON.stringify only adds the quotes.
+            return `${f.name} must be an integer, got "${text}"`
+          }
+          kind[key] = INT
+          num[key] = n
+        } else if (k === ABSENT || k === NULL) return `${f.name} must be an integer, got null`
+        else if (k !== INT) return null
+      } else if (k === OTHER) return null
+    }
+    // Then the rules, in field order.
+    for (let i = 0; i < fieldKeys.length; i++) {
+      const key = fieldKeys[i]
+      const k = kind[key]
+      const f = spec.fields[i]
+      if (f.required && (k === ABSENT || k === NULL || (k === STRING && end[key] === start[key])))
+        return `${f.name} is required`
+      if (f.positive && k === INT && num[key] <= 0) return `${f.name} must be greater than 0`
+    }
+    return undefined
   }
 
   /** The scanned value of a key as a CSV cell (asText: a string's bytes, an int's digits, else null). */

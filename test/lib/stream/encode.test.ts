@@ -55,6 +55,7 @@ let csvLines = 0
 let byteLines = 0
 let jsonFastLines = 0
 let rejectedCsvLines = 0
+let rejectedByteLines = 0
 
 /** The encoder's result against the reference: same tables, date, reason, and row (NDJSON lines byte for byte). */
 function expectSame(got: EncodedMessage, want: ReturnType<typeof reference>, label: string): void {
@@ -79,6 +80,7 @@ function expectSame(got: EncodedMessage, want: ReturnType<typeof reference>, lab
   if (got.csv) {
     csvLines += 1
     if (want.rejected) rejectedCsvLines += 1
+    if (want.rejected && got.bytes) rejectedByteLines += 1
   } else {
     expect(line, label).toBe(want.line)
     if (!want.rejected) jsonFastLines += 1
@@ -319,6 +321,8 @@ describe('MessageEncoder', () => {
     expect(jsonFastLines).toBeGreaterThan(10)
     // Rejections are CSV lines too (the cheap path), NDJSON only where CSV cannot carry them.
     expect(rejectedCsvLines).toBeGreaterThan(100)
+    // ... most of those plain ones built from bytes on the scanned path (no JSON.parse).
+    expect(rejectedByteLines).toBeGreaterThan(30)
   })
 
   it('keeps dates right across days, back and forth (the cached day)', () => {
