@@ -1,5 +1,6 @@
 import type { StreamStatusResult } from '../lib/stream/status.js'
 import type { StreamProgress, StreamResult } from '../lib/stream/stream.js'
+import { perSecond } from '../lib/stream/units.js'
 import { formatBytes } from './format.js'
 import { renderTable } from './table.js'
 
@@ -27,7 +28,7 @@ export function renderStreamResult(r: StreamResult, options: { color?: boolean }
     .join(' ')
   const lines = [
     renderTable(['table', 'rows published'], rows, { color: options.color, alignRight: [1] }),
-    `${r.events} events, ${r.rejected} rejected, ${r.flushes} flushes in ${(r.durationMs / 1000).toFixed(1)}s (stopped: ${r.stoppedBy})`,
+    `${r.events} events in ${(r.durationMs / 1000).toFixed(1)}s (${perSecond(r.events, r.durationMs)}/s), ${r.rejected} rejected, ${r.flushes} flushes (stopped: ${r.stoppedBy})`,
     `offsets (next per partition): ${offsets || 'none'}`,
   ]
   if (r.recovered.rolledForward.length + r.recovered.rolledBack.length > 0) {

@@ -22,7 +22,10 @@ export interface ParamSpec {
   default?: string | number
 }
 
-/** A field of the event (and a column of the tables it lands in). */
+/**
+ * A field of the event (and a column of the tables it lands in), with the rules the stream checks:
+ * an event that breaks one goes to `rejected` with the rule as its reason (events/route.ts).
+ */
 export interface FieldSpec {
   name: string
   type: FieldType
@@ -32,6 +35,10 @@ export interface FieldSpec {
    * it yet goes to `rejected`.
    */
   optional?: boolean
+  /** Missing, null or empty text is rejected: "<name> is required". */
+  required?: boolean
+  /** For ints: a value <= 0 is rejected: "<name> must be greater than 0". */
+  positive?: boolean
 }
 
 export interface Prices {
@@ -96,7 +103,7 @@ export const EVENT_TYPES: readonly EventTypeSpec[] = [
     type: 'add_money',
     routes: [{ method: 'GET', path: '/add_money' }],
     params: [{ name: 'amount', type: 'int', required: true, positive: true, max: MAX_AMOUNT }],
-    fields: [amountField, descriptionField],
+    fields: [{ ...amountField, positive: true }, descriptionField],
     build: (p) => ({ amount: Number(p.amount), description: 'money' }),
     response: 'Money Added!\n',
     tables: ['add_money', 'transactions'],
@@ -105,7 +112,7 @@ export const EVENT_TYPES: readonly EventTypeSpec[] = [
     type: 'join_guild',
     routes: [{ method: 'GET', path: '/join_guild' }],
     params: [{ name: 'guild_name', type: 'string', required: true, maxBytes: MAX_STRING_BYTES }],
-    fields: [{ name: 'guild_name', type: 'string' }],
+    fields: [{ name: 'guild_name', type: 'string', required: true }],
     build: (p) => ({ guild_name: String(p.guild_name) }),
     response: 'Joined Guild!\n',
     tables: ['guild_membership'],

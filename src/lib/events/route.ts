@@ -61,7 +61,8 @@ export function unknownFieldNames(
   return out
 }
 
-const MAX_RAW_EVENT = 64 * 1024
+/** raw_event keeps at most this many UTF-16 units of the message. */
+export const MAX_RAW_EVENT = 64 * 1024
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
 const digest = new Uint8Array(20)
@@ -84,7 +85,8 @@ export function eventDate(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10)
 }
 
-function asText(v: unknown): string | null {
+/** How a value becomes a text column: strings as they are, objects as JSON, the rest as String() gives. */
+export function asText(v: unknown): string | null {
   if (v === undefined || v === null) return null
   return typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v)
 }
@@ -98,10 +100,46 @@ function eventTime(event: Record<string, unknown>, meta: MessageMeta): number {
   return meta.timestamp
 }
 
+/** Integer text an int field accepts (the seed's "-10"). */
+export const INT_TEXT = /^\s*[-+]?\d{1,16}\s*$/
+
 /** Parses an int field: numbers, or the seed's strings such as "-10". */
-function intValue(v: unknown): number | undefined {
+export function intValue(v: unknown): number | undefined {
   if (typeof v === 'number') return Number.isSafeInteger(v) ? v : undefined
-  if (typeof v === 'string' && /^\s*[-+]?\d{1,16}\s*$/.test(v)) return Number(v)
+  if (typeof v === 'string' && INT_TEXT.test(v)) return Number(v)
+  return undefined
+}
+
+/**
+ * Reads an event's fields by the catalog into `values` (ints as numbers, the rest as asText), and
+ * returns the first rule they break, as the `rejected` reason: every field's type first, then the
+ * FieldSpec rules (required, positive) in field order. Undefined when the fields are valid.
+ */
+export function readFields(
+  spec: EventTypeSpec,
+  event: Record<string, unknown>,
+  values: (string | number | null)[],
+): string | undefined {
+  const fields = spec.fields
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i]
+    const v = event[f.name]
+    if (f.type === 'int') {
+      if (f.optional && (v === undefined || v === null)) {
+        values[i] = null
+        continue
+      }
+      const n = intValue(v)
+      if (n === undefined) return `${f.name} must be an integer, got ${JSON.stringify(v ?? null)}`
+      values[i] = n
+    } else values[i] = asText(v)
+  }
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i]
+    const v = values[i]
+    if (f.required && (v === null || v === '')) return `${f.name} is required`
+    if (f.positive && typeof v === 'number' && v <= 0) return `${f.name} must be greater than 0`
+  }
   return undefined
 }
 
@@ -124,7 +162,13 @@ function leading(
   }
 }
 
-function reject(raw: string, event: Record<string, unknown>, meta: MessageMeta, reason: string): RouteResult {
+/** The `rejected` result for a message: its leading columns, the reason and its Kafka coordinates. */
+export function reject(
+  raw: string,
+  event: Record<string, unknown>,
+  meta: MessageMeta,
+  reason: string,
+): RouteResult {
   const eventType = asText(event.event_type)
   const ms = eventTime(event, meta)
   const row: Row = {
@@ -138,29 +182,17 @@ function reject(raw: string, event: Record<string, unknown>, meta: MessageMeta, 
 }
 
 function fieldsOf(spec: EventTypeSpec, event: Record<string, unknown>): Row | string {
+  const values: (string | number | null)[] = []
+  const reason = readFields(spec, event, values)
+  if (reason !== undefined) return reason
   const out: Row = {}
-  for (const f of spec.fields) {
-    const v = event[f.name]
-    if (f.type === 'int') {
-      if (f.optional && (v === undefined || v === null)) {
-        out[f.name] = null
-        continue
-      }
-      const n = intValue(v)
-      if (n === undefined) return `${f.name} must be an integer, got ${JSON.stringify(v ?? null)}`
-      out[f.name] = n
-    } else {
-      out[f.name] = asText(v)
-    }
-  }
-  const required = spec.params.filter((p) => p.required).map((p) => p.name)
-  if (spec.type === 'join_guild' && required.includes('guild_name') && !out.guild_name) {
-    return 'guild_name is required'
-  }
-  if (spec.type === 'add_money' && typeof out.amount === 'number' && out.amount <= 0) {
-    return 'amount must be greater than 0'
-  }
+  for (let i = 0; i < spec.fields.length; i++) out[spec.fields[i].name] = values[i]
   return out
+}
+
+/** The reason for an event_type the catalog does not have. */
+export function unknownType(type: string): string {
+  return `unknown event_type "${type.slice(0, 64)}"`
 }
 
 /**
@@ -183,7 +215,7 @@ export function routeMessage(value: Buffer | string | null, meta: MessageMeta): 
   const type = obj.event_type
   if (typeof type !== 'string' || type === '') return reject(raw, obj, meta, 'missing event_type')
   const spec = eventTypeSpec(type)
-  if (!spec) return reject(raw, obj, meta, `unknown event_type "${type.slice(0, 64)}"`)
+  if (!spec) return reject(raw, obj, meta, unknownType(type))
   if (spec.tables.length === 0) return { rows: [] }
   const fields = fieldsOf(spec, obj)
   if (typeof fields === 'string') return reject(raw, obj, meta, fields)

@@ -1,5 +1,4 @@
 import { stat } from 'node:fs/promises'
-import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api'
 import { type ColumnSpec, type TableName, tableColumns } from '../events/catalog.js'
 
 /**
@@ -142,18 +141,23 @@ export function copyStatement(
   return `COPY (SELECT ${select} FROM (${from})${where}) TO ${sqlString(outPath)} (${parquetOptions(options)})`
 }
 
-/** Opens one in-memory DuckDB for the lifetime of the writer. */
+/**
+ * Opens one in-memory DuckDB for the lifetime of the writer. Through @duckdb/node-bindings, the
+ * native binding that @duckdb/node-api wraps: the writer only runs COPY statements, and loading the
+ * wrapper's ~180 modules cost each `game stream` process 0.3-0.8 s of start-up CPU (bench/stream.ts
+ * --whole). The report engine, which reads values, keeps node-api.
+ */
 export async function createParquetWriter(options: ParquetWriterOptions = {}): Promise<ParquetWriter> {
-  const { DuckDBInstance } = await import('@duckdb/node-api')
-  const instance: DuckDBInstance = await DuckDBInstance.create(':memory:', {
-    memory_limit: options.memoryLimit ?? '128MB',
-    threads: String(options.threads ?? 1),
-  })
-  const conn: DuckDBConnection = await instance.connect()
+  const { default: duckdb } = await import('@duckdb/node-bindings')
+  const config = duckdb.create_config()
+  duckdb.set_config(config, 'memory_limit', options.memoryLimit ?? '128MB')
+  duckdb.set_config(config, 'threads', String(options.threads ?? 1))
+  const db = await duckdb.open(':memory:', config)
+  const conn = await duckdb.connect(db)
 
   const writeFiles = async (table: TableName, files: SourceFiles, outPath: string, skip?: SkipOffsets) => {
-    const result = await conn.run(copyStatement(table, files, outPath, { ...options, skip }))
-    const rows = Number(result.rowsChanged)
+    const result = await duckdb.query(conn, copyStatement(table, files, outPath, { ...options, skip }))
+    const rows = Number(duckdb.rows_changed(result))
     const { size } = await stat(outPath)
     return { rows, bytes: size }
   }
@@ -161,8 +165,8 @@ export async function createParquetWriter(options: ParquetWriterOptions = {}): P
   return {
     writeFiles,
     close() {
-      conn.closeSync()
-      instance.closeSync()
+      duckdb.disconnect_sync(conn)
+      duckdb.close_sync(db)
     },
   }
 }

@@ -9,14 +9,22 @@ import {
   tableColumns,
 } from '../events/catalog.js'
 import {
+  asText,
   derivedEventId,
   eventDate,
+  INT_TEXT,
   knownKeys,
+  MAX_RAW_EVENT,
   type MessageMeta,
+  type RouteResult,
+  readFields,
+  reject,
   routeMessage,
   unknownFieldNames,
+  unknownType,
 } from '../events/route.js'
 import { CSV_DELIMITER, CSV_MAX_LINE_BYTES, CSV_NULL } from '../lake/parquet.js'
+import { ByteLine, intText, type LineWriter, parseReceived, ReceivedParser } from './byte-line.js'
 import {
   ABSENT,
   ByteNames,
@@ -28,6 +36,7 @@ import {
   STRING,
 } from './plain-json.js'
 
+export type { LineWriter }
 /**
  * The stream's hot path: one Kafka message → the line the buffer stores, without building
  * routeMessage's row objects. Two formats:
@@ -36,29 +45,27 @@ import {
  *   when no value can contain those characters or a line break: the raw event is valid JSON (no raw
  *   control characters) without CR/LF, and every text value has no control character (nor
  *   surrogate, so what DuckDB reads back is the same string). DuckDB reads it with read_csv
- *   (lake/parquet.ts), and no JSON escaping is needed on either side.
+ *   (lake/parquet.ts), and no JSON escaping is needed on either side. A rejected message's raw
+ *   event need not be JSON: it must have no control character but the tab.
  * - NDJSON otherwise: byte for byte what `JSON.stringify(routeMessage(value, meta).rows[0].row)`
  *   plus the `__p`/`__o` source columns gives.
  * Three paths, the first that applies: plain events (flat ASCII JSON without escapes, see
- * plain-json.ts) are scanned from their bytes and their CSV line written as bytes, with no
- * JSON.parse; other events are parsed once with JSON.parse; and everything unusual (every
- * rejection, odd timestamps, a catalog shape the fast paths do not know) goes through routeMessage,
- * the readable reference. test/lib/stream/encode.test.ts checks all of them against routeMessage.
+ * plain-json.ts) are scanned from their bytes and their CSV line written as bytes (byte-line.ts),
+ * with no JSON.parse; other events are parsed once with JSON.parse, rejections included (the
+ * catalog's rules through route.ts readFields; the reason and Kafka coordinates written as cells);
+ * and everything unusual (odd timestamps, a catalog shape the fast paths do not know, a null value)
+ * goes through routeMessage, the readable reference. test/lib/stream/encode.test.ts checks all of
+ * them against routeMessage.
  */
 export { CSV_DELIMITER, CSV_NULL }
+
+/** Cells after the raw event, at most: a table's columns but raw_event, plus __p and __o. */
+const MAX_CELLS = Math.max(...TABLE_NAMES.map((t) => tableColumns(t).length)) + 1
 
 /** A text value the CSV format cannot carry as is. */
 const CSV_UNSAFE = /[\u0000-\u001f\ud800-\udfff]/
 /** Longest CSV line in UTF-16 units: up to 3 bytes each in UTF-8, within read_csv's CSV_MAX_LINE_BYTES. */
 export const MAX_CSV_LINE = Math.floor(CSV_MAX_LINE_BYTES / 3) - 1
-
-/** A line the buffer writes straight into its chunk (MessageEncoder's byte-built CSV lines). */
-export interface LineWriter {
-  /** The line's length in bytes (without the newline). */
-  readonly size: number
-  /** Writes the line at buf[pos, pos + size); returns pos + size. */
-  write(buf: Buffer, pos: number): number
-}
 
 export interface EncodedMessage {
   /**
@@ -86,16 +93,41 @@ export interface EncodedMessage {
   unknownFields?: readonly string[]
 }
 
-const MAX_RAW_EVENT = 64 * 1024
 const DAY_MS = 86_400_000
 const NO_TABLES: readonly TableName[] = []
 const REJECTED: readonly TableName[] = ['rejected']
+/** What a message that is not a JSON object has as fields (read-only: never written to). */
+const NO_EVENT: Record<string, unknown> = Object.freeze(Object.create(null))
+/**
+ * The rejected table's columns are the ones rejectOut writes as CSV, in its order (else its rows
+ * are NDJSON).
+ */
+const REJECTED_CSV =
+  tableColumns('rejected')
+    .map((c) => c.name)
+    .join() ===
+  'raw_event,timestamp,Accept,Host,User-Agent,event_type,reason,kafka_topic,kafka_partition,kafka_offset,kafka_offset_last,event_id'
+/**
+ * A raw event (any message, also not JSON) the CSV format cannot carry: control characters but the
+ * tab, which JSON allows between tokens and the line format carries, and surrogates.
+ */
+const RAW_CSV_UNSAFE = /[\u0000-\u0008\u000a-\u001f\ud800-\udfff]/
+/** Text a byte-built cell can carry: printable ASCII. */
+const CSV_TEXT = /^[\x20-\x7e]*$/
 
 interface FastSpec {
+  spec: EventTypeSpec
   type: string
   tables: readonly TableName[]
   typeJson: string
-  fields: { name: string; key: string; int: boolean; optional: boolean }[]
+  fields: {
+    name: string
+    key: string
+    int: boolean
+    optional: boolean
+    required: boolean
+    positive: boolean
+  }[]
   /** Per field, its key id in KEY_NAMES (the scanned path). */
   fieldKeys: number[]
   /**
@@ -104,8 +136,6 @@ interface FastSpec {
    * differ in columns (then the line is NDJSON).
    */
   csvSlots: number[] | null
-  requireGuildName: boolean
-  positiveAmount: boolean
   /** Keys that are not unknown fields for this type (route.ts knownKeys). */
   known: ReadonlySet<string>
   /** Key ids (KEY_NAMES) of other types' fields: unknown fields when an event of this type has them. */
@@ -154,8 +184,8 @@ function fastSpec(spec: EventTypeSpec): FastSpec | null {
     if (leading.has(f.name) || /^(0|[1-9]\d*)$/.test(f.name)) return null
   }
   if (new Set(spec.fields.map((f) => f.name)).size !== spec.fields.length) return null
-  const required = spec.params.filter((p) => p.required).map((p) => p.name)
   return {
+    spec,
     type: spec.type,
     tables: spec.tables.filter((t) => !DERIVED.has(t)),
     typeJson: JSON.stringify(spec.type),
@@ -165,10 +195,10 @@ function fastSpec(spec: EventTypeSpec): FastSpec | null {
       key: `,${JSON.stringify(f.name)}:`,
       int: f.type === 'int',
       optional: f.optional === true,
+      required: f.required === true,
+      positive: f.positive === true,
     })),
     fieldKeys: spec.fields.map((f) => FIELD_KEY_NAMES.indexOf(f.name)),
-    requireGuildName: spec.type === 'join_guild' && required.includes('guild_name'),
-    positiveAmount: spec.type === 'add_money',
     known: knownKeys(spec),
     foreignKeys: FIELD_KEY_NAMES.flatMap((name, id) =>
       id > 5 && !knownKeys(spec).has(name) && !/^[A-Z]/.test(name) ? [id] : [],
@@ -199,12 +229,6 @@ const TYPE_NAMES = new ByteNames(
     }),
 )
 
-/** routeMessage's asText: how a non-int value becomes a column's text. */
-function asText(v: unknown): string | null {
-  if (v === undefined || v === null) return null
-  return typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v)
-}
-
 function textJson(t: string | null): string {
   return t === null ? 'null' : JSON.stringify(t)
 }
@@ -213,269 +237,30 @@ function csvCell(t: string | null): string {
   return t === null ? CSV_NULL : t
 }
 
-const INT_TEXT = /^\s*[-+]?\d{1,16}\s*$/
-
-/** Date.parse for the API's own `received_at` (toISOString: YYYY-MM-DDTHH:MM:SS.sssZ); anything else goes to Date.parse. */
-function parseReceived(s: string): number {
-  if (
-    s.length === 24 &&
-    s.charCodeAt(4) === 45 &&
-    s.charCodeAt(7) === 45 &&
-    s.charCodeAt(10) === 84 &&
-    s.charCodeAt(13) === 58 &&
-    s.charCodeAt(16) === 58 &&
-    s.charCodeAt(19) === 46 &&
-    s.charCodeAt(23) === 90
-  ) {
-    const y = digits(s, 0, 4)
-    const mo = digits(s, 5, 2)
-    const d = digits(s, 8, 2)
-    const h = digits(s, 11, 2)
-    const mi = digits(s, 14, 2)
-    const se = digits(s, 17, 2)
-    const ms = digits(s, 20, 3)
-    // Only unambiguous values (days up to 28 exist in every month; Date.UTC maps years < 100 to
-    // 19xx); the rest as Date.parse sees them.
-    if (
-      y >= 100 &&
-      mo >= 1 &&
-      mo <= 12 &&
-      d >= 1 &&
-      d <= 28 &&
-      h >= 0 &&
-      h <= 23 &&
-      mi >= 0 &&
-      mi <= 59 &&
-      se >= 0 &&
-      se <= 59 &&
-      ms >= 0
-    ) {
-      return Date.UTC(y, mo - 1, d, h, mi, se, ms)
-    }
-  }
-  return Date.parse(s)
-}
-
 /**
- * parseReceived's fast case on bytes: the ms, or NaN when it is not that case. Events in a row
- * mostly share their minute: the minute's ms is cached by its 16 bytes (YYYY-MM-DDTHH:MM), so
- * each event parses only its seconds and milliseconds.
+ * False when JSON.parse(s) must throw: s is empty or blank, or its first character after JSON's
+ * whitespace (space, tab, LF, CR) starts no JSON value (`{ [ " - 0-9 t f n`).
  */
-class ReceivedParser {
-  private readonly minute = Buffer.alloc(16)
-  private minuteMs = Number.NaN
-
-  parse(b: Buffer, start: number, end: number): number {
-    if (end - start !== 24 || b[start + 16] !== 58 || b[start + 19] !== 46 || b[start + 23] !== 90) {
-      return Number.NaN
-    }
-    const se = byteDigits(b, start + 17, 2)
-    const ms = byteDigits(b, start + 20, 3)
-    if (se < 0 || se > 59 || ms < 0) return Number.NaN
-    let same = !Number.isNaN(this.minuteMs)
-    for (let j = 0; same && j < 16; j++) same = b[start + j] === this.minute[j]
-    if (!same) {
-      const base = minuteMs(b, start)
-      if (Number.isNaN(base)) return Number.NaN
-      b.copy(this.minute, 0, start, start + 16)
-      this.minuteMs = base
-    }
-    // Date.UTC(y, mo, d, h, mi, se, ms) is the minute's ms plus these: integers, exact.
-    return this.minuteMs + se * 1000 + ms
-  }
-}
-
-/** The ms of the minute YYYY-MM-DDTHH:MM at b[start], under parseReceived's rules, or NaN. */
-function minuteMs(b: Buffer, start: number): number {
-  if (b[start + 4] !== 45 || b[start + 7] !== 45 || b[start + 10] !== 84 || b[start + 13] !== 58)
-    return Number.NaN
-  const y = byteDigits(b, start, 4)
-  const mo = byteDigits(b, start + 5, 2)
-  const d = byteDigits(b, start + 8, 2)
-  const h = byteDigits(b, start + 11, 2)
-  const mi = byteDigits(b, start + 14, 2)
-  // Only unambiguous values, as parseReceived.
-  if (y >= 100 && mo >= 1 && mo <= 12 && d >= 1 && d <= 28 && h >= 0 && h <= 23 && mi >= 0 && mi <= 59) {
-    return Date.UTC(y, mo - 1, d, h, mi, 0, 0)
-  }
-  return Number.NaN
-}
-
-/**
- * What Number() gives for integer text in b[start, end) that INT_TEXT accepts, if it has at most 15
- * digits (exact); else NaN. The bytes are a plain string's: the only whitespace is the space.
- */
-function intText(b: Buffer, start: number, end: number): number {
-  let i = start
-  while (i < end && b[i] === 32) i++
-  let negative = false
-  if (i < end && (b[i] === 45 || b[i] === 43)) negative = b[i++] === 45
-  const d0 = i
-  let n = 0
-  while (i < end && b[i] >= 48 && b[i] <= 57) n = n * 10 + (b[i++] - 48)
-  const count = i - d0
-  while (i < end && b[i] === 32) i++
-  if (i !== end || count === 0 || count > 15) return Number.NaN
-  return negative ? -n : n
-}
-
-/** The decimal value of the n bytes at `at`, or -1 if any is not a digit. */
-function byteDigits(b: Buffer, at: number, n: number): number {
-  let v = 0
-  for (let i = at; i < at + n; i++) {
-    const c = b[i] - 48
-    if (c < 0 || c > 9) return -1
-    v = v * 10 + c
-  }
-  return v
-}
-
-/** The decimal value of s[at, at+n), or -1 if any character is not a digit. */
-function digits(s: string, at: number, n: number): number {
-  let v = 0
-  for (let i = at; i < at + n; i++) {
-    const c = s.charCodeAt(i) - 48
-    if (c < 0 || c > 9) return -1
-    v = v * 10 + c
-  }
-  return v
+export function mayBeJson(s: string): boolean {
+  let i = 0
+  let c = s.charCodeAt(0)
+  while (c === 32 || c === 9 || c === 10 || c === 13) c = s.charCodeAt(++i)
+  return (
+    c === 123 || // {
+    c === 91 || // [
+    c === 34 || // "
+    c === 45 || // -
+    (c >= 48 && c <= 57) ||
+    c === 116 || // t
+    c === 102 || // f
+    c === 110 // n
+  )
 }
 
 /** The stream passes `meta.offset` as '' (no string per record): filled from the number when needed. */
 function withOffset(meta: MessageMeta, offset: number): MessageMeta {
   if (meta.offset === '') meta.offset = String(offset)
   return meta
-}
-
-const DELIMITER_BYTE = CSV_DELIMITER.charCodeAt(0)
-
-const CELL_TEXT = 0
-const CELL_BYTES = 1
-const CELL_INT = 2
-/** Cells after the raw event, at most: a table's columns but raw_event, plus __p and __o. */
-const MAX_CELLS = Math.max(...TABLE_NAMES.map((t) => tableColumns(t).length)) + 1
-
-/**
- * A CSV line as bytes: the raw event copied from the record, then the cells: ASCII text, bytes of
- * the record, or integers. Only for events whose bytes are all ASCII with no backslash or line
- * break: then every cell is ASCII too (no escape can put a control character, a delimiter or a
- * non-ASCII character in a value), so the line is byte for byte what its string form encodes to in
- * UTF-8, and no string is made for it.
- */
-class ByteLine implements LineWriter {
-  size = 0
-  private src: Buffer = Buffer.alloc(0)
-  private start = 0
-  private end = 0
-  private count = 0
-  private readonly kinds = new Uint8Array(MAX_CELLS)
-  private readonly texts: string[] = []
-  private readonly starts = new Int32Array(MAX_CELLS)
-  private readonly ends = new Int32Array(MAX_CELLS)
-  private readonly ints = new Float64Array(MAX_CELLS)
-
-  /** Starts a line with the raw event src[start, end). */
-  begin(src: Buffer, start: number, end: number): void {
-    this.src = src
-    this.start = start
-    this.end = end
-    this.count = 0
-    this.size = end - start
-  }
-
-  /** A cell of ASCII text (CSV_NULL for null). */
-  text(t: string): void {
-    const i = this.count++
-    this.kinds[i] = CELL_TEXT
-    this.texts[i] = t
-    this.size += 1 + t.length
-  }
-
-  /** A cell that is the source's bytes [start, end). */
-  bytes(start: number, end: number): void {
-    const i = this.count++
-    this.kinds[i] = CELL_BYTES
-    this.starts[i] = start
-    this.ends[i] = end
-    this.size += 1 + end - start
-  }
-
-  /** A cell holding a safe integer. */
-  int(n: number): void {
-    const i = this.count++
-    this.kinds[i] = CELL_INT
-    this.ints[i] = n
-    this.size += 1 + intLength(n)
-  }
-
-  write(buf: Buffer, pos: number): number {
-    const src = this.src
-    src.copy(buf, pos, this.start, this.end)
-    let at = pos + (this.end - this.start)
-    for (let i = 0; i < this.count; i++) {
-      buf[at++] = DELIMITER_BYTE
-      const kind = this.kinds[i]
-      if (kind === CELL_TEXT) {
-        const t = this.texts[i]
-        for (let j = 0; j < t.length; j++) buf[at++] = t.charCodeAt(j)
-      } else if (kind === CELL_BYTES) {
-        const end = this.ends[i]
-        for (let j = this.starts[i]; j < end; j++) buf[at++] = src[j]
-      } else at = putInt(buf, at, this.ints[i])
-    }
-    return at
-  }
-}
-
-/** Decimal digits of 0 <= n < 1e9. */
-function smallLength(n: number): number {
-  let len = 1
-  while (n >= 10) {
-    n = (n / 10) | 0
-    len += 1
-  }
-  return len
-}
-
-/** Characters of a safe integer in decimal (what `${n}` gives). */
-export function intLength(n: number): number {
-  const sign = n < 0 ? 1 : 0
-  const a = Math.abs(n)
-  if (a < 1e9) return sign + smallLength(a)
-  return sign + smallLength((a - (a % 1e9)) / 1e9) + 9
-}
-
-/** Writes 0 <= n < 1e9 as exactly `width` digits, zero-padded, ending at at + width. */
-function putDigits(buf: Buffer, at: number, n: number, width: number): number {
-  // As an int32: `%` on a double is a slow floating-point remainder.
-  let v = n | 0
-  for (let i = at + width - 1; i >= at; i--) {
-    buf[i] = 48 + (v % 10)
-    v = (v / 10) | 0
-  }
-  return at + width
-}
-
-/**
- * Writes a safe integer in decimal, as `${n}` spells it, without making a string (V8 converts
- * integers past 2^31, such as ms timestamps, on a slow path). Exact: only integer arithmetic.
- */
-export function putInt(buf: Buffer, at: number, n: number): number {
-  if (n < 0) buf[at++] = 45
-  const a = Math.abs(n)
-  if (a < 1e9) return putDigits(buf, at, a, smallLength(a))
-  const low = a % 1e9
-  const high = (a - low) / 1e9
-  return putDigits(buf, putDigits(buf, at, high, smallLength(high)), low, 9)
-}
-
-/** The line an encoder result stands for, as text (tests, debugging). */
-export function encodedLine(out: EncodedMessage): string {
-  if (out.bytes === null) return out.line
-  const buf = Buffer.allocUnsafe(out.bytes.size)
-  const end = out.bytes.write(buf, 0)
-  if (end !== buf.length) throw new Error(`line writer wrote ${end} of ${buf.length} bytes`)
-  return buf.toString('utf8')
 }
 
 /**
@@ -495,13 +280,13 @@ export class MessageEncoder {
     rejected: undefined,
     unknownFields: undefined,
   }
-  private readonly byteLine = new ByteLine()
+  private readonly byteLine = new ByteLine(MAX_CELLS)
   private readonly scanner = new PlainJsonScanner(KEY_NAMES)
   private readonly received = new ReceivedParser()
-  /** Events encoded by the scanned path (no JSON.parse), for tests and profiling. */
-  scannedEvents = 0
   /** Per field of the current event: its text (ints as decimal), reused across calls. */
   private readonly texts: (string | null)[] = []
+  /** Per field of the current event: its value as readFields gives it, reused across calls. */
+  private readonly values: (string | number | null)[] = []
 
   /**
    * `meta.offset` may be '' (then `offset` is used); `offset` is the same offset as a number. A
@@ -533,58 +318,47 @@ export class MessageEncoder {
         raw.indexOf('\n') < 0 &&
         raw.indexOf('\r') < 0
     }
+    // Junk (a log line, HTML, text): no JSON value can start with its first character, so skip the
+    // thrown SyntaxError (its message and stack cost several valid events).
+    if (!mayBeJson(raw)) {
+      return this.rejectOut(raw, NO_EVENT, meta, offset, raw === '' ? 'empty message' : 'not valid JSON')
+    }
     let event: unknown
     try {
       event = JSON.parse(raw)
     } catch {
-      return this.reference(raw, meta, offset)
+      return this.rejectOut(raw, NO_EVENT, meta, offset, raw === '' ? 'empty message' : 'not valid JSON')
     }
     if (typeof event !== 'object' || event === null || Array.isArray(event))
-      return this.reference(raw, meta, offset)
+      return this.rejectOut(raw, NO_EVENT, meta, offset, 'not a JSON object')
     const obj = event as Record<string, unknown>
     const type = obj.event_type
-    if (typeof type !== 'string') return this.reference(raw, meta, offset)
+    if (typeof type !== 'string' || type === '')
+      return this.rejectOut(raw, obj, meta, offset, 'missing event_type')
     const spec = FAST.get(type)
-    // Unknown (or empty) types, and shapes the fast path does not cover.
-    if (!spec) return this.reference(raw, meta, offset)
+    if (spec === undefined) return this.rejectOut(raw, obj, meta, offset, unknownType(type))
+    // Shapes the fast path does not cover.
+    if (spec === null) return this.reference(raw, meta, offset)
     // `default` events: nothing to write.
     if (spec.tables.length === 0) return this.nothing()
     const out = this.out
     const texts = this.texts
+    // The catalog's rules (events/route.ts readFields): the values, or the first rule broken.
+    const values = this.values
+    const reason = readFields(spec.spec, obj, values)
+    if (reason !== undefined) return this.rejectOut(raw, obj, meta, offset, reason)
     let csv =
       spec.csvSlots !== null &&
       raw.length <= MAX_RAW_EVENT &&
       (plain || (raw.indexOf('\n') < 0 && raw.indexOf('\r') < 0))
-    let guildName: unknown
-    let amount: number | undefined
     for (let i = 0; i < spec.fields.length; i++) {
-      const f = spec.fields[i]
-      const v = obj[f.name]
-      if (f.int && f.optional && (v === undefined || v === null)) {
-        texts[i] = null
-      } else if (f.int) {
-        let n: number
-        if (typeof v === 'number') {
-          if (!Number.isSafeInteger(v)) return this.reference(raw, meta, offset)
-          n = v
-        } else if (typeof v === 'string' && INT_TEXT.test(v)) {
-          n = Number(v)
-        } else {
-          return this.reference(raw, meta, offset)
-        }
-        if (f.name === 'amount') amount = n
-        texts[i] = `${n}`
-      } else {
-        if (f.name === 'guild_name') guildName = v
-        const t = asText(v)
-        if (csv && !plain && t !== null && CSV_UNSAFE.test(t)) csv = false
-        texts[i] = t
+      const v = values[i]
+      if (typeof v === 'number') texts[i] = `${v}`
+      else {
+        if (csv && !plain && v !== null && CSV_UNSAFE.test(v)) csv = false
+        texts[i] = v
       }
     }
-    if (spec.requireGuildName && (guildName === undefined || guildName === null || guildName === '')) {
-      return this.reference(raw, meta, offset)
-    }
-    if (spec.positiveAmount && amount !== undefined && amount <= 0) return this.reference(raw, meta, offset)
 
     const received = obj.received_at
     let ms = meta.timestamp
@@ -703,33 +477,35 @@ export class MessageEncoder {
   ): EncodedMessage | null {
     const sc = this.scanner
     if (end - start > MAX_RAW_EVENT || !sc.scan(buf, start, end)) return null
-    const { kind, num } = sc
-    if (kind[K_TYPE] !== STRING) return null
-    const spec = SCANNED_TYPES[TYPE_NAMES.find(buf, sc.start[K_TYPE], sc.end[K_TYPE])]
-    if (spec === undefined) return null
-    if (spec.tables.length === 0) return this.nothing()
-    const slots = spec.csvSlots
-    if (slots === null) return null
-    // The fields: ints as JSON integers or integer text, text as strings, integers or null.
-    const fieldKeys = spec.fieldKeys
-    for (let i = 0; i < fieldKeys.length; i++) {
-      const key = fieldKeys[i]
-      const k = kind[key]
-      if (spec.fields[i].int && spec.fields[i].optional && (k === ABSENT || k === NULL)) {
-        // NULL: cell() writes it.
-      } else if (spec.fields[i].int) {
-        if (k === STRING) {
-          // The seed's integer text ("-10"): read as routeMessage's intValue would, then an INT.
-          const n = intText(buf, sc.start[key], sc.end[key])
-          if (Number.isNaN(n)) return null
-          kind[key] = INT
-          num[key] = n
-        } else if (k !== INT) return null
-        if (spec.positiveAmount && spec.fields[i].name === 'amount' && num[key] <= 0) return null
-      } else if (k === OTHER) return null
-      else if (spec.requireGuildName && spec.fields[i].name === 'guild_name') {
-        if (k === ABSENT || k === NULL || (k === STRING && sc.end[key] === sc.start[key])) return null
+    const { kind } = sc
+    const tk = kind[K_TYPE]
+    // Rejections are written here too (as `rejected` lines) when the reason can be told from the
+    // bytes; anything else is left to the parsed path.
+    let reason: string | undefined
+    let spec: FastSpec | undefined
+    if (
+      tk === ABSENT ||
+      tk === NULL ||
+      tk === INT ||
+      (tk === STRING && sc.end[K_TYPE] === sc.start[K_TYPE])
+    ) {
+      reason = 'missing event_type'
+    } else if (tk !== STRING) return null
+    else {
+      spec = SCANNED_TYPES[TYPE_NAMES.find(buf, sc.start[K_TYPE], sc.end[K_TYPE])]
+      if (spec === undefined) {
+        const type = buf.toString('latin1', sc.start[K_TYPE], sc.end[K_TYPE])
+        // A catalog type the scanned path does not cover: the parsed path.
+        if (FAST.has(type)) return null
+        reason = unknownType(type)
       }
+    }
+    if (spec !== undefined) {
+      if (spec.tables.length === 0) return this.nothing()
+      if (spec.csvSlots === null) return null
+      const broken = this.scannedFields(spec, buf)
+      if (broken === null) return null
+      reason = broken
     }
     // The event time: the API's own received_at format, else (no received_at string) the record's.
     let ms = meta.timestamp
@@ -740,36 +516,102 @@ export class MessageEncoder {
     }
     if (!Number.isSafeInteger(ms)) return null
     for (const key of HEADER_KEYS) if (kind[key] === OTHER) return null
+    if (reason !== undefined && (!REJECTED_CSV || !CSV_TEXT.test(meta.topic))) return null
     this.setDay(ms)
     const b = this.byteLine
     b.begin(buf, start, end)
     b.int(ms)
     for (const key of HEADER_KEYS) this.cell(key)
-    b.text(spec.type)
-    for (const slot of slots) {
-      if (slot < 0) b.text(CSV_NULL)
-      else this.cell(fieldKeys[slot])
+    if (reason !== undefined) {
+      this.cell(K_TYPE)
+      b.text(reason)
+      b.text(meta.topic)
+      b.int(meta.partition)
+      b.int(offset)
+      b.text(CSV_NULL)
+    } else {
+      const s = spec as FastSpec
+      b.text(s.type)
+      for (const slot of s.csvSlots as number[]) {
+        if (slot < 0) b.text(CSV_NULL)
+        else this.cell(s.fieldKeys[slot])
+      }
     }
     if (kind[K_ID] === STRING && sc.end[K_ID] > sc.start[K_ID]) b.bytes(sc.start[K_ID], sc.end[K_ID])
     else b.text(derivedEventId(withOffset(meta, offset)))
     b.int(meta.partition)
     b.int(offset)
     if (b.size > MAX_CSV_LINE) return null
-    // Fields of no catalog type, then other types' fields (none on the beaten track: no cost).
-    let unknown: string[] | undefined
-    if (sc.otherCount > 0) {
-      if (sc.otherCount > MAX_OTHER_KEYS) return null
-      unknown = []
-      for (let j = 0; j < sc.otherCount; j++)
-        unknown.push(buf.toString('latin1', sc.otherStart[j], sc.otherEnd[j]))
+    if (reason === undefined) {
+      // Fields of no catalog type, then other types' fields (none on the beaten track: no cost).
+      let unknown: string[] | undefined
+      if (sc.otherCount > 0) {
+        if (sc.otherCount > MAX_OTHER_KEYS) return null
+        unknown = []
+        for (let j = 0; j < sc.otherCount; j++)
+          unknown.push(buf.toString('latin1', sc.otherStart[j], sc.otherEnd[j]))
+      }
+      for (const key of (spec as FastSpec).foreignKeys)
+        if (kind[key] !== ABSENT) (unknown ??= []).push(FIELD_KEY_NAMES[key])
+      // A key twice (JSON.parse keeps one): named once.
+      if (unknown !== undefined && unknown.length > 1) unknown = [...new Set(unknown)]
+      const out = this.bytesOut(spec as FastSpec)
+      out.unknownFields = unknown
+      return out
     }
-    for (const key of spec.foreignKeys) if (kind[key] !== ABSENT) (unknown ??= []).push(FIELD_KEY_NAMES[key])
-    // A key twice (JSON.parse keeps one): named once.
-    if (unknown !== undefined && unknown.length > 1) unknown = [...new Set(unknown)]
-    this.scannedEvents += 1
-    const out = this.bytesOut(spec)
-    out.unknownFields = unknown
+    const out = this.out
+    out.tables = REJECTED
+    out.dt = this.lastDt
+    out.rejected = reason
+    out.line = ''
+    out.bytes = b
+    out.csv = true
     return out
+  }
+
+  /**
+   * The scanned fields of a `spec` event by the catalog's rules, as readFields (events/route.ts)
+   * reads them: undefined when valid (string ints turned into INTs), the first rule broken, or null
+   * when only the parsed path can tell (a float, true/false, 16-digit integer text).
+   */
+  private scannedFields(spec: FastSpec, buf: Buffer): string | undefined | null {
+    const { kind, num, start, end } = this.scanner
+    const fieldKeys = spec.fieldKeys
+    // Types first, in field order: ints as JSON integers or integer text; text as strings,
+    // integers or null.
+    for (let i = 0; i < fieldKeys.length; i++) {
+      const key = fieldKeys[i]
+      const k = kind[key]
+      const f = spec.fields[i]
+      if (f.int) {
+        if (k === STRING) {
+          // The seed's integer text ("-10"): read as routeMessage's intValue would, then an INT.
+          const n = intText(buf, start[key], end[key])
+          if (Number.isNaN(n)) {
+            const text = buf.toString('latin1', start[key], end[key])
+            // Integer text of 16 digits is an integer to routeMessage, not exact here.
+            if (INT_TEXT.test(text)) return null
+            // A plain string: JSON.stringify only adds the quotes.
+            return `${f.name} must be an integer, got "${text}"`
+          }
+          kind[key] = INT
+          num[key] = n
+        } else if (k === ABSENT || k === NULL) {
+          // An optional int is NULL (cell() writes it); else the parsed path's reason.
+          if (!f.optional) return `${f.name} must be an integer, got null`
+        } else if (k !== INT) return null
+      } else if (k === OTHER) return null
+    }
+    // Then the rules, in field order.
+    for (let i = 0; i < fieldKeys.length; i++) {
+      const key = fieldKeys[i]
+      const k = kind[key]
+      const f = spec.fields[i]
+      if (f.required && (k === ABSENT || k === NULL || (k === STRING && end[key] === start[key])))
+        return `${f.name} is required`
+      if (f.positive && k === INT && num[key] <= 0) return `${f.name} must be greater than 0`
+    }
+    return undefined
   }
 
   /** The scanned value of a key as a CSV cell (asText: a string's bytes, an int's digits, else null). */
@@ -814,9 +656,76 @@ export class MessageEncoder {
     return out
   }
 
+  /**
+   * A message that goes to `rejected` with `reason` (`event`: what JSON.parse gave, NO_EVENT when it
+   * is not an object). As cheap as a valid event: no second JSON.parse, no row object, and a CSV
+   * line when its cells can carry the values (see the file comment); else routeMessage's row.
+   */
+  private rejectOut(
+    raw: string,
+    event: Record<string, unknown>,
+    meta: MessageMeta,
+    offset: number,
+    reason: string,
+  ): EncodedMessage {
+    const received = event.received_at
+    let ms = meta.timestamp
+    if (typeof received === 'string') {
+      const parsed = parseReceived(received)
+      if (Number.isFinite(parsed)) ms = parsed
+    }
+    if (
+      !REJECTED_CSV ||
+      !Number.isSafeInteger(ms) ||
+      raw === '' ||
+      raw.length > MAX_RAW_EVENT ||
+      RAW_CSV_UNSAFE.test(raw) ||
+      CSV_UNSAFE.test(reason)
+    ) {
+      return this.routed(reject(raw, event, withOffset(meta, offset), reason), meta, offset)
+    }
+    const id = event.event_id
+    const eventId = typeof id === 'string' && id ? id : derivedEventId(withOffset(meta, offset))
+    const type = asText(event.event_type)
+    const accept = asText(event.Accept)
+    const host = asText(event.Host)
+    const agent = asText(event['User-Agent'])
+    if (
+      (type !== null && CSV_UNSAFE.test(type)) ||
+      (accept !== null && CSV_UNSAFE.test(accept)) ||
+      (host !== null && CSV_UNSAFE.test(host)) ||
+      (agent !== null && CSV_UNSAFE.test(agent)) ||
+      CSV_UNSAFE.test(eventId) ||
+      CSV_UNSAFE.test(meta.topic)
+    ) {
+      return this.routed(reject(raw, event, withOffset(meta, offset), reason), meta, offset)
+    }
+    this.setDay(ms)
+    const D = CSV_DELIMITER
+    const line =
+      `${raw}${D}${ms}${D}${csvCell(accept)}${D}${csvCell(host)}${D}${csvCell(agent)}${D}${csvCell(type)}` +
+      `${D}${reason}${D}${meta.topic}${D}${meta.partition}${D}${offset}${D}${CSV_NULL}${D}${eventId}` +
+      `${D}${meta.partition}${D}${offset}`
+    if (line.length > MAX_CSV_LINE) {
+      return this.routed(reject(raw, event, withOffset(meta, offset), reason), meta, offset)
+    }
+    const out = this.out
+    out.rejected = reason
+    out.tables = REJECTED
+    out.dt = this.lastDt
+    out.line = line
+    out.bytes = null
+    out.csv = true
+    return out
+  }
+
   /** The readable path: routeMessage, then the row serialized as the buffer always has. */
   private reference(value: Buffer | string | null, meta: MessageMeta, offset: number): EncodedMessage {
-    const routed = routeMessage(value, withOffset(meta, offset))
+    return this.routed(routeMessage(value, withOffset(meta, offset)), meta, offset)
+  }
+
+  /** A routeMessage result as the buffer's line: NDJSON of its row plus __p/__o. */
+  private routed(routed: RouteResult, meta: MessageMeta, offset: number): EncodedMessage {
     const out = this.out
     out.rejected = routed.rejected
     out.unknownFields = routed.unknownFields

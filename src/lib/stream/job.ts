@@ -17,6 +17,7 @@ import { type GroupMembership, kafkaUnreachable } from './membership.js'
 import { caughtUp, OffsetTracker } from './offsets.js'
 import { planAssignment } from './planner.js'
 import { removeStaleScratch, SCRATCH_PREFIX } from './scratch.js'
+import { perSecond } from './units.js'
 import type { StreamDeps, StreamOptions, StreamProgress, StreamResult } from './stream.js'
 import { UnknownFieldCounter } from './unknown-fields.js'
 
@@ -236,10 +237,7 @@ export class StreamJob {
       })
 
       const joinStarted = clock.now()
-      let lastEvents = 0
-      let lastTick = clock.now()
       let lastReport = 0
-      let eventsPerSec = 0
       const sessionTimeoutMs = options.sessionTimeoutMs ?? DEFAULT_STREAM.sessionTimeoutMs
       const snapshot = (phase: StreamProgress['phase']): StreamProgress => ({
         phase,
@@ -247,7 +245,7 @@ export class StreamJob {
           ? { waiting: joinWaitingText(group, clock.now() - joinStarted, sessionTimeoutMs) }
           : {}),
         events: this.events,
-        eventsPerSec,
+        eventsPerSec: perSecond(this.events, clock.now() - started),
         rejected: this.rejected,
         undecodable: this.undecodable,
         lastUndecodable: this.lastUndecodable,
@@ -291,9 +289,6 @@ export class StreamJob {
         }
         if (options.once && this.isCaughtUp()) this.finish('caught-up')
         if (now - lastReport >= 1000) {
-          eventsPerSec = Math.round(((this.events - lastEvents) * 1000) / Math.max(1, now - lastTick))
-          lastEvents = this.events
-          lastTick = now
           lastReport = now
           deps.onProgress?.(snapshot(this.joined ? 'consuming' : 'starting'))
         }

@@ -67,6 +67,7 @@ export interface StreamOptions {
 export interface StreamProgress {
   phase: 'starting' | 'consuming' | 'stopping' | 'done'
   events: number
+  /** Events per second of the run so far (units.ts perSecond). */
   eventsPerSec: number
   rejected: number
   /** Record batches that did not decode (each one `rejected` row naming its offset range). */

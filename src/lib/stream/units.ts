@@ -17,3 +17,12 @@ export function parseBytes(text: string): number | undefined {
   const n = Math.round(Number(m[1]) * mult)
   return Number.isFinite(n) && n > 0 ? n : undefined
 }
+
+/**
+ * Events per second of a run: all events over all of its time (start-up, joining and flushes
+ * included), what a user divides by. Not a rate over the last window, which jumps with every
+ * flush and start-up pause. Pure.
+ */
+export function perSecond(count: number, ms: number): number {
+  return ms > 0 ? Math.round((count * 1000) / ms) : 0
+}

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { derivedEventId, eventDate, routeMessage } from '../../../src/lib/events/route.js'
+import {
+  EVENT_TYPES,
+  type EventTypeSpec,
+  eventTypeSpec,
+  type FieldSpec,
+} from '../../../src/lib/events/catalog.js'
+import { derivedEventId, eventDate, readFields, routeMessage } from '../../../src/lib/events/route.js'
 
 const meta = {
   topic: 'game_events',
@@ -119,5 +125,37 @@ describe('unknownFieldNames', () => {
       rejected: 'guild_name is required',
     })
     expect(routeMessage('{"event_type":"join_guild","x":1}', meta).unknownFields).toBeUndefined()
+  })
+})
+
+describe('readFields: the catalog FieldSpec rules', () => {
+  const spec = (fields: FieldSpec[]) => ({ ...(eventTypeSpec('mensaje') as EventTypeSpec), fields })
+
+  it('checks types first, then required and positive in field order, for any entry', () => {
+    const s = spec([
+      { name: 'who', type: 'string', required: true },
+      { name: 'n', type: 'int', positive: true },
+    ])
+    const values: (string | number | null)[] = []
+    expect(readFields(s, { who: 'a', n: '3' }, values)).toBeUndefined()
+    expect(values).toEqual(['a', 3])
+    expect(readFields(s, { who: '', n: 'x' }, [])).toBe('n must be an integer, got "x"')
+    expect(readFields(s, { n: 0 }, [])).toBe('who is required')
+    expect(readFields(s, { who: null, n: 1 }, [])).toBe('who is required')
+    expect(readFields(s, { who: 0, n: 0 }, [])).toBe('n must be greater than 0')
+    expect(readFields(s, { who: 'a', n: -2 }, [])).toBe('n must be greater than 0')
+    expect(readFields(spec([{ name: 'who', type: 'string' }]), {}, [])).toBeUndefined()
+  })
+
+  it('holds the rules routeMessage applies to the catalog types (join_guild, add_money)', () => {
+    const rules = EVENT_TYPES.flatMap((t) =>
+      t.fields.filter((f) => f.required || f.positive).map((f) => `${t.type}.${f.name}`),
+    )
+    expect(rules.sort()).toEqual(['add_money.amount', 'join_guild.guild_name'])
+    const route = (e: object) => routeMessage(JSON.stringify(e), meta).rejected
+    expect(route({ event_type: 'join_guild', guild_name: '' })).toBe('guild_name is required')
+    expect(route({ event_type: 'add_money', amount: 0 })).toBe('amount must be greater than 0')
+    // The same field without the rule elsewhere: a purchase's negative amount is fine.
+    expect(route({ event_type: 'purchase_sword', amount: -10 })).toBeUndefined()
   })
 })

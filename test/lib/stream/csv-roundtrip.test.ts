@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type TableName, tableColumns } from '../../../src/lib/events/catalog.js'
 import { routeMessage } from '../../../src/lib/events/route.js'
 import { createParquetWriter, type ParquetWriter } from '../../../src/lib/lake/parquet.js'
-import { encodedLine, MessageEncoder } from '../../../src/lib/stream/encode.js'
+import { CountingEncoder, encodedLine } from './encoded.js'
 import { duckQuery } from './fixtures.js'
 
 /**
@@ -92,7 +92,7 @@ function messages(): string[] {
 
 describe('CSV lines through DuckDB', () => {
   it('read back as exactly the rows routeMessage gives', async () => {
-    const encoder = new MessageEncoder()
+    const encoder = new CountingEncoder()
     const lines = new Map<TableName, string[]>()
     const want = new Map<TableName, Record<string, unknown>[]>()
     let csv = 0
@@ -117,31 +117,79 @@ describe('CSV lines through DuckDB', () => {
     // Both ways of building a CSV line: bytes (plain ASCII) and text (unicode, backslashes).
     expect(fromBytes).toBeGreaterThan(40)
     expect(csv - fromBytes).toBeGreaterThan(8)
-    for (const [table, tableLines] of lines) {
-      const file = path.join(dir, `${table}.csv`)
-      await writeFile(file, `${tableLines.join('\n')}\n`)
-      const out = path.join(dir, `${table}.parquet`)
-      const written = await writer.writeFiles(table, { json: [], csv: [file] }, out)
-      expect(written.rows).toBe(tableLines.length)
-      const cols = tableColumns(table)
-      const select = cols
-        .map((c) =>
-          c.type === 'TIMESTAMP'
-            ? `epoch_ms("${c.name}")::BIGINT AS "${c.name}"`
-            : `"${c.name}"::VARCHAR AS "${c.name}"`,
-        )
-        .join(', ')
-      const got = await duckQuery(`SELECT ${select} FROM read_parquet('${out}')`)
-      const expected = (want.get(table) ?? []).map((row) =>
-        Object.fromEntries(
-          cols.map((c) => {
-            const v = row[c.name]
-            if (v === null || v === undefined) return [c.name, null]
-            return [c.name, c.type === 'TIMESTAMP' ? String(v) : String(v)]
-          }),
-        ),
+    await expectRoundTrip(lines, want)
+  })
+
+  it('carries rejected events (junk, unknown types, broken rules) as CSV, reason and coordinates included', async () => {
+    const encoder = new CountingEncoder()
+    const lines = new Map<TableName, string[]>()
+    const want = new Map<TableName, Record<string, unknown>[]>()
+    const rejects: string[] = []
+    for (const v of TRICKY) {
+      rejects.push(`junk ${v}`, `{"event_type": "mensaje", "message_post": ${JSON.stringify(v)}`)
+      rejects.push(
+        JSON.stringify({ event_type: `fly${v}`, Host: v, received_at: '2026-11-28T10:00:00.000Z' }),
       )
-      expect(got, table).toEqual(expected)
+      rejects.push(
+        JSON.stringify({ event_type: 'add_money', amount: v, Accept: v, event_id: `r${v.length}` }),
+      )
+      rejects.push(JSON.stringify({ event_type: 'join_guild', guild_name: '', 'User-Agent': v }))
     }
+    rejects.push(
+      '[1,2]',
+      '42',
+      '\t{"event_type":\t5}\t',
+      '{"event_type":"add_money","amount":-5}',
+      '"\u001f"',
+    )
+    let csv = 0
+    for (const [offset, value] of rejects.entries()) {
+      const meta = { topic: 't', partition: 3, offset: String(offset), timestamp: Date.UTC(2026, 10, 28) }
+      const encoded = encoder.encode(Buffer.from(value), meta, offset)
+      const routed = routeMessage(value, meta)
+      expect(encoded.rejected, value).toBe(routed.rejected)
+      expect(encoded.rejected, value).toBeDefined()
+      if (!encoded.csv) continue
+      csv += 1
+      lines.set('rejected', [...(lines.get('rejected') ?? []), encodedLine(encoded)])
+      want.set('rejected', [...(want.get('rejected') ?? []), routed.rows[0].row as Record<string, unknown>])
+    }
+    // All but the raw events CSV cannot carry: over 64 KiB (cut), a control character.
+    expect(csv).toBeGreaterThan(rejects.length - 6)
+    await expectRoundTrip(lines, want)
   })
 })
+
+/** Writes each table's lines as a CSV file, COPYs it to Parquet with DuckDB, and reads back `want`. */
+async function expectRoundTrip(
+  lines: Map<TableName, string[]>,
+  want: Map<TableName, Record<string, unknown>[]>,
+): Promise<void> {
+  expect(lines.size).toBeGreaterThan(0)
+  for (const [table, tableLines] of lines) {
+    const file = path.join(dir, `${table}.csv`)
+    await writeFile(file, `${tableLines.join('\n')}\n`)
+    const out = path.join(dir, `${table}.parquet`)
+    const written = await writer.writeFiles(table, { json: [], csv: [file] }, out)
+    expect(written.rows).toBe(tableLines.length)
+    const cols = tableColumns(table)
+    const select = cols
+      .map((c) =>
+        c.type === 'TIMESTAMP'
+          ? `epoch_ms("${c.name}")::BIGINT AS "${c.name}"`
+          : `"${c.name}"::VARCHAR AS "${c.name}"`,
+      )
+      .join(', ')
+    const got = await duckQuery(`SELECT ${select} FROM read_parquet('${out}')`)
+    const expected = (want.get(table) ?? []).map((row) =>
+      Object.fromEntries(
+        cols.map((c) => {
+          const v = row[c.name]
+          if (v === null || v === undefined) return [c.name, null]
+          return [c.name, String(v)]
+        }),
+      ),
+    )
+    expect(got, table).toEqual(expected)
+  }
+}

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it, vi } from 'vitest'
+import { countingEncoderClass, encodedLine } from './encoded.js'
 
 /**
  * An optional int field added to a type (a test catalog: the module graph loaded afresh with the
@@ -18,14 +19,12 @@ describe('an optional int field', () => {
     const catalog: CatalogModule = await import('../../../src/lib/events/catalog.js')
     const sword = catalog.EVENT_TYPES.find((t) => t.type === 'purchase_sword')
     sword?.fields.push({ name: 'item_level', type: 'int', optional: true })
-    const { MessageEncoder, encodedLine, CSV_DELIMITER, CSV_NULL } = await import(
-      '../../../src/lib/stream/encode.js'
-    )
+    const { MessageEncoder, CSV_DELIMITER, CSV_NULL } = await import('../../../src/lib/stream/encode.js')
     const { routeMessage } = await import('../../../src/lib/events/route.js')
     const cols = [...catalog.tableColumns('purchases').map((c) => c.name), '__p', '__o']
     expect(cols).toContain('item_level')
 
-    const enc = new MessageEncoder()
+    const enc = new (countingEncoderClass(MessageEncoder))()
     const levels: unknown[] = [undefined, null, 5, -3, '7', ' 8 ', 'x', 2.5, true, '', 1e20]
     const descriptions = ['plain', 'épée'] // ASCII: scanned path; non-ASCII: JSON.parse path
     let checked = 0

@@ -2,16 +2,16 @@ import { describe, expect, it } from 'vitest'
 import { derivedTables, EVENT_TYPES, type TableName, tableColumns } from '../../../src/lib/events/catalog.js'
 import { buildEvent } from '../../../src/lib/events/envelope.js'
 import { type MessageMeta, routeMessage } from '../../../src/lib/events/route.js'
+import { intLength, putInt } from '../../../src/lib/stream/byte-line.js'
 import {
   CSV_DELIMITER,
   CSV_NULL,
   type EncodedMessage,
-  encodedLine,
-  intLength,
   MessageEncoder,
-  putInt,
+  mayBeJson,
 } from '../../../src/lib/stream/encode.js'
 import { seededRandom } from '../../helpers/random.js'
+import { CountingEncoder, encodedLine } from './encoded.js'
 
 const DAY = Date.UTC(2026, 10, 28, 12)
 
@@ -57,6 +57,8 @@ function rowOf(line: string, csv: boolean, table: TableName): Record<string, unk
 let csvLines = 0
 let byteLines = 0
 let jsonFastLines = 0
+let rejectedCsvLines = 0
+let rejectedByteLines = 0
 
 /** The encoder's result against the reference: same tables, date, reason, and row (NDJSON lines byte for byte). */
 function expectSame(got: EncodedMessage, want: ReturnType<typeof reference>, label: string): void {
@@ -82,8 +84,11 @@ function expectSame(got: EncodedMessage, want: ReturnType<typeof reference>, lab
     expect(got.line, label).toBe('')
     byteLines += 1
   }
-  if (got.csv) csvLines += 1
-  else {
+  if (got.csv) {
+    csvLines += 1
+    if (want.rejected) rejectedCsvLines += 1
+    if (want.rejected && got.bytes) rejectedByteLines += 1
+  } else {
     expect(line, label).toBe(want.line)
     if (!want.rejected) jsonFastLines += 1
   }
@@ -283,7 +288,7 @@ describe('derivedTables', () => {
 
 describe('MessageEncoder', () => {
   it('gives exactly routeMessage’s tables, rows (as JSON text), dates and rejection reasons on the corpus', () => {
-    const enc = new MessageEncoder()
+    const enc = new CountingEncoder()
     const items = corpus()
     let compared = 0
     const metas: MessageMeta[] = [
@@ -321,6 +326,10 @@ describe('MessageEncoder', () => {
     expect(enc.scannedEvents).toBeLessThan(byteLines)
     expect(csvLines - byteLines).toBeGreaterThan(50)
     expect(jsonFastLines).toBeGreaterThan(10)
+    // Rejections are CSV lines too (the cheap path), NDJSON only where CSV cannot carry them.
+    expect(rejectedCsvLines).toBeGreaterThan(100)
+    // ... most of those plain ones built from bytes on the scanned path (no JSON.parse).
+    expect(rejectedByteLines).toBeGreaterThan(30)
   })
 
   it('keeps dates right across days, back and forth (the cached day)', () => {
@@ -350,7 +359,7 @@ describe('MessageEncoder', () => {
   })
 
   it('matches on random mixes of fields and types', () => {
-    const enc = new MessageEncoder()
+    const enc = new CountingEncoder()
     const { int: rnd, pick } = seededRandom(12345)
     const values: unknown[] = [
       '',
@@ -443,7 +452,7 @@ describe('putInt / intLength', () => {
 
 describe('MessageEncoder, unknown fields', () => {
   it('names the fields of no catalog type on every path, never headers or the envelope', () => {
-    const enc = new MessageEncoder()
+    const enc = new CountingEncoder()
     const meta = { topic: 's', partition: 0, offset: '1', timestamp: DAY }
     const extra = { platform: 'ios', guild_name: 'x', 'X-Forwarded-For': '10.0.0.1', schema_version: 1 }
     // Scanned from the bytes (plain ASCII JSON), no JSON.parse.
@@ -472,7 +481,7 @@ describe('MessageEncoder, unknown fields', () => {
 
 describe('MessageEncoder, scanned path', () => {
   it('matches routeMessage on random well-formed events, key order and spacing', () => {
-    const enc = new MessageEncoder()
+    const enc = new CountingEncoder()
     const { int: rnd, pick } = seededRandom(777)
     const texts: unknown[] = [
       '',
@@ -558,5 +567,30 @@ describe('MessageEncoder, scanned path', () => {
     }
     expect(n).toBe(4000)
     expect(enc.scannedEvents).toBeGreaterThan(1000)
+  })
+})
+
+describe('mayBeJson', () => {
+  it('is false only where JSON.parse throws (junk skips the throw), and true for every JSON value', () => {
+    const rand = seededRandom(13)
+    const alphabet = ' \t\n\r{}[]":,-+.0123456789eEtruefalsnulxyzGET/<>\\\u00e9\u0000'
+    const samples = ['', ' ', '\n\t\r ', 'GET / HTTP/1.1', '<html>', 'x', '+1', '.5', 'NaN', 'undefined']
+    for (let i = 0; i < 20_000; i++) {
+      let s = ''
+      const n = rand.int(8)
+      for (let j = 0; j < n; j++) s += alphabet[rand.int(alphabet.length)]
+      samples.push(s)
+    }
+    let skipped = 0
+    for (const s of samples) {
+      if (mayBeJson(s)) continue
+      skipped += 1
+      expect(() => JSON.parse(s), JSON.stringify(s)).toThrow(SyntaxError)
+    }
+    expect(skipped).toBeGreaterThan(5_000)
+    for (const v of [{}, [], 'a', -1, 0, 7, true, false, null, { a: [1] }]) {
+      expect(mayBeJson(JSON.stringify(v))).toBe(true)
+      expect(mayBeJson(` \t\r\n${JSON.stringify(v)}`)).toBe(true)
+    }
   })
 })
