@@ -82,7 +82,7 @@ describe.skipIf(!hasKcat)('game against librdkafka’s mock cluster (3 brokers)'
     })
     expect(stream.stderr).not.toMatch(/Error/)
     expect(stream.code).toBe(0)
-    expect(stream.stdout).toMatch(/143 events, 0 rejected/)
+    expect(stream.stdout).toMatch(/143 events in [\d.]+s \(\d+\/s\), 0 rejected/)
 
     const report = await runCli(['report', 'balances', '--json', '--lake', lake], {
       env: env(),
