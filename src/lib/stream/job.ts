@@ -17,8 +17,8 @@ import { type GroupMembership, kafkaUnreachable } from './membership.js'
 import { caughtUp, OffsetTracker } from './offsets.js'
 import { planAssignment } from './planner.js'
 import { removeStaleScratch, SCRATCH_PREFIX } from './scratch.js'
-import { perSecond } from './units.js'
 import type { StreamDeps, StreamOptions, StreamProgress, StreamResult } from './stream.js'
+import { perSecond } from './units.js'
 import { UnknownFieldCounter } from './unknown-fields.js'
 
 /** Fetch requests in flight at once (one loop each, over a share of the partitions). */
