@@ -146,7 +146,10 @@ describe('game load --rate: the open model sees a stall the closed model hides',
     // every due request went out (or was cut off by the end of -d): none dropped. Late sends are
     // counted, not bounded here: on a busy machine the generator is descheduled now and then, and the
     // maths above does not depend on it (a held request's latency ends at the release either way).
-    expect(doc.requests.sent + doc.requests.interrupted).toBe(RATE * RUN_S)
+    // `interrupted` counts both the unsent due requests and those in flight at the end (already in
+    // `sent`), so: nothing sent beyond the schedule, and nothing due left uncounted.
+    expect(doc.requests.sent).toBeLessThanOrEqual(RATE * RUN_S)
+    expect(doc.requests.sent + doc.requests.interrupted).toBeGreaterThanOrEqual(RATE * RUN_S)
     expect(doc.requests.late).toBeGreaterThanOrEqual(0)
     if (process.env.GAME_TEST_VERBOSE)
       console.log({
