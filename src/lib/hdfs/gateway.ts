@@ -625,28 +625,11 @@ export async function startWebHdfsGateway(options: WebHdfsGatewayOptions): Promi
   }
 
   async function append(req: http.IncomingMessage, res: http.ServerResponse, r: Resolved) {
-    const run = async () => {
-      const dir = await verifiedDir(r.segments.slice(0, -1))
-      const tmp = path.join(tmpDir, randomUUID())
-      try {
-        const target = path.join(dir.path, r.segments[r.segments.length - 1])
-        const st = await fs.lstat(target).catch(() => undefined)
-        if (!st) throw fnf(`File ${r.hdfs} does not exist.`)
-        if (st.isSymbolicLink()) throw ace(`Permission denied: ${r.hdfs} is a symbolic link`)
-        if (st.isDirectory()) throw fnf(`Failed to append to ${r.hdfs}: it is a directory`)
-        // Copy, append, rename: readers see the old or the new file, never a half append.
-        await fs.copyFile(target, tmp)
-        await pipeline(req, createWriteStream(tmp, { flags: 'a' }))
-        await fs.chmod(tmp, st.mode & 0o777)
-        await fs.rename(tmp, target)
-      } catch (e) {
-        await fs.rm(tmp, { force: true }).catch(() => {})
-        throw e
-      } finally {
-        await dir.close()
-      }
-    }
-    await serialized(r.local, run)
+    // Copy, append, rename (rewrite): readers see the old or the new file, never a half append.
+    await rewrite(r, async (tmp, target) => {
+      await fs.copyFile(target, tmp)
+      await pipeline(req, createWriteStream(tmp, { flags: 'a' }))
+    })
     res.writeHead(200, { 'Content-Length': '0' })
     res.end()
   }
