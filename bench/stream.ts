@@ -17,11 +17,12 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { startBroker } from '../src/lib/broker/index.js'
+import { DEFAULT_STREAM } from '../src/lib/config.js'
 import { buildEvent } from '../src/lib/events/envelope.js'
 import { startWebHdfsGateway } from '../src/lib/hdfs/gateway.js'
 import { createKafka } from '../src/lib/kafka/client.js'
 import { openLake } from '../src/lib/lake/open.js'
-import { STREAM_DEFAULTS, streamToLake } from '../src/lib/stream/stream.js'
+import { streamToLake } from '../src/lib/stream/stream.js'
 
 const SELF = fileURLToPath(import.meta.url)
 const arg = (name: string, fallback: string) => {
@@ -89,8 +90,8 @@ async function stream(brokers: string[], lakeUrl: string, group: string): Promis
       topic: TOPIC,
       group,
       intervalMs: 30_000,
-      maxRows: STREAM_DEFAULTS.maxRows,
-      maxBytes: STREAM_DEFAULTS.maxBytes,
+      maxRows: DEFAULT_STREAM.maxRows,
+      maxBytes: DEFAULT_STREAM.maxBytes,
       once: true,
       fromBeginning: true,
       brokers,

@@ -163,6 +163,3 @@ export async function streamToLake(
   const job = new StreamJob(options, { ...rest, ...createStreamDeps(kafka, options.brokers ?? [], options) })
   return job.run(signal)
 }
-
-/** The stream's defaults: config.ts's DEFAULT_STREAM (this name stays for bench/stream.ts). */
-export const STREAM_DEFAULTS = DEFAULT_STREAM
