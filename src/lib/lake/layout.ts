@@ -297,13 +297,16 @@ export function mergeState(checkpoints: MergedState[], records: CommitRecord[]):
       files.push(f)
     }
   }
-  const topicIds: Record<string, string> = {}
+  // Offsets are merged per topic incarnation (see topicIncarnation): only the sources of the topic's
+  // current id (the id of its highest-seq source that has one) count, so a topic deleted and created
+  // again never resumes at the old topic's offsets once a checkpoint merged both.
+  const sources: { seq: number; topic: string; id?: string; offsets: Record<string, string> }[] = []
   for (const c of checkpoints) {
-    Object.assign(topicIds, c.topicIds)
     seq = Math.max(seq, c.seq)
     for (const id of c.commitIds) addId(id)
     if (c.lastCommitAt > lastCommitAt) lastCommitAt = c.lastCommitAt
-    for (const [topic, o] of Object.entries(c.offsets)) addOffsets(topic, o)
+    for (const [topic, o] of Object.entries(c.offsets))
+      sources.push({ seq: c.seq, topic, id: c.topicIds?.[topic], offsets: o })
     addFiles(c.files)
     for (const p of c.removed ?? []) removed.add(p)
     for (const [t, at] of Object.entries(c.lastCompaction ?? {})) addCompaction(t, at)
@@ -314,11 +317,23 @@ export function mergeState(checkpoints: MergedState[], records: CommitRecord[]):
     seq = Math.max(seq, r.seq)
     if (r.createdAt > lastCommitAt) lastCommitAt = r.createdAt
     // Compaction and expiry records move no offsets (topic '').
-    if (Object.keys(r.offsets).length > 0) addOffsets(r.topic, r.offsets)
+    if (Object.keys(r.offsets).length > 0)
+      sources.push({ seq: r.seq, topic: r.topic, id: r.topicId, offsets: r.offsets })
     addFiles(r.files)
     for (const p of r.removed ?? []) removed.add(p)
     if (r.kind === 'compaction') for (const f of r.files) addCompaction(f.table, r.createdAt)
-    if (r.topicId) topicIds[r.topic] = r.topicId
+  }
+  const topicIds: Record<string, string> = {}
+  sources.sort((a, b) => a.seq - b.seq)
+  for (const topic of new Set(sources.map((x) => x.topic))) {
+    const mine = sources.filter((x) => x.topic === topic)
+    const withId = mine.filter((x) => x.id !== undefined)
+    const current = withId.at(-1)?.id
+    const first = withId[0]?.id
+    if (current !== undefined) topicIds[topic] = current
+    for (const x of mine)
+      if (current === undefined || x.id === current || (x.id === undefined && first === current))
+        addOffsets(topic, x.offsets)
   }
   if (checkpoints.length > 1) {
     // A checkpoint that merged a file's adding commit but does not list the file saw it removed

@@ -158,6 +158,28 @@ describe('topic incarnations (pure)', () => {
     })
   })
 
+  it("a checkpoint that merges two incarnations keeps only the current one's offsets", () => {
+    // The old topic reached 900, the recreated one is at 40: resuming at 900 would skip 40..899.
+    const old = [rec(1, '500', 'A'), rec(2, '900', 'A')]
+    const now = [rec(3, '40', 'B')]
+    const all = mergeState([], [...old, ...now])
+    expect(all.offsets).toEqual({ t: { 0: '40' } })
+    expect(all.topicIds).toEqual({ t: 'B' })
+    // The same through a checkpoint of the old incarnation, in either order of reading.
+    const cp = mergeState([], old)
+    expect(cp.offsets).toEqual({ t: { 0: '900' } })
+    expect(mergeState([cp], now).offsets).toEqual({ t: { 0: '40' } })
+    const cpAll = mergeState([cp], now)
+    expect(mergeState([cpAll, cp], []).offsets).toEqual({ t: { 0: '40' } })
+    // Records from before ids count for the first id the lake saw, as topicIncarnation says.
+    expect(mergeState([], [rec(1, '7'), rec(2, '9', 'A')]).offsets).toEqual({ t: { 0: '9' } })
+    expect(mergeState([], [rec(1, '70'), rec(2, '9', 'A'), rec(3, '3', 'B')]).offsets).toEqual({
+      t: { 0: '3' },
+    })
+    const standIns = checkpointRecords({ id: 'k', createdAt: '2026-11-28T00:00:00Z', ...all })
+    expect(resumeOffsets(topicIncarnation(standIns, 't', 'B').records, 't').get(0)).toBe(40n)
+  })
+
   it('checkpoints keep the last id per topic, and their stand-in records carry it', () => {
     const merged = mergeState([], [rec(1, '5', 'A'), rec(2, '7', 'B'), rec(3, '2', 'C', 'other')])
     expect(merged.topicIds).toEqual({ t: 'B', other: 'C' })
