@@ -5,7 +5,7 @@ import { DuckDBInstance } from '@duckdb/node-api'
 import type { Kafka } from 'kafkajs'
 import { TABLE_NAMES, type TableName } from '../events/catalog.js'
 import { listCommittedFiles, readCommitRecords } from '../lake/commit.js'
-import { type CommitRecord, resumeOffsets, STAGING_DIR } from '../lake/layout.js'
+import { type CommitRecord, resumeOffsets, STAGING_DIR, topicIncarnation } from '../lake/layout.js'
 import type { Lake } from '../lake/types.js'
 import { readUnknownFields } from './unknown-fields.js'
 
@@ -137,7 +137,20 @@ export async function streamStatus(
     topic: options.topic,
     group: options.group,
     lake: lake.url,
-    partitions: partitionStatus(resumeOffsets(records, options.topic), group, ends),
+    // The lake's current incarnation of the topic (its last topic id): after a topic was deleted and
+    // created again, the old topic's offsets are not this one's.
+    partitions: partitionStatus(
+      resumeOffsets(
+        topicIncarnation(
+          records,
+          options.topic,
+          topicIncarnation(records, options.topic, undefined).lakeTopicId,
+        ).records,
+        options.topic,
+      ),
+      group,
+      ends,
+    ),
     tables: tableStatus(records, present),
     unknownFields,
     commits: records.reduce((n, r) => n + (r.merged ?? 1), 0),

@@ -1,7 +1,7 @@
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TABLE_NAMES } from '../../../src/lib/events/catalog.js'
-import { publish, readCommitRecords } from '../../../src/lib/lake/commit.js'
+import { publish, readCommitRecords, writeCheckpoint } from '../../../src/lib/lake/commit.js'
 import { COMMITS_DIR, STAGING_DIR } from '../../../src/lib/lake/layout.js'
 import { openLake } from '../../../src/lib/lake/open.js'
 import { streamStatus } from '../../../src/lib/stream/status.js'
@@ -324,6 +324,13 @@ describe('streamToLake', () => {
     )
     const records = await readCommitRecords(lakeOf(topic))
     expect(new Set(records.map((r) => r.topicId)).size).toBe(2)
+    // `stream status` shows the new topic's offsets, from the records and after a checkpoint that
+    // merged both topics' records (not the max of the two).
+    const lakeOffsets = async () =>
+      (await streamStatus({ topic, group: 'g' }, { lake: lakeOf(topic) })).partitions.map((p) => p.lakeOffset)
+    expect(await lakeOffsets()).toEqual(['7'])
+    await writeCheckpoint(lakeOf(topic))
+    expect(await lakeOffsets()).toEqual(['7'])
     // Both topics' rows are in the lake, each once; a rerun adds nothing and says nothing.
     const r3 = await streamToLake(base(topic), { kafka: stack.kafka('reb3'), lake: lakeOf(topic) })
     expect(r3.events).toBe(0)
