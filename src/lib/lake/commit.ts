@@ -330,7 +330,17 @@ export interface CheckpointOptions {
   prune?: boolean
   /** Test hook: runs after the checkpoint is written, before anything is deleted. */
   onWritten?: (checkpoint: Checkpoint) => void | Promise<void>
+  /**
+   * Incremental checkpoints: while fewer than this many checkpoints are live (read), write a delta
+   * that merges only the records no checkpoint covers yet, instead of the whole state; at this many,
+   * a full one that covers them all. Undefined (default): always full. The stream passes
+   * DELTA_CHECKPOINTS.
+   */
+  deltaUpTo?: number
 }
+
+/** The stream's deltaUpTo: a full checkpoint at most every 8th time, so a reader reads <= 8. */
+export const DELTA_CHECKPOINTS = 8
 
 export interface CheckpointResult {
   /** The checkpoint written; undefined when there was nothing new to merge. */
@@ -364,13 +374,28 @@ export async function writeCheckpoint(
     for (const n of c.covers.commits) if (listedCommits.has(n)) commitNames.add(n)
     for (const n of c.covers.checkpoints) if (listedCheckpoints.has(n)) checkpointNames.add(n)
   }
-  const checkpoint: Checkpoint = {
-    formatVersion: 1,
-    id,
-    createdAt: now.toISOString(),
-    ...mergeState(state.checkpoints, state.records),
-    covers: { commits: [...commitNames].sort(), checkpoints: [...checkpointNames].sort() },
-  }
+  // A delta (layout.ts, incremental checkpoints) merges only the records no read checkpoint covers
+  // and names only them: the checkpoints it builds on stay live (no one deletes an uncovered
+  // checkpoint) and readers merge them with it, as they merge any set of checkpoints.
+  const delta =
+    options.deltaUpTo !== undefined &&
+    state.records.length > 0 &&
+    state.checkpoints.length < options.deltaUpTo
+  const checkpoint: Checkpoint = delta
+    ? {
+        formatVersion: 1,
+        id,
+        createdAt: now.toISOString(),
+        ...mergeState([], state.records, { delta: true }),
+        covers: { commits: [...state.read.commits].sort(), checkpoints: [] },
+      }
+    : {
+        formatVersion: 1,
+        id,
+        createdAt: now.toISOString(),
+        ...mergeState(state.checkpoints, state.records),
+        covers: { commits: [...commitNames].sort(), checkpoints: [...checkpointNames].sort() },
+      }
   const staging = `${STAGING_DIR}/checkpoint-${id}.json`
   await lake.writeFile(staging, `${JSON.stringify(checkpoint)}\n`, { overwrite: true })
   await lake.rename(staging, checkpointPath(checkpoint.seq, id))

@@ -25,7 +25,11 @@ import { PARTITION_COLUMN, type TableName } from '../events/catalog.js'
  * for those that have one, and resumes each partition after the highest offset any commit record
  * covers, whatever the consumer group says.
  *
- * Checkpoints keep the commit metadata bounded (like Delta Lake's). The lake state (per topic and
+ * Checkpoints keep the commit metadata bounded (like Delta Lake's). The stream writes them
+ * incrementally (commit.ts writeCheckpoint deltaUpTo): a delta merges only the records no read
+ * checkpoint covers and covers only them, so the checkpoints it builds on stay live (nothing covers
+ * them) and are merged with it by readers; every so often a full one covers them all.
+ * The lake state (per topic and
  * partition the highest resume offset, the union of committed files) is a merge of commit records
  * that does not depend on order (max, set union), so any set of records and checkpoints merges to
  * the same state. A checkpoint is such a merge, written atomically (staged, then renamed), and
@@ -260,7 +264,11 @@ export function hasMerged(c: Pick<Checkpoint, 'mergedBefore'> & { ids: Set<strin
   return c.ids.has(id) || (c.mergedBefore !== undefined && commitIdTime(id) < c.mergedBefore)
 }
 
-export function mergeState(checkpoints: MergedState[], records: CommitRecord[]): MergedState {
+export function mergeState(
+  checkpoints: MergedState[],
+  records: CommitRecord[],
+  options: { delta?: boolean } = {},
+): MergedState {
   let seq = 0
   const ids = new Set<string>()
   const commitIds: string[] = []
@@ -348,8 +356,9 @@ export function mergeState(checkpoints: MergedState[], records: CommitRecord[]):
       if (adder && merged.some((m) => hasMerged(m, adder) && !m.paths.has(f.path))) removed.add(f.path)
     }
   }
-  // Ids older than the horizon leave the list (counted in mergedEarlier).
-  const horizon = lastCommitAt ? Date.parse(lastCommitAt) - ID_HORIZON_MS : Number.NaN
+  // Ids older than the horizon leave the list (counted in mergedEarlier). Not in a delta: it did
+  // not merge the commits before its records, so it must never claim them (mergedBefore).
+  const horizon = lastCommitAt && !options.delta ? Date.parse(lastCommitAt) - ID_HORIZON_MS : Number.NaN
   if (!Number.isNaN(horizon) && (before === undefined || horizon > before)) before = horizon
   const kept =
     before === undefined ? commitIds : commitIds.filter((id) => !(commitIdTime(id) < (before as number)))

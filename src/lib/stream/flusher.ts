@@ -3,6 +3,7 @@ import path from 'node:path'
 import { derivedTables, TABLE_NAMES, type TableName } from '../events/catalog.js'
 import { claimRange, cleanClaims, releaseClaim } from '../lake/claims.js'
 import {
+  DELTA_CHECKPOINTS,
   newCommitId,
   type PublishStep,
   publish,
@@ -386,7 +387,7 @@ export class Flusher {
       if (ctx.checkpointEvery > 0 && ++ctx.sinceCheckpoint >= ctx.checkpointEvery) {
         ctx.sinceCheckpoint = 0
         // Bounds what every reader reads; if it fails, readers only read more commit records.
-        await writeCheckpoint(ctx.lake)
+        await writeCheckpoint(ctx.lake, { deltaUpTo: DELTA_CHECKPOINTS })
           .then(async () => {
             const resume = this.lakeOffsets(await readCommitRecords(ctx.lake))
             await cleanClaims(ctx.lake, ctx.topic, resume, ctx.stagingGraceMs, ctx.now(), ctx.topicId)

@@ -46,16 +46,19 @@ describe('stream checkpoints', () => {
       expect(r.flushes).toBe(1)
       expect(r.warnings.filter((w) => /checkpoint/i.test(w))).toEqual([])
       events += r.events
-      // K = 3: a checkpoint after the 3rd, 6th and 9th commit, counted across runs.
-      expect((await readLakeState(lake)).checkpoints.length, `run ${run}`).toBe(run >= 2 ? 1 : 0)
+      // K = 3: a checkpoint after the 3rd, 6th and 9th commit, counted across runs. Each is a delta
+      // (incremental: the 3 records since the last one), so they stay live side by side.
+      expect((await readLakeState(lake)).checkpoints.length, `run ${run}`).toBe(Math.floor((run + 1) / 3))
     }
     expect(events).toBe(runs * 7)
-    // Three checkpoints written; the newest two stay, with the records the newest covers (3) and
-    // the one after it; the 6 older records are pruned.
-    expect(await lake.list(CHECKPOINTS_DIR)).toHaveLength(2)
+    // Three delta checkpoints written, each holding only its 3 records (not the whole state); all
+    // three stay live (no full checkpoint covers them yet). The records the newest covers (3) and
+    // the one after it stay; the 6 older records are pruned.
+    expect(await lake.list(CHECKPOINTS_DIR)).toHaveLength(3)
     expect(await lake.list(COMMITS_DIR)).toHaveLength(4)
     const state = await readLakeState(lake)
-    expect(state.checkpoints[0].commitIds).toHaveLength(9)
+    expect(state.checkpoints.map((c) => c.commitIds.length)).toEqual([3, 3, 3])
+    expect(state.checkpoints.map((c) => c.covers.checkpoints)).toEqual([[], [], []])
     expect(state.records).toHaveLength(1)
     expect(await lake.list(STAGING_DIR)).toEqual([])
     // `game stream status` counts the commits a checkpoint merged, not only the records left.

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { TableName } from '../../../src/lib/events/catalog.js'
 import { startWebHdfsGateway } from '../../../src/lib/hdfs/gateway.js'
 import {
+  DELTA_CHECKPOINTS,
   listCommittedFiles,
   nextSeq,
   readCommitRecords,
@@ -308,6 +309,42 @@ describe('readers', () => {
   })
 })
 
+describe('incremental checkpoints (deltaUpTo)', () => {
+  it('a delta holds only the records since the last checkpoint; a full one every Kth; readers read at most K', async () => {
+    const all: CommitRecord[] = []
+    const every = 50
+    const sizes: { delta: boolean; files: number; ids: number }[] = []
+    for (let seq = 1; seq <= 800 + 17; seq++) {
+      all.push(await commit(lake, seq, { [seq % 4]: String(seq) }, { files: 1 }))
+      if (seq % every === 0) {
+        const { checkpoint } = await writeCheckpoint(lake, { deltaUpTo: DELTA_CHECKPOINTS })
+        const c = checkpoint!
+        sizes.push({
+          delta: c.covers.checkpoints.length === 0,
+          files: c.files.length,
+          ids: c.commitIds.length,
+        })
+      }
+      if (seq % 7 === 0) expect(await view(lake)).toEqual(model(all))
+    }
+    // Deltas hold the 50 records since the previous checkpoint, whatever the lake's history; every
+    // DELTA_CHECKPOINTS-th checkpoint is full (it holds everything, and covers the ones before).
+    for (const [i, size] of sizes.entries()) {
+      if (size.delta) expect(size).toEqual({ delta: true, files: every, ids: every })
+      else expect(size.files).toBe((i + 1) * every)
+    }
+    expect(sizes.filter((x) => !x.delta).length).toBeGreaterThanOrEqual(1)
+    expect(sizes.slice(0, DELTA_CHECKPOINTS).every((x) => x.delta)).toBe(true)
+    const c = counting(lake)
+    const { snapshotLake } = await import('../../../src/lib/report/snapshot.js')
+    const snap = await snapshotLake({ lake: c.lake, cacheDir: path.join(dir, 'cache') })
+    expect(c.reads()).toBeLessThanOrEqual(DELTA_CHECKPOINTS + 1 + 17)
+    expect(snap.commits).toBe(817)
+    expect(snap.tables.reduce((n, t) => n + t.files.length, 0)).toBe(817)
+    expect(await view(lake)).toEqual(model(all))
+  })
+})
+
 describe('readers racing writers', () => {
   it('every read while two writers commit, checkpoint and prune sees at least everything committed before it started', async () => {
     const done: CommitRecord[] = []
@@ -378,8 +415,10 @@ describe('readers racing writers', () => {
  * checkpoints (pruning or not, crashing before the prune, two writers at once): readers always
  * get what the records alone would give.
  */
-async function property(target: Lake, seed: number, steps: number): Promise<void> {
+async function property(target: Lake, seed: number, steps: number, deltas = false): Promise<void> {
   const random = rng(seed)
+  // Incremental checkpoints: a delta while fewer than 1-4 checkpoints are live, else a full one.
+  const mode = () => (deltas ? { deltaUpTo: 1 + Math.floor(random() * 4) } : {})
   const topics = ['t', 'u']
   const all: CommitRecord[] = []
   const writerSeq = [1, 1, 1]
@@ -393,9 +432,10 @@ async function property(target: Lake, seed: number, steps: number): Promise<void
       const topic = topics[Math.floor(random() * topics.length)]
       all.push(await commit(target, seq, { [partition]: offset }, { topic, files: Math.floor(random() * 3) }))
     } else if (x < 0.8) {
-      await writeCheckpoint(target, { prune: random() < 0.85 })
+      await writeCheckpoint(target, { prune: random() < 0.85, ...mode() })
     } else if (x < 0.9) {
       await writeCheckpoint(target, {
+        ...mode(),
         onWritten: () => {
           throw new Error('crash')
         },
@@ -403,7 +443,7 @@ async function property(target: Lake, seed: number, steps: number): Promise<void
         if ((error as Error).message !== 'crash') throw error
       })
     } else {
-      await Promise.all([writeCheckpoint(target), writeCheckpoint(target)])
+      await Promise.all([writeCheckpoint(target, mode()), writeCheckpoint(target, mode())])
     }
     if (step % 5 === 4 || step === steps - 1) {
       const got = await view(target, topics)
@@ -419,6 +459,12 @@ describe('property: with and without checkpoints readers get the same files and 
   for (const seed of [1, 2, 3, 4, 5, 6]) {
     it(`file:// lake, seed ${seed}`, async () => {
       await property(lake, seed, 60)
+    })
+  }
+
+  for (const seed of [11, 12, 13, 14, 15, 16]) {
+    it(`file:// lake with incremental (delta) checkpoints, seed ${seed}`, async () => {
+      await property(lake, seed, 60, true)
     })
   }
 
