@@ -62,7 +62,7 @@ Ctrl-C or SIGTERM flushes what is buffered, commits, and exits 0.`
       env: 'GAME_STREAM_SESSION_TIMEOUT',
     }),
     'checkpoint-every': Flags.integer({
-      summary: `Merge the lake commit records into a checkpoint every N flushes (0 = never). Default: ${DEFAULT_STREAM.checkpointEvery}.`,
+      summary: `Merge the lake commit records into a checkpoint every N flushes (0 = never): a delta of the records since the last one, a full checkpoint every 8th. Default: ${DEFAULT_STREAM.checkpointEvery}.`,
       min: 0,
       env: 'GAME_STREAM_CHECKPOINT_EVERY',
     }),
