@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { configError, ExitCode, GameError } from './errors.js'
-import { parseBytes, parseDuration } from './stream/units.js'
+import { parseBytes, parseDuration, durationMs as parseDurationMs } from './stream/units.js'
 
 /**
  * The broker's default fsync interval: an append resolves once written to the OS (a broker crash
@@ -211,11 +211,10 @@ const hostList: Parse = (raw, key) => {
 }
 
 const duration: Parse = (raw, key) => {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$/i.exec(String(raw))
-  if (!m)
+  const ms = parseDurationMs(String(raw), 'd')
+  if (ms === undefined)
     throw configError(key, raw, 'expected a duration such as "90d", "12h" or "30m" (bare numbers are days)')
-  const unit = { ms: 1, s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7, w: 6.048e8 }[(m[2] ?? 'd').toLowerCase() as 'd']
-  return Math.round(Number(m[1]) * unit)
+  return ms
 }
 
 const bool: Parse = (raw, key) => {

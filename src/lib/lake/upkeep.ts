@@ -4,6 +4,7 @@ import path from 'node:path'
 import type { DuckDBConnection } from '@duckdb/node-api'
 import { ExitCode, GameError } from '../errors.js'
 import { TABLE_NAMES, type TableName } from '../events/catalog.js'
+import { durationMs } from '../stream/units.js'
 import {
   listCommittedFiles,
   newCommitId,
@@ -141,14 +142,11 @@ export function planExpiry(
   return groupByPartition(files).filter((p) => p.dt < horizon)
 }
 
-/** Parses a duration such as 90d, 12h, 30m, 45s, 500ms (a bare number is days). */
+/** Parses a duration such as 90d, 12h, 30m, 45s, 500ms (a bare number is days), in ms. */
 export function parseDuration(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$/i.exec(text)
-  if (!m) throw new Error(`not a duration: ${JSON.stringify(text)} (use e.g. 90d, 12h, 30m)`)
-  const n = Number(m[1])
-  const unit = (m[2] ?? 'd').toLowerCase()
-  const ms = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[unit] as number
-  return n * ms
+  const ms = durationMs(text, 'd')
+  if (ms === undefined) throw new Error(`not a duration: ${JSON.stringify(text)} (use e.g. 90d, 12h, 30m)`)
+  return ms
 }
 
 /** A --grace flag (a duration) as the lakeGraceMs config value; throws a usage error when it is not one. */

@@ -13,6 +13,7 @@ import {
   derivedEventId,
   eventDate,
   INT_TEXT,
+  isHeaderName,
   knownKeys,
   MAX_RAW_EVENT,
   type MessageMeta,
@@ -200,8 +201,9 @@ function fastSpec(spec: EventTypeSpec): FastSpec | null {
     })),
     fieldKeys: spec.fields.map((f) => FIELD_KEY_NAMES.indexOf(f.name)),
     known: knownKeys(spec),
+    // The envelope keys are known, the headers are headers (route.ts unknownFieldNames' rule).
     foreignKeys: FIELD_KEY_NAMES.flatMap((name, id) =>
-      id > 5 && !knownKeys(spec).has(name) && !/^[A-Z]/.test(name) ? [id] : [],
+      !knownKeys(spec).has(name) && !isHeaderName(name) ? [id] : [],
     ),
   }
 }

@@ -1,11 +1,20 @@
-/** Parses a duration: a number of ms, or `500ms`, `30s`, `2m`, `1h`. Returns undefined when it is not one. Pure. */
-export function parseDuration(text: string): number | undefined {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/i.exec(text)
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
+
+/**
+ * Parses a duration in ms: a number with a unit (ms, s, m, h, d, w), or a bare number in `bare`
+ * units; zero allowed (callers check their range); undefined when it is not one. Pure.
+ */
+export function durationMs(text: string, bare: keyof typeof UNIT_MS = 's'): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$/i.exec(text)
   if (!m) return undefined
-  const n = Number(m[1])
-  const unit = (m[2] ?? 's').toLowerCase()
-  const ms = unit === 'ms' ? n : unit === 's' ? n * 1000 : unit === 'm' ? n * 60_000 : n * 3_600_000
-  return Number.isFinite(ms) && ms > 0 ? Math.round(ms) : undefined
+  const ms = Number(m[1]) * UNIT_MS[(m[2] ?? bare).toLowerCase() as keyof typeof UNIT_MS]
+  return Number.isFinite(ms) ? Math.round(ms) : undefined
+}
+
+/** Parses a positive duration: `500ms`, `30s`, `2m`, `1h` (a bare number is seconds), in ms. Pure. */
+export function parseDuration(text: string): number | undefined {
+  const ms = durationMs(text)
+  return ms !== undefined && ms > 0 ? ms : undefined
 }
 
 /** Parses a size: a number of bytes, or `512KB`, `64MB`, `1GB` (binary multiples; `KiB`… also accepted). Pure. */
